@@ -1,0 +1,195 @@
+//! Telemetry: tracing subscriber (readable locally, JSON in production), OpenTelemetry spans
+//! exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, W3C trace context extracted on
+//! the server and injected on the client, and RED metrics per RPC.
+//!
+//! Span fields never carry identity numbers or names: handlers record ids and blind indexes.
+
+use std::collections::HashMap;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{Config, LogFormat};
+
+/// Flushes spans on drop.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
+
+/// Installs the global subscriber. Safe to call more than once (tests): later calls keep the
+/// first subscriber.
+pub fn init(service: &str, config: &Config) -> TelemetryGuard {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn"));
+    let fmt_layer = match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_filter(filter()).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().with_filter(filter()).boxed(),
+    };
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build(),
+    );
+    if std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty()) {
+        match opentelemetry_otlp::SpanExporter::builder().with_tonic().build() {
+            Ok(exporter) => builder = builder.with_batch_exporter(exporter),
+            Err(e) => eprintln!("OTLP exporter not started: {e}"),
+        }
+    }
+    // A provider exists even without an exporter, so trace ids are real (audit rows, logs,
+    // propagation to other services).
+    let provider = builder.build();
+    let tracer = provider.tracer("civil");
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(filter());
+    let installed = tracing_subscriber::registry().with(fmt_layer).with(otel_layer).try_init().is_ok();
+    TelemetryGuard { provider: installed.then_some(provider) }
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (tonic::metadata::MetadataKey::from_bytes(key.as_bytes()), value.parse()) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+/// Adds the current span's trace context to an outgoing request.
+pub fn inject<T>(request: &mut tonic::Request<T>) {
+    let cx = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MetadataInjector(request.metadata_mut())));
+}
+
+/// The current span's W3C `traceparent`, for durable records (outbox events, workflow steps).
+pub fn current_traceparent() -> String {
+    let cx = tracing::Span::current().context();
+    let mut map = HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut map));
+    map.remove("traceparent").unwrap_or_default()
+}
+
+/// The current trace id (hex), for audit rows and error logs.
+pub fn current_trace_id() -> String {
+    let cx = tracing::Span::current().context();
+    let sc = cx.span().span_context().clone();
+    if sc.is_valid() { sc.trace_id().to_string() } else { String::new() }
+}
+
+/// Makes `span` a child of a stored `traceparent` (event consumers, workflow steps resuming).
+pub fn set_parent_from_traceparent(span: &tracing::Span, traceparent: &str) {
+    if traceparent.is_empty() {
+        return;
+    }
+    let mut map = HashMap::new();
+    map.insert("traceparent".to_owned(), traceparent.to_owned());
+    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&map));
+    let _ = span.set_parent(cx);
+}
+
+/// Outermost server layer: one span per RPC, parented on the caller's trace context, and the
+/// RED metrics (`civil_rpc_requests_total{service,method,code}`, `civil_rpc_duration_seconds`).
+#[derive(Clone, Default)]
+pub struct ObserveLayer;
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = ObserveService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        ObserveService { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct ObserveService<S> {
+    inner: S,
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for ObserveService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let path = req.uri().path().to_owned();
+        let mut parts = path.trim_start_matches('/').splitn(2, '/');
+        let service = parts.next().unwrap_or("").to_owned();
+        let method = parts.next().unwrap_or("").to_owned();
+        let span = tracing::info_span!(
+            "grpc.server",
+            otel.name = %path.trim_start_matches('/'),
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+        );
+        let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+        let _ = span.set_parent(parent);
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let start = Instant::now();
+        let fut = inner.call(req).instrument(span.clone());
+        Box::pin(async move {
+            let result = fut.await;
+            // Unary errors are trailers-only responses: the code is in the headers. A missing
+            // header means the call succeeded (or failed later in a stream).
+            let code = match &result {
+                Ok(resp) => resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_owned(),
+                Err(_) => "14".to_owned(),
+            };
+            span.record("rpc.grpc.status_code", code.as_str());
+            let labels = [("service", service), ("method", method), ("code", code)];
+            metrics::counter!("civil_rpc_requests_total", &labels).increment(1);
+            let labels = [("service", labels[0].1.clone()), ("method", labels[1].1.clone())];
+            metrics::histogram!("civil_rpc_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+            result
+        })
+    }
+}
+
+/// Starts the Prometheus scrape endpoint on `addr` (`CIVIL_METRICS_LISTEN`).
+pub fn serve_metrics(addr: &str) -> anyhow::Result<()> {
+    let addr: std::net::SocketAddr = addr.parse()?;
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])?
+        .install()?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+use proptest::prelude::*;
+use time::macros::date;
+
+use super::*;
+use crate::domain::household::fixtures::{adult, household, member};
+use crate::domain::household::{Disability, DisabilityKind};
+use crate::domain::policy::{Policy, Rounding};
+
+const ON: Date = date!(2026 - 01 - 10);
+const STANDARD: i64 = 117_500;
+
+fn version() -> PolicyVersion {
+    Policy::default_policy().in_force_on(ON).clone()
+}
+
+fn refs(members: &[Member]) -> Vec<&Member> {
+    members.iter().collect()
+}
+
+#[test]
+fn the_allowance_is_the_gap_to_the_standard_times_members() {
+    // 审核确认办法 art. 6 / county policy: (standard - per-member income) x members.
+    let members = [adult("a", 100_000), adult("b", 50_000), adult("c", 0)];
+    let computation = minimum_living_amount(&version(), Area::Rural, &refs(&members), ON);
+    assert_eq!(computation.total_fen, 3 * STANDARD - 150_000);
+    assert_eq!(computation.policy_version, "330723-2025-07-example");
+    assert_eq!(computation.lines[0].item, "gap");
+}
+
+#[test]
+fn category_add_ons_stack_across_categories() {
+    let mut elder = member("e", date!(1950 - 03 - 01), 0);
+    elder.disability = Some(Disability { grade: 1, kind: DisabilityKind::Physical });
+    let child = member("c", date!(2016 - 03 - 01), 0);
+    let computation = minimum_living_amount(&version(), Area::Rural, &[&elder, &child], ON);
+    let addons = &version().addons;
+    let items: Vec<&str> = computation.lines.iter().map(|l| l.item.as_str()).collect();
+    assert_eq!(items, ["gap", "addon:elderly", "addon:severely_disabled", "addon:child"]);
+    assert_eq!(
+        computation.total_fen,
+        2 * STANDARD + addons.elderly_fen + addons.severely_disabled_fen + addons.child_fen
+    );
+}
+
+#[test]
+fn the_elderly_add_on_starts_on_the_birthday_of_the_policy_age() {
+    let turns_70_on = member("e", date!(1956 - 01 - 10), 0);
+    let turns_70_next_day = member("f", date!(1956 - 01 - 11), 0);
+    let has = |m: &Member| {
+        minimum_living_amount(&version(), Area::Rural, &[m], ON).lines.iter().any(|l| l.item == "addon:elderly")
+    };
+    assert!(has(&turns_70_on));
+    assert!(!has(&turns_70_next_day));
+}
+
+#[test]
+fn the_gap_is_never_negative_when_income_exceeds_the_standard() {
+    let members = [adult("a", 500_000)];
+    let computation = minimum_living_amount(&version(), Area::Rural, &refs(&members), ON);
+    assert_eq!(computation.lines[0].amount_fen, 0);
+    assert_eq!(computation.total_fen, 0);
+}
+
+#[test]
+fn the_total_is_rounded_up_to_whole_yuan_when_the_policy_says_so() {
+    let members = [adult("a", 100_001)];
+    let computation = minimum_living_amount(&version(), Area::Rural, &refs(&members), ON);
+    assert_eq!(computation.total_fen, 17_500, "17,499 fen rounds up to 175 yuan");
+    assert_eq!(computation.lines.last().map(|l| (l.item.as_str(), l.amount_fen)), Some(("rounding", 1)));
+
+    let mut exact = version();
+    exact.rounding = Rounding::None;
+    assert_eq!(minimum_living_amount(&exact, Area::Rural, &refs(&members), ON).total_fen, 17_499);
+}
+
+#[test]
+fn near_threshold_starts_at_the_standard_and_ends_below_the_multiple() {
+    // Two members: standard total 235,000; 1.5x = 352,500 (county policy multiple).
+    let at = |income: i64| standing(&version(), Area::Rural, &refs(&[adult("a", income), adult("b", 0)]));
+    assert_eq!(at(234_999), Standing::BelowStandard);
+    assert_eq!(at(235_000), Standing::NearThreshold);
+    assert_eq!(at(352_499), Standing::NearThreshold);
+    assert_eq!(at(352_500), Standing::AboveThreshold);
+}
+
+#[test]
+fn a_near_threshold_household_gets_no_monthly_allowance() {
+    let h = household(vec![adult("a", 240_000), adult("b", 0)]);
+    assert_eq!(assess_near_threshold(&version(), &h).map(|c| c.total_fen), Ok(0));
+    let below = household(vec![adult("a", 0), adult("b", 0)]);
+    assert_eq!(assess_near_threshold(&version(), &below), Err(Ineligible::HouseholdNotNearThreshold));
+}
+
+#[test]
+fn property_over_the_limit_refuses_the_allowance() {
+    let mut a = adult("a", 0);
+    a.properties.push(crate::domain::household::Property {
+        kind: crate::domain::household::PropertyKind::Vehicle,
+        value_fen: 1_000_000,
+    });
+    let h = household(vec![a]);
+    assert_eq!(assess_minimum_living(&version(), &h, None, ON), Err(Ineligible::PropertyOverLimit));
+}
+
+#[test]
+fn individual_coverage_computes_a_severely_disabled_member_as_a_household_of_one() {
+    // 审核确认办法 art. 9: 单人户 within a 低保边缘 household.
+    let mut disabled = adult("d", 0);
+    disabled.disability = Some(Disability { grade: 2, kind: DisabilityKind::Physical });
+    let h = household(vec![adult("a", 240_000), disabled]);
+    let computation = assess_minimum_living(&version(), &h, Some("d"), ON).expect("covered alone");
+    assert_eq!(computation.members, 1);
+    assert_eq!(computation.total_fen, STANDARD + version().addons.severely_disabled_fen);
+}
+
+#[test]
+fn individual_coverage_needs_a_qualifying_member_and_a_near_threshold_household() {
+    let mut ill = adult("d", 0);
+    ill.serious_illness = true;
+    let near = household(vec![adult("a", 240_000), ill.clone(), adult("x", 0)]);
+    assert!(assess_minimum_living(&version(), &household(vec![adult("a", 300_000), ill.clone()]), Some("d"), ON).is_ok());
+    assert_eq!(assess_minimum_living(&version(), &near, Some("x"), ON), Err(Ineligible::MemberNotQualified));
+    let poor = household(vec![adult("a", 0), ill]);
+    assert_eq!(assess_minimum_living(&version(), &poor, Some("d"), ON), Err(Ineligible::HouseholdNotNearThreshold));
+    let rich = household(vec![adult("a", 9_000_000), adult("d", 0)]);
+    assert_eq!(assess_minimum_living(&version(), &rich, Some("d"), ON), Err(Ineligible::HouseholdNotNearThreshold));
+}
+
+#[test]
+fn a_household_at_the_standard_is_refused_the_allowance() {
+    let h = household(vec![adult("a", STANDARD)]);
+    assert_eq!(assess_minimum_living(&version(), &h, None, ON), Err(Ineligible::IncomeNotBelowStandard));
+}
+
+proptest! {
+    #[test]
+    fn allowances_are_never_negative_and_whole_yuan(incomes in prop::collection::vec(0i64..2_000_000, 1..7)) {
+        let members: Vec<Member> = incomes.iter().enumerate().map(|(i, income)| adult(&i.to_string(), *income)).collect();
+        let computation = minimum_living_amount(&version(), Area::Urban, &refs(&members), ON);
+        prop_assert!(computation.total_fen >= 0);
+        prop_assert_eq!(computation.total_fen % 100, 0);
+        prop_assert_eq!(computation.lines.iter().map(|l| l.amount_fen).sum::<i64>(), computation.total_fen);
+    }
+}

@@ -1,0 +1,254 @@
+//! Households and their members, as the assistance rules see them.
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::month::Month;
+use super::policy::{Area, PolicyVersion};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Relationship {
+    Applicant,
+    Spouse,
+    Child,
+    Parent,
+    Grandparent,
+    Grandchild,
+    Sibling,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisabilityKind {
+    Visual,
+    Hearing,
+    Speech,
+    Physical,
+    Intellectual,
+    Mental,
+    Multiple,
+}
+
+/// 残疾人证: grade 1 (most severe) to 4, and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disability {
+    pub grade: u8,
+    pub kind: DisabilityKind,
+}
+
+impl Disability {
+    /// 重度残疾: grade 1-2, or grade 3 intellectual or mental disability (特困人员认定办法 art. 5;
+    /// the same group qualifies for 单人户 under 最低生活保障审核确认办法 art. 9).
+    pub fn is_severe(self) -> bool {
+        self.grade <= 2
+            || (self.grade == 3 && matches!(self.kind, DisabilityKind::Intellectual | DisabilityKind::Mental))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IncomeKind {
+    Wages,
+    Business,
+    Property,
+    Transfer,
+    Pension,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Income {
+    pub kind: IncomeKind,
+    pub monthly_fen: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PropertyKind {
+    Financial,
+    House,
+    Vehicle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Property {
+    pub kind: PropertyKind,
+    pub value_fen: i64,
+}
+
+/// 六项日常生活活动: eating, dressing, getting in and out of bed, toileting, walking indoors,
+/// bathing; `true` = the person manages it alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DailyActivities {
+    pub eat: bool,
+    pub dress: bool,
+    pub transfer: bool,
+    pub toilet: bool,
+    pub walk_indoors: bool,
+    pub bathe: bool,
+}
+
+impl DailyActivities {
+    /// All six managed alone.
+    pub const ALL: DailyActivities =
+        DailyActivities { eat: true, dress: true, transfer: true, toilet: true, walk_indoors: true, bathe: true };
+
+    /// Returns how many of the six the person cannot do alone.
+    pub fn not_possible(self) -> usize {
+        [self.eat, self.dress, self.transfer, self.toilet, self.walk_indoors, self.bathe]
+            .iter()
+            .filter(|done_alone| !**done_alone)
+            .count()
+    }
+}
+
+/// A household member. `id_number` is the full 居民身份证号; the store seals it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id_number: String,
+    pub name: String,
+    pub birth_date: Date,
+    pub relationship: Relationship,
+    pub incomes: Vec<Income>,
+    pub properties: Vec<Property>,
+    pub disability: Option<Disability>,
+    pub serious_illness: bool,
+    pub in_school: bool,
+    pub no_capable_supporter: bool,
+    pub activities: DailyActivities,
+    /// First month the member no longer counts (after death or leaving), if any.
+    pub left_month: Option<Month>,
+}
+
+impl Member {
+    pub fn monthly_income_fen(&self) -> i64 {
+        self.incomes.iter().map(|i| i.monthly_fen).sum()
+    }
+
+    pub fn age_on(&self, on: Date) -> u32 {
+        civil_calendar::age_on(self.birth_date, on)
+    }
+
+    /// Whether the member counts in `month`.
+    pub fn counts_in(&self, month: Month) -> bool {
+        self.left_month.is_none_or(|left| month < left)
+    }
+}
+
+/// A household: its register region, urban or rural, and members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Household {
+    pub region: String,
+    pub area: Area,
+    pub members: Vec<Member>,
+}
+
+impl Household {
+    /// Members counting in `month`.
+    pub fn members_in(&self, month: Month) -> Vec<&Member> {
+        self.members.iter().filter(|m| m.counts_in(month)).collect()
+    }
+
+    pub fn applicant(&self) -> Option<&Member> {
+        self.members.iter().find(|m| m.relationship == Relationship::Applicant)
+    }
+
+    pub fn member(&self, id_number: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.id_number == id_number)
+    }
+}
+
+/// What a household owns, summed over the members given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Holdings {
+    pub financial_fen: i64,
+    pub houses: u32,
+    pub vehicles: u32,
+}
+
+impl Holdings {
+    pub fn of(members: &[&Member]) -> Holdings {
+        let mut holdings = Holdings::default();
+        for property in members.iter().flat_map(|m| m.properties.iter()) {
+            match property.kind {
+                PropertyKind::Financial => holdings.financial_fen += property.value_fen,
+                PropertyKind::House => holdings.houses += 1,
+                PropertyKind::Vehicle => holdings.vehicles += 1,
+            }
+        }
+        holdings
+    }
+
+    /// Whether the holdings are within the county's property limits for `members` persons.
+    pub fn within_limits(&self, policy: &PolicyVersion, members: usize) -> bool {
+        let limits = &policy.property_limits;
+        self.financial_fen <= limits.financial_assets_per_member_fen * members as i64
+            && self.houses <= limits.max_houses
+            && self.vehicles <= limits.max_vehicles
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use time::macros::date;
+
+    use super::*;
+
+    /// A member born on `birth` with `income` fen a month of wages and nothing else.
+    pub fn member(id: &str, birth: Date, income: i64) -> Member {
+        Member {
+            id_number: id.to_owned(),
+            name: format!("member {id}"),
+            birth_date: birth,
+            relationship: Relationship::Other,
+            incomes: if income > 0 { vec![Income { kind: IncomeKind::Wages, monthly_fen: income }] } else { vec![] },
+            properties: vec![],
+            disability: None,
+            serious_illness: false,
+            in_school: false,
+            no_capable_supporter: false,
+            activities: DailyActivities::ALL,
+            left_month: None,
+        }
+    }
+
+    pub fn adult(id: &str, income: i64) -> Member {
+        member(id, date!(1980 - 05 - 01), income)
+    }
+
+    pub fn household(members: Vec<Member>) -> Household {
+        let mut members = members;
+        if let Some(first) = members.first_mut() {
+            first.relationship = Relationship::Applicant;
+        }
+        Household { region: "330723101001".into(), area: Area::Rural, members }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use crate::domain::policy::Policy;
+
+    #[test]
+    fn grade_three_counts_as_severe_only_for_intellectual_or_mental_disability() {
+        assert!(Disability { grade: 2, kind: DisabilityKind::Physical }.is_severe());
+        assert!(Disability { grade: 3, kind: DisabilityKind::Mental }.is_severe());
+        assert!(Disability { grade: 3, kind: DisabilityKind::Intellectual }.is_severe());
+        assert!(!Disability { grade: 3, kind: DisabilityKind::Physical }.is_severe());
+        assert!(!Disability { grade: 4, kind: DisabilityKind::Mental }.is_severe());
+    }
+
+    #[test]
+    fn property_limits_scale_financial_assets_with_members_and_cap_houses_and_vehicles() {
+        let policy = Policy::default_policy();
+        let version = policy.in_force_on(time::macros::date!(2026 - 01 - 01));
+        let mut a = adult("a", 0);
+        a.properties = vec![Property { kind: PropertyKind::Financial, value_fen: 2_820_000 }];
+        let b = adult("b", 0);
+        assert!(Holdings::of(&[&a]).within_limits(version, 1));
+        a.properties.push(Property { kind: PropertyKind::Financial, value_fen: 1 });
+        assert!(!Holdings::of(&[&a]).within_limits(version, 1));
+        assert!(Holdings::of(&[&a, &b]).within_limits(version, 2));
+        a.properties.push(Property { kind: PropertyKind::Vehicle, value_fen: 3_000_000 });
+        assert!(!Holdings::of(&[&a, &b]).within_limits(version, 2), "no vehicle allowed");
+    }
+}

@@ -1,0 +1,3 @@
+//! 殡葬: funeral and burial service.
+
+pub mod domain;
