@@ -38,6 +38,11 @@ pub enum Role {
 }
 
 impl Role {
+    /// Parses the snake_case name used in tokens (`township_clerk`).
+    pub fn from_name(name: &str) -> Option<Role> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+
     /// Administrative roles need a second authentication factor (等保 2.0 level 3).
     pub fn is_administrative(self) -> bool {
         matches!(self, Role::Auditor | Role::SysAdmin | Role::SecurityAdmin)

@@ -1,1 +1,3 @@
+//! 社会救助: social assistance. Rules in [`domain`].
 
+pub mod domain;

@@ -1,1 +1,3 @@
+//! 养老服务: elderly care service.
 
+pub mod domain;

@@ -1,1 +1,3 @@
+//! 婚姻登记: marriage registration service.
 
+pub mod domain;

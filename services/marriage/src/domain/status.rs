@@ -137,7 +137,8 @@ mod tests {
 
     #[test]
     fn a_person_without_records_is_unmarried() {
-        let status = PersonHistory::default().status();
+        let history = PersonHistory::default();
+        let status = history.status();
         assert_eq!(status.state, MaritalState::Unmarried);
         assert_eq!(status.since, None);
     }

@@ -1,0 +1,211 @@
+//! The application procedure of 最低生活保障审核确认办法 2021 (arts. 11-25) and 特困人员认定办法
+//! (arts. 10-19): apply -> accept -> home visit -> economic check -> public notice -> decision.
+//! Each step is allowed only from the states listed in [`ApplicationState::after`].
+
+use civil_calendar::HolidayCalendar;
+use time::Date;
+
+/// Where an application stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationState {
+    Submitted,
+    Accepted,
+    Investigated,
+    Checked,
+    Notice,
+    /// An objection during the notice: the household is investigated again (审核确认办法 art. 20).
+    Reinvestigation,
+    Approved,
+    Refused,
+}
+
+/// A step of the procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Accept,
+    Investigate,
+    Check,
+    StartNotice,
+    Object,
+    Approve,
+    Refuse,
+}
+
+/// The step is not allowed in the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{step:?} is not allowed while the application is {state:?}")]
+pub struct OutOfOrder {
+    pub state: ApplicationState,
+    pub step: Step,
+}
+
+impl ApplicationState {
+    /// Returns the state after `step`, or refuses a step out of order. A re-investigation
+    /// leads back to a new notice: the economic check already done stands.
+    pub fn after(self, step: Step) -> Result<ApplicationState, OutOfOrder> {
+        use ApplicationState as S;
+        let next = match (self, step) {
+            (S::Submitted, Step::Accept) => S::Accepted,
+            (S::Accepted, Step::Investigate) => S::Investigated,
+            (S::Reinvestigation, Step::Investigate) => S::Checked,
+            (S::Investigated, Step::Check) => S::Checked,
+            (S::Checked, Step::StartNotice) => S::Notice,
+            (S::Notice, Step::Object) => S::Reinvestigation,
+            (S::Notice, Step::Approve) => S::Approved,
+            (S::Notice, Step::Refuse) => S::Refused,
+            _ => return Err(OutOfOrder { state: self, step }),
+        };
+        Ok(next)
+    }
+
+    /// Whether the review is still running (counts for the deadline).
+    pub fn is_open(self) -> bool {
+        !matches!(self, ApplicationState::Approved | ApplicationState::Refused)
+    }
+}
+
+/// A staff member on a home visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Investigator {
+    pub subject: String,
+    pub signed: bool,
+}
+
+/// Why a home-visit record is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VisitError {
+    #[error("a home visit needs at least two different staff")]
+    TwoStaffRequired,
+    #[error("every staff member and the household must sign the record")]
+    SignatureMissing,
+    #[error("the applicant is a close relative of a staff member: the county investigates")]
+    CountyInvestigates,
+    #[error("a staff member related to the applicant may not investigate")]
+    ConflictOfInterest,
+}
+
+/// Checks a home-visit record (审核确认办法 art. 15: at least two staff, both sides sign;
+/// art. 30: an applicant related to a case worker or village cadre is registered separately
+/// and investigated by the county). `recorder_is_county` is whether the recording clerk's
+/// scope is the county.
+pub fn check_visit(
+    staff: &[Investigator],
+    household_signed: bool,
+    related_staff: &[String],
+    recorder_is_county: bool,
+) -> Result<(), VisitError> {
+    let mut subjects: Vec<&str> = staff.iter().map(|s| s.subject.as_str()).collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    if subjects.len() < 2 {
+        return Err(VisitError::TwoStaffRequired);
+    }
+    if !household_signed || staff.iter().any(|s| !s.signed) {
+        return Err(VisitError::SignatureMissing);
+    }
+    if !related_staff.is_empty() {
+        if staff.iter().any(|s| related_staff.contains(&s.subject)) {
+            return Err(VisitError::ConflictOfInterest);
+        }
+        if !recorder_is_county {
+            return Err(VisitError::CountyInvestigates);
+        }
+    }
+    Ok(())
+}
+
+/// Days a public notice stays up (审核确认办法 art. 19).
+pub const NOTICE_DAYS: u32 = 7;
+
+/// Returns the last day of a notice posted on `start`. Counted as a civil-law period
+/// (民法典 arts. 201, 203): from the day after posting, a last day that is a rest day moves to
+/// the next working day, so the village sees it for at least seven full days.
+pub fn notice_end(calendar: &HolidayCalendar, start: Date) -> Date {
+    calendar.period_end(start, NOTICE_DAYS)
+}
+
+/// Returns the review deadline: `working_days` working days after acceptance (national
+/// 30, counties set shorter ones; weekends and public holidays do not count).
+pub fn review_deadline(calendar: &HolidayCalendar, accepted_on: Date, working_days: u32) -> Date {
+    calendar.add_working_days(accepted_on, working_days)
+}
+
+/// Whether an open application is past its deadline on `today`.
+pub fn is_overdue(state: ApplicationState, deadline: Date, today: Date) -> bool {
+    state.is_open() && today > deadline
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    fn staff(subject: &str) -> Investigator {
+        Investigator { subject: subject.into(), signed: true }
+    }
+
+    #[test]
+    fn the_procedure_runs_in_order_to_a_decision() {
+        let mut state = ApplicationState::Submitted;
+        for step in [Step::Accept, Step::Investigate, Step::Check, Step::StartNotice, Step::Approve] {
+            state = state.after(step).expect("in order");
+        }
+        assert_eq!(state, ApplicationState::Approved);
+    }
+
+    #[test]
+    fn a_decision_before_the_notice_is_out_of_order() {
+        assert!(ApplicationState::Checked.after(Step::Approve).is_err());
+        assert!(ApplicationState::Submitted.after(Step::Investigate).is_err());
+        assert!(ApplicationState::Approved.after(Step::Refuse).is_err());
+    }
+
+    #[test]
+    fn an_objection_sends_the_case_back_to_investigation_and_a_new_notice() {
+        // 审核确认办法 art. 20: objections are investigated again, then noticed again.
+        let state = ApplicationState::Notice.after(Step::Object).expect("during notice");
+        assert_eq!(state, ApplicationState::Reinvestigation);
+        assert!(state.after(Step::Approve).is_err());
+        let state = state.after(Step::Investigate).expect("re-investigation");
+        assert_eq!(state.after(Step::StartNotice), Ok(ApplicationState::Notice));
+    }
+
+    #[test]
+    fn a_home_visit_needs_two_different_staff_who_both_sign() {
+        assert_eq!(check_visit(&[staff("a")], true, &[], false), Err(VisitError::TwoStaffRequired));
+        assert_eq!(check_visit(&[staff("a"), staff("a")], true, &[], false), Err(VisitError::TwoStaffRequired));
+        let unsigned = Investigator { subject: "b".into(), signed: false };
+        assert_eq!(check_visit(&[staff("a"), unsigned], true, &[], false), Err(VisitError::SignatureMissing));
+        assert_eq!(check_visit(&[staff("a"), staff("b")], false, &[], false), Err(VisitError::SignatureMissing));
+        assert_eq!(check_visit(&[staff("a"), staff("b")], true, &[], false), Ok(()));
+    }
+
+    #[test]
+    fn a_close_relative_of_a_case_worker_is_investigated_by_the_county_without_that_worker() {
+        let related = vec!["a".to_owned()];
+        assert_eq!(check_visit(&[staff("b"), staff("c")], true, &related, false), Err(VisitError::CountyInvestigates));
+        assert_eq!(check_visit(&[staff("a"), staff("c")], true, &related, true), Err(VisitError::ConflictOfInterest));
+        assert_eq!(check_visit(&[staff("b"), staff("c")], true, &related, true), Ok(()));
+    }
+
+    #[test]
+    fn thirty_working_days_after_21_september_2026_skip_the_national_day_holiday() {
+        let calendar = HolidayCalendar::embedded();
+        assert_eq!(review_deadline(&calendar, date!(2026 - 09 - 21), 30), date!(2026 - 11 - 09));
+    }
+
+    #[test]
+    fn an_open_application_is_overdue_the_day_after_its_deadline() {
+        let deadline = date!(2026 - 11 - 09);
+        assert!(!is_overdue(ApplicationState::Notice, deadline, deadline));
+        assert!(is_overdue(ApplicationState::Notice, deadline, date!(2026 - 11 - 10)));
+        assert!(!is_overdue(ApplicationState::Approved, deadline, date!(2026 - 11 - 10)));
+    }
+
+    #[test]
+    fn a_notice_posted_on_a_monday_runs_seven_days_from_the_next_day() {
+        let calendar = HolidayCalendar::embedded();
+        assert_eq!(notice_end(&calendar, date!(2026 - 03 - 02)), date!(2026 - 03 - 09));
+    }
+}
