@@ -97,7 +97,15 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at_ms: i64, e: &AuditEntry) -> Stri
     h.update(prev_hash.as_bytes());
     h.update(seq.to_be_bytes());
     h.update(at_ms.to_be_bytes());
-    for field in [&e.actor, &e.on_behalf_of, &e.action, &e.object, &e.outcome, &e.trace_id, &e.purpose] {
+    for field in [
+        &e.actor,
+        &e.on_behalf_of,
+        &e.action,
+        &e.object,
+        &e.outcome,
+        &e.trace_id,
+        &e.purpose,
+    ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
@@ -105,7 +113,10 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at_ms: i64, e: &AuditEntry) -> Stri
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Appends entries inside the caller's transaction. The head row's lock serialises appenders,
@@ -144,7 +155,10 @@ pub async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Result<
         .await?;
         prev = hash;
     }
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(&mut *conn).await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -174,7 +188,11 @@ pub async fn verify(pool: &AnyPool) -> Result<i64, VerifyError> {
     let mut last = 0;
     for r in &rows {
         if r.seq != last + 1 {
-            return Err(ChainBreak::Gap { seq: r.seq, previous: last }.into());
+            return Err(ChainBreak::Gap {
+                seq: r.seq,
+                previous: last,
+            }
+            .into());
         }
         if r.prev_hash != prev || chain_hash(&prev, r.seq, r.at_ms, &r.entry) != r.hash {
             return Err(ChainBreak::Altered { seq: r.seq }.into());
@@ -182,7 +200,10 @@ pub async fn verify(pool: &AnyPool) -> Result<i64, VerifyError> {
         prev = r.hash.clone();
         last = r.seq;
     }
-    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1").fetch_one(pool).await?.try_get("seq")?;
+    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?
+        .try_get("seq")?;
     if head != last {
         return Err(ChainBreak::Truncated { head, last }.into());
     }
@@ -285,7 +306,11 @@ mod tests {
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("tmp");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
-        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.expect("pool");
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("pool");
         for s in SCHEMA {
             sqlx::query(*s).execute(&pool).await.expect("schema");
         }
@@ -325,7 +350,10 @@ mod tests {
         for a in ["read", "register", "read"] {
             append_one(&pool, entry(a)).await;
         }
-        sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2").execute(&pool).await.expect("tamper");
+        sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .expect("tamper");
         match verify(&pool).await {
             Err(VerifyError::Broken(ChainBreak::Altered { seq })) => assert_eq!(seq, 2),
             other => panic!("tampering not detected: {other:?}"),
@@ -338,8 +366,14 @@ mod tests {
         for a in ["read", "register"] {
             append_one(&pool, entry(a)).await;
         }
-        sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(&pool).await.expect("delete");
-        assert!(matches!(verify(&pool).await, Err(VerifyError::Broken(ChainBreak::Truncated { .. }))));
+        sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .expect("delete");
+        assert!(matches!(
+            verify(&pool).await,
+            Err(VerifyError::Broken(ChainBreak::Truncated { .. }))
+        ));
     }
 
     #[tokio::test]
@@ -348,8 +382,17 @@ mod tests {
         for a in ["read", "register", "read"] {
             append_one(&pool, entry(a)).await;
         }
-        sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(&pool).await.expect("delete");
-        assert!(matches!(verify(&pool).await, Err(VerifyError::Broken(ChainBreak::Gap { seq: 3, previous: 1 }))));
+        sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .expect("delete");
+        assert!(matches!(
+            verify(&pool).await,
+            Err(VerifyError::Broken(ChainBreak::Gap {
+                seq: 3,
+                previous: 1
+            }))
+        ));
     }
 
     #[tokio::test]

@@ -25,17 +25,19 @@ impl ServiceCredential {
         let bearer = format!("Bearer {token}")
             .parse()
             .map_err(|_| Status::internal("service token is not valid ASCII"))?;
-        Ok(Self { bearer: Arc::new(bearer) })
+        Ok(Self {
+            bearer: Arc::new(bearer),
+        })
     }
 
     /// Adds the credential and the on-behalf-of subject to an outgoing request.
     pub fn authorize<T>(&self, request: &mut Request<T>, on_behalf_of: &str) {
         let md = request.metadata_mut();
         md.insert("authorization", (*self.bearer).clone());
-        if !on_behalf_of.is_empty() {
-            if let Ok(v) = on_behalf_of.parse() {
-                md.insert(ON_BEHALF_OF_HEADER, v);
-            }
+        if !on_behalf_of.is_empty()
+            && let Ok(v) = on_behalf_of.parse()
+        {
+            md.insert(ON_BEHALF_OF_HEADER, v);
         }
     }
 
@@ -43,7 +45,8 @@ impl ServiceCredential {
     pub fn interceptor(&self) -> impl tonic::service::Interceptor + Clone + use<> {
         let bearer = self.bearer.clone();
         move |mut req: Request<()>| {
-            req.metadata_mut().insert("authorization", (*bearer).clone());
+            req.metadata_mut()
+                .insert("authorization", (*bearer).clone());
             Ok(req)
         }
     }

@@ -26,7 +26,10 @@ pub struct AuthLayer {
 
 impl AuthLayer {
     pub fn new(verifier: Verifier) -> Self {
-        Self { verifier: Arc::new(verifier), verified: Default::default() }
+        Self {
+            verifier: Arc::new(verifier),
+            verified: Default::default(),
+        }
     }
 
     /// Verifies the bearer token and the on-behalf-of header.
@@ -44,26 +47,32 @@ impl AuthLayer {
             // Only another service of the suite may say whom it acts for; anyone else could
             // otherwise put a stranger's name in the audit trail.
             if !principal.has_role(Role::Service) {
-                return Err(Status::permission_denied("only services may act on behalf of others"));
+                return Err(Status::permission_denied(
+                    "only services may act on behalf of others",
+                ));
             }
             let subject = behalf
                 .to_str()
                 .map_err(|_| Status::invalid_argument("on-behalf-of must be ASCII"))?;
-            principal.on_behalf_of = Some(OnBehalfOf { subject: subject.to_owned() });
+            principal.on_behalf_of = Some(OnBehalfOf {
+                subject: subject.to_owned(),
+            });
         }
         Ok(principal)
     }
 
     fn verify_cached(&self, token: &str) -> Result<Principal, Status> {
         let now = Instant::now();
-        if let Ok(cache) = self.verified.lock() {
-            if let Some((p, at)) = cache.get(token) {
-                if now.duration_since(*at) < VERIFIED_TTL {
-                    return Ok(p.clone());
-                }
-            }
+        if let Ok(cache) = self.verified.lock()
+            && let Some((p, at)) = cache.get(token)
+            && now.duration_since(*at) < VERIFIED_TTL
+        {
+            return Ok(p.clone());
         }
-        let p = self.verifier.verify(token).map_err(|e| Status::unauthenticated(e.to_string()))?;
+        let p = self
+            .verifier
+            .verify(token)
+            .map_err(|e| Status::unauthenticated(e.to_string()))?;
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
@@ -78,7 +87,10 @@ impl AuthLayer {
 impl<S> tower::Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, layer: self.clone() }
+        AuthService {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
@@ -90,7 +102,10 @@ pub struct AuthService<S> {
 
 impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -104,7 +119,8 @@ where
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let path = req.uri().path();
-        let public = req.method() == http::Method::OPTIONS || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p));
+        let public = req.method() == http::Method::OPTIONS
+            || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p));
         if !public {
             match self.layer.authenticate(req.headers()) {
                 Ok(p) => {

@@ -52,7 +52,11 @@ impl Role {
     pub fn sees_full_identity_numbers(self) -> bool {
         matches!(
             self,
-            Role::Registrar | Role::TownshipClerk | Role::CountyApprover | Role::FuneralHome | Role::Service
+            Role::Registrar
+                | Role::TownshipClerk
+                | Role::CountyApprover
+                | Role::FuneralHome
+                | Role::Service
         )
     }
 }
@@ -89,12 +93,12 @@ impl Principal {
                 "this operation needs one of the roles {allowed:?}"
             )));
         }
-        if let Some(region) = record_region {
-            if !self.covers_region(region) {
-                return Err(Status::permission_denied(
-                    "the record is outside the caller's region scope",
-                ));
-            }
+        if let Some(region) = record_region
+            && !self.covers_region(region)
+        {
+            return Err(Status::permission_denied(
+                "the record is outside the caller's region scope",
+            ));
         }
         Ok(())
     }
@@ -111,7 +115,10 @@ impl Principal {
 
     /// The subject recorded in audit rows as "on whose behalf".
     pub fn on_behalf_of_subject(&self) -> &str {
-        self.on_behalf_of.as_ref().map(|o| o.subject.as_str()).unwrap_or("")
+        self.on_behalf_of
+            .as_ref()
+            .map(|o| o.subject.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -141,8 +148,13 @@ mod tests {
     #[test]
     fn a_township_clerk_sees_villages_of_the_township_only() {
         let p = clerk("330723001");
-        assert!(p.authorize(&[Role::TownshipClerk], Some("330723001002")).is_ok());
-        let err = p.authorize(&[Role::TownshipClerk], Some("330723002001")).unwrap_err();
+        assert!(
+            p.authorize(&[Role::TownshipClerk], Some("330723001002"))
+                .is_ok()
+        );
+        let err = p
+            .authorize(&[Role::TownshipClerk], Some("330723002001"))
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::PermissionDenied);
     }
 
@@ -156,7 +168,9 @@ mod tests {
     #[test]
     fn the_wrong_role_is_denied_even_in_region() {
         let p = clerk("330723");
-        let err = p.authorize(&[Role::CountyApprover], Some("330723")).unwrap_err();
+        let err = p
+            .authorize(&[Role::CountyApprover], Some("330723"))
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::PermissionDenied);
     }
 

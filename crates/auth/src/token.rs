@@ -62,7 +62,9 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("keys", &self.keys.len()).finish()
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys.len())
+            .finish()
     }
 }
 
@@ -88,7 +90,10 @@ impl Verifier {
     /// Verifies signature, issuer, audience and expiry, then maps the claims to a principal.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
-        let candidates = self.keys.iter().filter(|(kid, _)| header.kid.is_none() || kid.is_none() || *kid == header.kid);
+        let candidates = self
+            .keys
+            .iter()
+            .filter(|(kid, _)| header.kid.is_none() || kid.is_none() || *kid == header.kid);
         let mut last = TokenError::UnknownKey;
         for (_, key) in candidates {
             match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
@@ -106,7 +111,10 @@ fn principal_from_claims(claims: Claims) -> Result<Principal, TokenError> {
         .iter()
         .filter_map(|r| serde_json::from_value(serde_json::Value::String(r.clone())).ok())
         .collect();
-    let second_factor = claims.amr.iter().any(|m| SECOND_FACTORS.contains(&m.as_str()));
+    let second_factor = claims
+        .amr
+        .iter()
+        .any(|m| SECOND_FACTORS.contains(&m.as_str()));
     if roles.iter().any(|r| r.is_administrative()) && !second_factor {
         return Err(TokenError::SecondFactorRequired);
     }
@@ -170,7 +178,9 @@ impl DevIssuer {
         } else {
             std::fs::create_dir_all(dir).map_err(|e| TokenError::Key(e.to_string()))?;
             let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
-            let pem = secret.to_pkcs8_pem(LineEnding::LF).map_err(|e| TokenError::Key(e.to_string()))?;
+            let pem = secret
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| TokenError::Key(e.to_string()))?;
             std::fs::write(&path, pem.as_bytes()).map_err(|e| TokenError::Key(e.to_string()))?;
             secret
         };
@@ -179,19 +189,31 @@ impl DevIssuer {
 
     fn from_secret(secret: &p256::SecretKey) -> Result<Self, TokenError> {
         use base64::Engine as _;
-        let pem = secret.to_pkcs8_pem(LineEnding::LF).map_err(|e| TokenError::Key(e.to_string()))?;
+        let pem = secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| TokenError::Key(e.to_string()))?;
         let encoding = EncodingKey::from_ec_pem(pem.as_bytes())?;
         let point = secret.public_key().to_encoded_point(false);
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let x = b64.encode(point.x().ok_or_else(|| TokenError::Key("no x".into()))?);
         let y = b64.encode(point.y().ok_or_else(|| TokenError::Key("no y".into()))?);
-        let kid = format!("dev-{}", &hex::encode(sha2::Digest::finalize(sha2::Sha256::new_with_prefix(x.as_bytes())))[..12]);
+        let kid = format!(
+            "dev-{}",
+            &hex::encode(sha2::Digest::finalize(sha2::Sha256::new_with_prefix(
+                x.as_bytes()
+            )))[..12]
+        );
         let jwk: Jwk = serde_json::from_value(serde_json::json!({
             "kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig"
         }))
         .map_err(|e| TokenError::Key(e.to_string()))?;
-        let jwks_json = serde_json::to_string(&JwkSet { keys: vec![jwk] }).map_err(|e| TokenError::Key(e.to_string()))?;
-        Ok(Self { encoding, kid, jwks_json })
+        let jwks_json = serde_json::to_string(&JwkSet { keys: vec![jwk] })
+            .map_err(|e| TokenError::Key(e.to_string()))?;
+        Ok(Self {
+            encoding,
+            kid,
+            jwks_json,
+        })
     }
 
     /// The public keys, as a JWKS document services can be configured with.
@@ -211,18 +233,29 @@ impl DevIssuer {
 
     /// Builds the claims `mint` would sign (tests alter them to forge bad tokens).
     pub fn claims(&self, spec: &TokenSpec, ttl: Duration) -> Claims {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         Claims {
             sub: spec.subject.clone(),
             name: spec.name.clone(),
             roles: spec
                 .roles
                 .iter()
-                .filter_map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)))
+                .filter_map(|r| {
+                    serde_json::to_value(r)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                })
                 .collect(),
             region: spec.region.clone(),
             org: spec.organisation.clone(),
-            amr: if spec.second_factor { vec!["pwd".into(), "otp".into()] } else { vec!["pwd".into()] },
+            amr: if spec.second_factor {
+                vec!["pwd".into(), "otp".into()]
+            } else {
+                vec!["pwd".into()]
+            },
             iss: DEV_ISSUER.into(),
             aud: AUDIENCE.into(),
             exp: now + ttl.as_secs(),
@@ -234,7 +267,8 @@ impl DevIssuer {
     pub fn mint_claims(&self, claims: &Claims) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).expect("ES256 signing with a valid key")
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .expect("ES256 signing with a valid key")
     }
 }
 
@@ -280,7 +314,12 @@ mod tests {
         let issuer = DevIssuer::generate();
         let mut claims = issuer.claims(&spec(), Duration::from_secs(60));
         claims.aud = "payroll".into();
-        assert!(issuer.verifier().verify(&issuer.mint_claims(&claims)).is_err());
+        assert!(
+            issuer
+                .verifier()
+                .verify(&issuer.mint_claims(&claims))
+                .is_err()
+        );
     }
 
     #[test]
@@ -288,7 +327,10 @@ mod tests {
         let issuer = DevIssuer::generate();
         let token = issuer.mint(&spec(), Duration::from_secs(60));
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        let other = issuer.mint(&TokenSpec::new("x", &[Role::CountyApprover], "33"), Duration::from_secs(60));
+        let other = issuer.mint(
+            &TokenSpec::new("x", &[Role::CountyApprover], "33"),
+            Duration::from_secs(60),
+        );
         parts[1] = other.split('.').nth(1).unwrap_or_default().to_owned();
         assert!(issuer.verifier().verify(&parts.join(".")).is_err());
     }
@@ -298,7 +340,10 @@ mod tests {
         let issuer = DevIssuer::generate();
         let mut s = TokenSpec::new("aud-1", &[Role::Auditor], "330723");
         let token = issuer.mint(&s, Duration::from_secs(60));
-        assert!(matches!(issuer.verifier().verify(&token), Err(TokenError::SecondFactorRequired)));
+        assert!(matches!(
+            issuer.verifier().verify(&token),
+            Err(TokenError::SecondFactorRequired)
+        ));
         s.second_factor = true;
         let token = issuer.mint(&s, Duration::from_secs(60));
         assert!(issuer.verifier().verify(&token).is_ok());

@@ -6,7 +6,8 @@
 include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
 
 /// Encoded `FileDescriptorSet` of all civil.* files, for gRPC reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/civil_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/civil_descriptor.bin"));
 
 #[cfg(test)]
 mod tests {
@@ -14,9 +15,19 @@ mod tests {
 
     #[test]
     fn descriptor_set_decodes_and_names_every_service_package() {
-        let set = prost_types::FileDescriptorSet::decode(super::FILE_DESCRIPTOR_SET).expect("decodes");
+        let set =
+            prost_types::FileDescriptorSet::decode(super::FILE_DESCRIPTOR_SET).expect("decodes");
         let packages: Vec<_> = set.file.iter().filter_map(|f| f.package.clone()).collect();
-        for svc in ["common", "marriage", "assistance", "funeral", "eldercare", "socialorg", "placename", "onematter"] {
+        for svc in [
+            "common",
+            "marriage",
+            "assistance",
+            "funeral",
+            "eldercare",
+            "socialorg",
+            "placename",
+            "onematter",
+        ] {
             let want = format!("civil.{svc}.v1");
             assert!(packages.contains(&want), "missing {want} in {packages:?}");
         }

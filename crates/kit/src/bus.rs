@@ -42,7 +42,10 @@ pub struct LocalBus {
 impl LocalBus {
     fn sender(&self, topic: &str) -> broadcast::Sender<Event> {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        topics.entry(topic.to_owned()).or_insert_with(|| broadcast::channel(4096).0).clone()
+        topics
+            .entry(topic.to_owned())
+            .or_insert_with(|| broadcast::channel(4096).0)
+            .clone()
     }
 }
 
@@ -60,7 +63,11 @@ impl EventBus {
     pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         let publisher = client.get_connection_manager().await?;
-        Ok(EventBus::Redis(Arc::new(RedisBus { client, publisher, prefix: prefix.to_owned() })))
+        Ok(EventBus::Redis(Arc::new(RedisBus {
+            client,
+            publisher,
+            prefix: prefix.to_owned(),
+        })))
     }
 
     pub async fn publish(&self, event: &Event) -> anyhow::Result<()> {
@@ -101,7 +108,13 @@ impl EventBus {
 
     /// Calls `handler` for every event on `topic`, as member of consumer `group`, until
     /// `shutdown`. A failed handler is retried (with back-off) before the event is acknowledged.
-    pub fn subscribe(&self, topic: &str, group: &str, handler: Handler, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    pub fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+        handler: Handler,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
         match self {
             EventBus::Local(bus) => {
                 let mut rx = bus.sender(topic).subscribe();
@@ -129,7 +142,9 @@ impl EventBus {
                 let group = group.to_owned();
                 tokio::spawn(async move {
                     while !shutdown.is_cancelled() {
-                        if let Err(e) = consume_redis(&bus, &topic, &group, &handler, &shutdown).await {
+                        if let Err(e) =
+                            consume_redis(&bus, &topic, &group, &handler, &shutdown).await
+                        {
                             tracing::warn!(error = %e, topic, "redis consumer failed; reconnecting");
                             tokio::time::sleep(Duration::from_secs(1)).await;
                         }
@@ -158,22 +173,31 @@ async fn handle_with_retry(handler: &Handler, event: Event, shutdown: &Cancellat
     false
 }
 
-async fn consume_redis(bus: &RedisBus, topic: &str, group: &str, handler: &Handler, shutdown: &CancellationToken) -> anyhow::Result<()> {
+async fn consume_redis(
+    bus: &RedisBus,
+    topic: &str,
+    group: &str,
+    handler: &Handler,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
     use base64::Engine as _;
     let key = format!("{}:events:{topic}", bus.prefix);
     // A dedicated connection: XREADGROUP BLOCK would hold up every other command on a shared one.
     let mut conn = bus.client.get_multiplexed_async_connection().await?;
     let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(&key, group, "0").await;
-    if let Err(e) = created {
-        if e.code() != Some("BUSYGROUP") {
-            return Err(e.into());
-        }
+    if let Err(e) = created
+        && e.code() != Some("BUSYGROUP")
+    {
+        return Err(e.into());
     }
     let consumer = format!("{}-{}", group, std::process::id());
     // First our own un-acknowledged entries (a previous run died mid-handling), then new ones.
     let mut cursor = "0".to_owned();
     while !shutdown.is_cancelled() {
-        let opts = StreamReadOptions::default().group(group, &consumer).count(64).block(200);
+        let opts = StreamReadOptions::default()
+            .group(group, &consumer)
+            .count(64)
+            .block(200);
         let reply: StreamReadReply = conn.xread_options(&[&key], &[&cursor], &opts).await?;
         let ids: Vec<_> = reply.keys.into_iter().flat_map(|k| k.ids).collect();
         if ids.is_empty() && cursor == "0" {
@@ -187,7 +211,9 @@ async fn consume_redis(bus: &RedisBus, topic: &str, group: &str, handler: &Handl
                 topic: topic.to_owned(),
                 event_type: field("type"),
                 key: field("key"),
-                payload: base64::engine::general_purpose::STANDARD.decode(field("payload")).unwrap_or_default(),
+                payload: base64::engine::general_purpose::STANDARD
+                    .decode(field("payload"))
+                    .unwrap_or_default(),
                 traceparent: field("traceparent"),
                 occurred_at_ms: field("at").parse().unwrap_or(0),
             };

@@ -19,13 +19,21 @@ pub struct Cache {
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cache").field("redis", &self.redis.is_some()).finish()
+        f.debug_struct("Cache")
+            .field("redis", &self.redis.is_some())
+            .finish()
     }
 }
 
 impl Cache {
     pub fn local() -> Self {
-        Self { local: Moka::builder().max_capacity(100_000).time_to_live(LOCAL_TTL).build(), redis: None }
+        Self {
+            local: Moka::builder()
+                .max_capacity(100_000)
+                .time_to_live(LOCAL_TTL)
+                .build(),
+            redis: None,
+        }
     }
 
     pub async fn with_redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
@@ -42,8 +50,10 @@ impl Cache {
         }
         let (conn, prefix) = self.redis.as_ref()?;
         let mut conn = conn.clone();
-        let got: redis::RedisResult<Option<Vec<u8>>> =
-            redis::cmd("GET").arg(format!("{prefix}{key}")).query_async(&mut conn).await;
+        let got: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("GET")
+            .arg(format!("{prefix}{key}"))
+            .query_async(&mut conn)
+            .await;
         match got {
             Ok(Some(v)) => {
                 self.local.insert(key.to_owned(), v.clone()).await;
@@ -79,7 +89,10 @@ impl Cache {
         self.local.invalidate(key).await;
         if let Some((conn, prefix)) = &self.redis {
             let mut conn = conn.clone();
-            let r: redis::RedisResult<()> = redis::cmd("DEL").arg(format!("{prefix}{key}")).query_async(&mut conn).await;
+            let r: redis::RedisResult<()> = redis::cmd("DEL")
+                .arg(format!("{prefix}{key}"))
+                .query_async(&mut conn)
+                .await;
             if let Err(e) = r {
                 tracing::warn!(error = %e, "cache invalidation failed");
             }

@@ -126,23 +126,26 @@ impl Config {
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         let mut errors = Vec::new();
         if let Some(path) = vars.get("CIVIL_CONFIG") {
-            match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| {
-                t.parse::<toml::Table>().map_err(|e| e.to_string())
-            }) {
+            match std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| t.parse::<toml::Table>().map_err(|e| e.to_string()))
+            {
                 Ok(table) => flatten("", &table, &mut values),
                 Err(e) => errors.push(format!("CIVIL_CONFIG={path}: {e}")),
             }
         }
         for (k, v) in &vars {
-            if let Some(key) = k.strip_prefix("CIVIL_") {
-                if key != "CONFIG" {
-                    values.insert(key.to_ascii_lowercase(), v.clone());
-                }
+            if let Some(key) = k.strip_prefix("CIVIL_")
+                && key != "CONFIG"
+            {
+                values.insert(key.to_ascii_lowercase(), v.clone());
             }
         }
         let mut cfg = Config::default();
         for (key, value) in values {
-            let bad = |e: &dyn std::fmt::Display| format!("CIVIL_{}={value:?}: {e}", key.to_ascii_uppercase());
+            let bad = |e: &dyn std::fmt::Display| {
+                format!("CIVIL_{}={value:?}: {e}", key.to_ascii_uppercase())
+            };
             match key.as_str() {
                 "listen" => cfg.listen = value,
                 "data_dir" => cfg.data_dir = value.into(),
@@ -186,19 +189,26 @@ impl Config {
                     _ => errors.push(bad(&"must be pretty or json")),
                 },
                 k if k.starts_with("upstream_") => {
-                    cfg.upstreams.insert(k.trim_start_matches("upstream_").to_owned(), value);
+                    cfg.upstreams
+                        .insert(k.trim_start_matches("upstream_").to_owned(), value);
                 }
                 _ => {
                     cfg.extra.insert(key, value);
                 }
             }
         }
-        if errors.is_empty() { Ok(cfg) } else { Err(ConfigError(errors)) }
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError(errors))
+        }
     }
 
     /// A service setting (`CIVIL_<SERVICE>_<KEY>` or `[<service>] key` in TOML).
     pub fn service_setting(&self, service: &str, key: &str) -> Option<&str> {
-        self.extra.get(&format!("{service}_{key}")).map(String::as_str)
+        self.extra
+            .get(&format!("{service}_{key}"))
+            .map(String::as_str)
     }
 }
 
@@ -208,7 +218,11 @@ fn non_empty(v: String) -> Option<String> {
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.to_ascii_lowercase() } else { format!("{prefix}_{}", k.to_ascii_lowercase()) };
+        let key = if prefix.is_empty() {
+            k.to_ascii_lowercase()
+        } else {
+            format!("{prefix}_{}", k.to_ascii_lowercase())
+        };
         match v {
             toml::Value::Table(t) => flatten(&key, t, out),
             toml::Value::String(s) => {
@@ -226,7 +240,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -238,8 +255,11 @@ mod tests {
 
     #[test]
     fn every_bad_key_is_reported_at_once() {
-        let err = Config::load_from(&vars(&[("CIVIL_REQUEST_TIMEOUT_MS", "soon"), ("CIVIL_PII_KEY", "abc")]))
-            .expect_err("two bad keys");
+        let err = Config::load_from(&vars(&[
+            ("CIVIL_REQUEST_TIMEOUT_MS", "soon"),
+            ("CIVIL_PII_KEY", "abc"),
+        ]))
+        .expect_err("two bad keys");
         assert_eq!(err.0.len(), 2, "{err}");
     }
 
@@ -249,8 +269,11 @@ mod tests {
         let path = dir.path().join("civil.toml");
         std::fs::write(&path, "listen = \"0.0.0.0:1\"\ndatabase_url = \"postgres://u:pw@h/db\"\n[assistance]\nreview_days = 20\n")
             .expect("write");
-        let cfg = Config::load_from(&vars(&[("CIVIL_CONFIG", path.to_str().expect("utf8")), ("CIVIL_LISTEN", "127.0.0.1:7")]))
-            .expect("loads");
+        let cfg = Config::load_from(&vars(&[
+            ("CIVIL_CONFIG", path.to_str().expect("utf8")),
+            ("CIVIL_LISTEN", "127.0.0.1:7"),
+        ]))
+        .expect("loads");
         assert_eq!(cfg.listen, "127.0.0.1:7");
         assert_eq!(cfg.service_setting("assistance", "review_days"), Some("20"));
         assert!(!format!("{cfg:?}").contains("pw@"));

@@ -63,7 +63,12 @@ impl ServiceContext {
     /// Opens this service's store (running its migrations) and starts its outbox relay.
     pub async fn open_db(&self, migrator: &Migrator) -> anyhow::Result<Db> {
         let db = Db::open(&self.config, self.name, migrator).await?;
-        self.tasks.spawn(crate::outbox::spawn_relay(db.clone(), self.bus.clone(), self.name, self.shutdown.clone()));
+        self.tasks.spawn(crate::outbox::spawn_relay(
+            db.clone(),
+            self.bus.clone(),
+            self.name,
+            self.shutdown.clone(),
+        ));
         Ok(db)
     }
 
@@ -73,7 +78,12 @@ impl ServiceContext {
         channels
             .entry(service.to_owned())
             .or_insert_with(|| {
-                let uri = self.config.upstreams.get(service).cloned().unwrap_or_else(|| format!("http://{}", self.self_addr));
+                let uri = self
+                    .config
+                    .upstreams
+                    .get(service)
+                    .cloned()
+                    .unwrap_or_else(|| format!("http://{}", self.self_addr));
                 Endpoint::from_shared(uri)
                     .expect("upstream address is a valid URI")
                     .connect_timeout(std::time::Duration::from_secs(5))
@@ -114,14 +124,20 @@ pub struct Mounter {
 
 impl Mounter {
     pub(crate) fn new() -> Self {
-        Self { routes: tonic::service::RoutesBuilder::default(), names: Vec::new() }
+        Self {
+            routes: tonic::service::RoutesBuilder::default(),
+            names: Vec::new(),
+        }
     }
 
     /// Adds a generated server (e.g. `MarriageServiceServer::new(api)`); health reports it.
     pub fn add<S>(&mut self, service: S) -> &mut Self
     where
-        S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>, Error = Infallible>
-            + NamedService
+        S: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + NamedService
             + Clone
             + Send
             + Sync

@@ -23,7 +23,10 @@ pub enum ServiceError {
     InvalidArgument(Vec<FieldViolation>),
     /// A business rule refuses: FAILED_PRECONDITION with a stable reason.
     #[error("{reason}: {message}")]
-    Refused { reason: &'static str, message: String },
+    Refused {
+        reason: &'static str,
+        message: String,
+    },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("already exists: {0}")]
@@ -45,11 +48,17 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn refused(reason: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Refused { reason, message: message.into() }
+        ServiceError::Refused {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        ServiceError::InvalidArgument(vec![FieldViolation { field: field.into(), description: description.into() }])
+        ServiceError::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -83,11 +92,19 @@ pub fn to_status(e: ServiceError) -> Status {
             for v in &violations {
                 details.add_bad_request_violation(v.field.clone(), v.description.clone());
             }
-            let msg = violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+            let msg = violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect::<Vec<_>>()
+                .join("; ");
             Status::with_error_details(Code::InvalidArgument, msg, details)
         }
         ServiceError::Refused { reason, message } => {
-            let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+            let details = ErrorDetails::with_error_info(
+                reason,
+                ERROR_DOMAIN,
+                std::collections::HashMap::new(),
+            );
             Status::with_error_details(Code::FailedPrecondition, message, details)
         }
         ServiceError::NotFound(m) => Status::not_found(m),
@@ -128,7 +145,10 @@ impl Violations {
     }
 
     pub fn add(&mut self, field: &str, description: impl Into<String>) {
-        self.0.push(FieldViolation { field: field.into(), description: description.into() });
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
     }
 
     /// Adds a violation when `ok` is false.
@@ -166,13 +186,21 @@ impl Violations {
     }
 
     /// Converts a `civil.common.v1.Date` into a calendar date.
-    pub fn date(&mut self, value: Option<&contracts::civil::common::v1::Date>, field: &str) -> Option<time::Date> {
+    pub fn date(
+        &mut self,
+        value: Option<&contracts::civil::common::v1::Date>,
+        field: &str,
+    ) -> Option<time::Date> {
         let Some(d) = value else {
             self.add(field, "is required");
             return None;
         };
-        let month = u8::try_from(d.month).ok().and_then(|m| time::Month::try_from(m).ok());
-        match month.and_then(|m| time::Date::from_calendar_date(d.year, m, u8::try_from(d.day).ok()?).ok()) {
+        let month = u8::try_from(d.month)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok());
+        match month
+            .and_then(|m| time::Date::from_calendar_date(d.year, m, u8::try_from(d.day).ok()?).ok())
+        {
             Some(date) => Some(date),
             None => {
                 self.add(field, "is not a real calendar date");
@@ -187,13 +215,21 @@ impl Violations {
 
     /// `Ok(())` when nothing was violated, else the INVALID_ARGUMENT error.
     pub fn finish(self) -> Result<(), ServiceError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ServiceError::InvalidArgument(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::InvalidArgument(self.0))
+        }
     }
 }
 
 /// `civil.common.v1.Date` from a calendar date.
 pub fn to_proto_date(d: time::Date) -> contracts::civil::common::v1::Date {
-    contracts::civil::common::v1::Date { year: d.year(), month: i32::from(u8::from(d.month())), day: i32::from(d.day()) }
+    contracts::civil::common::v1::Date {
+        year: d.year(),
+        month: i32::from(u8::from(d.month())),
+        day: i32::from(d.day()),
+    }
 }
 
 #[cfg(test)]
@@ -215,7 +251,11 @@ mod tests {
         let status = to_status(v.finish().expect_err("two violations"));
         assert_eq!(status.code(), Code::InvalidArgument);
         assert_eq!(violated_fields(&status), vec!["name", "id_number"]);
-        assert!(!status.message().contains("123"), "the bad number is not echoed: {}", status.message());
+        assert!(
+            !status.message().contains("123"),
+            "the bad number is not echoed: {}",
+            status.message()
+        );
     }
 
     #[test]

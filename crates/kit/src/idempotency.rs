@@ -19,17 +19,29 @@ pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
 /// Runs `effect` once per `(rpc, request_id)`. A retry with the same request gets the first
 /// response; a different request under the same id is refused with `REQUEST_ID_REUSED`.
 /// Inside `effect` use only the given connection (the transaction).
-pub async fn once<Req, Resp, F>(db: &Db, rpc: &str, request_id: &str, request: &Req, effect: F) -> Result<Resp, ServiceError>
+pub async fn once<Req, Resp, F>(
+    db: &Db,
+    rpc: &str,
+    request_id: &str,
+    request: &Req,
+    effect: F,
+) -> Result<Resp, ServiceError>
 where
     Req: Message,
     Resp: Message + Default,
     F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<Resp, ServiceError>>,
 {
     if request_id.trim().is_empty() {
-        return Err(ServiceError::invalid("request_id", "is required for every write (retry safety)"));
+        return Err(ServiceError::invalid(
+            "request_id",
+            "is required for every write (retry safety)",
+        ));
     }
     if request_id.len() > 128 {
-        return Err(ServiceError::invalid("request_id", "is longer than 128 characters"));
+        return Err(ServiceError::invalid(
+            "request_id",
+            "is longer than 128 characters",
+        ));
     }
     let fingerprint = hex::encode(Sha256::digest(request.encode_to_vec()));
     let mut tx = db.pool.begin().await?;
@@ -70,11 +82,13 @@ async fn claim<Resp: Message + Default>(
     if inserted == 1 {
         return Ok(None);
     }
-    let row = sqlx::query("SELECT fingerprint, response FROM idempotency_keys WHERE rpc = $1 AND request_id = $2")
-        .bind(rpc)
-        .bind(request_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT fingerprint, response FROM idempotency_keys WHERE rpc = $1 AND request_id = $2",
+    )
+    .bind(rpc)
+    .bind(request_id)
+    .fetch_one(&mut *conn)
+    .await?;
     let stored_fp: String = row.try_get("fingerprint")?;
     if stored_fp != fingerprint {
         return Err(ServiceError::refused(
@@ -83,7 +97,8 @@ async fn claim<Resp: Message + Default>(
         ));
     }
     let response: String = row.try_get("response")?;
-    let bytes = base64_decode(&response).map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored response: {e}")))?;
+    let bytes = base64_decode(&response)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored response: {e}")))?;
     Resp::decode(bytes.as_slice())
         .map(Some)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored response: {e}")))

@@ -67,7 +67,11 @@ pub async fn append<M: Message>(
 
 /// Records that `consumer` handled `event_id`, inside the consumer's own transaction.
 /// Returns false when it had already been handled (a redelivery): skip the effect.
-pub async fn first_delivery(conn: &mut AnyConnection, consumer: &str, event_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn first_delivery(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    event_id: &str,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query("INSERT INTO inbox (consumer, event_id, processed_at_ms) VALUES ($1, $2, $3) ON CONFLICT (consumer, event_id) DO NOTHING")
         .bind(consumer)
         .bind(event_id)
@@ -80,7 +84,12 @@ pub async fn first_delivery(conn: &mut AnyConnection, consumer: &str, event_id: 
 
 /// Publishes committed events until `shutdown`. Several replicas may run it against
 /// PostgreSQL: rows are claimed with `FOR UPDATE SKIP LOCKED`.
-pub fn spawn_relay(db: Db, bus: EventBus, service: &'static str, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub fn spawn_relay(
+    db: Db,
+    bus: EventBus,
+    service: &'static str,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let published = match relay_once(&db, &bus).await {
@@ -91,9 +100,14 @@ pub fn spawn_relay(db: Db, bus: EventBus, service: &'static str, shutdown: Cance
                 }
             };
             if let Ok(lag) = oldest_unpublished_age_ms(&db).await {
-                metrics::gauge!("civil_outbox_lag_seconds", "service" => service).set(lag as f64 / 1000.0);
+                metrics::gauge!("civil_outbox_lag_seconds", "service" => service)
+                    .set(lag as f64 / 1000.0);
             }
-            let pause = if published > 0 { Duration::from_millis(5) } else { Duration::from_millis(100) };
+            let pause = if published > 0 {
+                Duration::from_millis(5)
+            } else {
+                Duration::from_millis(100)
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(pause) => {}
@@ -142,9 +156,11 @@ pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
 }
 
 async fn oldest_unpublished_age_ms(db: &Db) -> anyhow::Result<i64> {
-    let row = sqlx::query("SELECT MIN(created_at_ms) AS oldest FROM outbox WHERE published_at_ms IS NULL")
-        .fetch_one(&db.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT MIN(created_at_ms) AS oldest FROM outbox WHERE published_at_ms IS NULL",
+    )
+    .fetch_one(&db.pool)
+    .await?;
     let oldest: Option<i64> = row.try_get("oldest")?;
     Ok(oldest.map(|t| (crate::now_ms() - t).max(0)).unwrap_or(0))
 }

@@ -40,7 +40,10 @@ impl Sealer {
         };
         let enc = derive(b"civil/pii/seal/v1");
         let idx = derive(b"civil/pii/blind-index/v1");
-        Self { cipher: Aes256Gcm::new_from_slice(&enc).expect("32-byte key"), blind: civil_id::BlindIndex::new(&idx) }
+        Self {
+            cipher: Aes256Gcm::new_from_slice(&enc).expect("32-byte key"),
+            blind: civil_id::BlindIndex::new(&idx),
+        }
     }
 
     /// From `CIVIL_PII_KEY`, or a dev key kept in the data directory (created on first start).
@@ -53,7 +56,9 @@ impl Sealer {
                     std::fs::read_to_string(&path)?.trim().to_owned()
                 } else {
                     if config.database_url.is_some() {
-                        tracing::warn!("CIVIL_PII_KEY is not set; using a generated key file (development only)");
+                        tracing::warn!(
+                            "CIVIL_PII_KEY is not set; using a generated key file (development only)"
+                        );
                     }
                     std::fs::create_dir_all(&config.data_dir)?;
                     let mut key = [0u8; 32];
@@ -65,27 +70,37 @@ impl Sealer {
             }
         };
         let bytes = hex::decode(hex_key.trim())?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("PII key must be 32 bytes"))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("PII key must be 32 bytes"))?;
         Ok(Self::new(&key))
     }
 
     pub fn seal(&self, plaintext: &str) -> String {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let ct = self.cipher.encrypt(&Nonce::from(nonce), plaintext.as_bytes()).expect("AES-GCM encrypts");
+        let ct = self
+            .cipher
+            .encrypt(&Nonce::from(nonce), plaintext.as_bytes())
+            .expect("AES-GCM encrypts");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         base64::engine::general_purpose::STANDARD.encode(out)
     }
 
     pub fn open(&self, sealed: &str) -> Result<String, OpenError> {
-        let raw = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|_| OpenError)?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| OpenError)?;
         if raw.len() < 12 {
             return Err(OpenError);
         }
         let (nonce, ct) = raw.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| OpenError)?;
-        let pt = self.cipher.decrypt(&Nonce::from(nonce), ct).map_err(|_| OpenError)?;
+        let pt = self
+            .cipher
+            .decrypt(&Nonce::from(nonce), ct)
+            .map_err(|_| OpenError)?;
         String::from_utf8(pt).map_err(|_| OpenError)
     }
 
@@ -117,7 +132,13 @@ mod tests {
     #[test]
     fn the_blind_index_is_stable_and_keyed() {
         let id = civil_id::IdNumber::parse("11010519491231002X").expect("valid");
-        assert_eq!(Sealer::new(&[7; 32]).index(&id), Sealer::new(&[7; 32]).index(&id));
-        assert_ne!(Sealer::new(&[7; 32]).index(&id), Sealer::new(&[8; 32]).index(&id));
+        assert_eq!(
+            Sealer::new(&[7; 32]).index(&id),
+            Sealer::new(&[7; 32]).index(&id)
+        );
+        assert_ne!(
+            Sealer::new(&[7; 32]).index(&id),
+            Sealer::new(&[8; 32]).index(&id)
+        );
     }
 }

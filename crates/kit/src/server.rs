@@ -46,18 +46,29 @@ pub fn verifier(config: &Config) -> anyhow::Result<auth::token::Verifier> {
     match &config.jwks_file {
         Some(path) => {
             let jwks = std::fs::read_to_string(path)?;
-            Ok(auth::token::Verifier::from_jwks_json(&jwks, &config.token_issuer, auth::token::AUDIENCE)?)
+            Ok(auth::token::Verifier::from_jwks_json(
+                &jwks,
+                &config.token_issuer,
+                auth::token::AUDIENCE,
+            )?)
         }
         None => Ok(auth::token::DevIssuer::load_or_create(&config.data_dir)?.verifier()),
     }
 }
 
-fn service_credential(config: &Config, service: &str) -> anyhow::Result<auth::client::ServiceCredential> {
+fn service_credential(
+    config: &Config,
+    service: &str,
+) -> anyhow::Result<auth::client::ServiceCredential> {
     let token = match &config.service_token_file {
         Some(path) => std::fs::read_to_string(path)?.trim().to_owned(),
         None => {
             let issuer = auth::token::DevIssuer::load_or_create(&config.data_dir)?;
-            let mut spec = auth::token::TokenSpec::new(&format!("svc-{service}"), &[auth::Role::Service], &config.county);
+            let mut spec = auth::token::TokenSpec::new(
+                &format!("svc-{service}"),
+                &[auth::Role::Service],
+                &config.county,
+            );
             spec.name = format!("{service} service");
             issuer.mint(&spec, Duration::from_secs(365 * 24 * 3600))
         }
@@ -75,12 +86,20 @@ fn calendar(config: &Config) -> anyhow::Result<civil_calendar::HolidayCalendar> 
 }
 
 /// Builds every service in `services` and serves them on `listener` until `shutdown`.
-pub async fn start(config: Config, services: &[ServiceDef], listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn start(
+    config: Config,
+    services: &[ServiceDef],
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let config = Arc::new(config);
     let auth_layer = auth::layer::AuthLayer::new(verifier(&config)?);
     let (bus, cache) = match &config.redis_url {
-        Some(url) => (EventBus::redis(&url.0, &config.redis_prefix).await?, Cache::with_redis(&url.0, &config.redis_prefix).await?),
+        Some(url) => (
+            EventBus::redis(&url.0, &config.redis_prefix).await?,
+            Cache::with_redis(&url.0, &config.redis_prefix).await?,
+        ),
         None => (EventBus::local(), Cache::local()),
     };
     let sealer = Sealer::from_config(&config)?;
@@ -102,13 +121,17 @@ pub async fn start(config: Config, services: &[ServiceDef], listener: TcpListene
             channels: Arc::clone(&channels),
             tasks: tasks.clone(),
         };
-        (def.mount)(ctx, &mut mounter).await.map_err(|e| e.context(format!("mounting {}", def.name)))?;
+        (def.mount)(ctx, &mut mounter)
+            .await
+            .map_err(|e| e.context(format!("mounting {}", def.name)))?;
         tracing::info!(service = def.name, "mounted");
     }
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     for name in &mounter.names {
-        health_reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+        health_reporter
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
     }
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(contracts::FILE_DESCRIPTOR_SET)
@@ -120,7 +143,10 @@ pub async fn start(config: Config, services: &[ServiceDef], listener: TcpListene
         .build_v1alpha()?;
     let names = mounter.names.clone();
     let mut routes = mounter.routes;
-    routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+    routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
 
     // Browsers call through gRPC-Web; they need CORS to read grpc-status from another origin.
     let cors = CorsLayer::new()
@@ -158,14 +184,21 @@ pub async fn start(config: Config, services: &[ServiceDef], listener: TcpListene
                 stop.cancelled().await;
                 // Load balancers stop sending new calls while in-flight ones drain.
                 for name in names {
-                    health_reporter.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
+                    health_reporter
+                        .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                        .await;
                 }
             })
             .await?;
         Ok(())
     });
     tracing::info!(%addr, services = services.len(), "serving");
-    Ok(Running { addr, shutdown, handle, tasks })
+    Ok(Running {
+        addr,
+        shutdown,
+        handle,
+        tasks,
+    })
 }
 
 /// Cancels `token` on SIGTERM or SIGINT: Kubernetes and systemd stop with SIGTERM, a person
@@ -175,10 +208,11 @@ pub fn cancel_on_signal(token: CancellationToken) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

@@ -68,7 +68,10 @@ impl Db {
                 let schema = format!("{}{}", config.db_schema_prefix, service);
                 open_postgres(&url.0, &schema, config.db_max_connections).await?
             }
-            Some(url) => anyhow::bail!("unsupported CIVIL_DATABASE_URL scheme: {}", url.0.split(':').next().unwrap_or("")),
+            Some(url) => anyhow::bail!(
+                "unsupported CIVIL_DATABASE_URL scheme: {}",
+                url.0.split(':').next().unwrap_or("")
+            ),
             None => {
                 std::fs::create_dir_all(&config.data_dir)?;
                 let path = config.data_dir.join(format!("{service}.db"));
@@ -100,19 +103,32 @@ async fn open_sqlite(url: &str) -> anyhow::Result<Db> {
         })
         .connect(url)
         .await?;
-    Ok(Db { pool, dialect: Dialect::Sqlite })
+    Ok(Db {
+        pool,
+        dialect: Dialect::Sqlite,
+    })
 }
 
 async fn open_postgres(url: &str, schema: &str, max: u32) -> anyhow::Result<Db> {
     anyhow::ensure!(
-        schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "schema name must be alphanumeric: {schema}"
     );
     {
-        let setup = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+        let setup = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
         // Two replicas creating the schema at once race on the catalog; the loser retries.
         for attempt in 0..3 {
-            match setup.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).await {
+            match setup
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "CREATE SCHEMA IF NOT EXISTS {schema}"
+                )))
+                .await
+            {
                 Ok(_) => break,
                 Err(e) if attempt < 2 => tracing::debug!(error = %e, "retrying schema creation"),
                 Err(e) => return Err(e.into()),
@@ -133,5 +149,8 @@ async fn open_postgres(url: &str, schema: &str, max: u32) -> anyhow::Result<Db> 
         })
         .connect(url)
         .await?;
-    Ok(Db { pool, dialect: Dialect::Postgres })
+    Ok(Db {
+        pool,
+        dialect: Dialect::Postgres,
+    })
 }

@@ -38,16 +38,30 @@ impl Drop for TelemetryGuard {
 /// first subscriber.
 pub fn init(service: &str, config: &Config) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn"));
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn"))
+    };
     let fmt_layer = match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_filter(filter()).boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().with_filter(filter()).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_filter(filter())
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_filter(filter())
+            .boxed(),
     };
     let mut builder = SdkTracerProvider::builder().with_resource(
-        opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build(),
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(service.to_owned())
+            .build(),
     );
     if std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty()) {
-        match opentelemetry_otlp::SpanExporter::builder().with_tonic().build() {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+        {
             Ok(exporter) => builder = builder.with_batch_exporter(exporter),
             Err(e) => eprintln!("OTLP exporter not started: {e}"),
         }
@@ -57,9 +71,17 @@ pub fn init(service: &str, config: &Config) -> TelemetryGuard {
     let provider = builder.build();
     let tracer = provider.tracer("civil");
     opentelemetry::global::set_tracer_provider(provider.clone());
-    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(filter());
-    let installed = tracing_subscriber::registry().with(fmt_layer).with(otel_layer).try_init().is_ok();
-    TelemetryGuard { provider: installed.then_some(provider) }
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(filter());
+    let installed = tracing_subscriber::registry()
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init()
+        .is_ok();
+    TelemetryGuard {
+        provider: installed.then_some(provider),
+    }
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
@@ -77,7 +99,10 @@ struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
 
 impl Injector for MetadataInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(k), Ok(v)) = (tonic::metadata::MetadataKey::from_bytes(key.as_bytes()), value.parse()) {
+        if let (Ok(k), Ok(v)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            value.parse(),
+        ) {
             self.0.insert(k, v);
         }
     }
@@ -86,7 +111,9 @@ impl Injector for MetadataInjector<'_> {
 /// Adds the current span's trace context to an outgoing request.
 pub fn inject<T>(request: &mut tonic::Request<T>) {
     let cx = tracing::Span::current().context();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MetadataInjector(request.metadata_mut())));
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&cx, &mut MetadataInjector(request.metadata_mut()))
+    });
 }
 
 /// The current span's W3C `traceparent`, for durable records (outbox events, workflow steps).
@@ -101,7 +128,11 @@ pub fn current_traceparent() -> String {
 pub fn current_trace_id() -> String {
     let cx = tracing::Span::current().context();
     let sc = cx.span().span_context().clone();
-    if sc.is_valid() { sc.trace_id().to_string() } else { String::new() }
+    if sc.is_valid() {
+        sc.trace_id().to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Makes `span` a child of a stored `traceparent` (event consumers, workflow steps resuming).
@@ -160,7 +191,9 @@ where
             rpc.method = %method,
             rpc.grpc.status_code = tracing::field::Empty,
         );
-        let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderExtractor(req.headers()))
+        });
         let _ = span.set_parent(parent);
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -171,14 +204,23 @@ where
             // Unary errors are trailers-only responses: the code is in the headers. A missing
             // header means the call succeeded (or failed later in a stream).
             let code = match &result {
-                Ok(resp) => resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_owned(),
+                Ok(resp) => resp
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("0")
+                    .to_owned(),
                 Err(_) => "14".to_owned(),
             };
             span.record("rpc.grpc.status_code", code.as_str());
             let labels = [("service", service), ("method", method), ("code", code)];
             metrics::counter!("civil_rpc_requests_total", &labels).increment(1);
-            let labels = [("service", labels[0].1.clone()), ("method", labels[1].1.clone())];
-            metrics::histogram!("civil_rpc_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+            let labels = [
+                ("service", labels[0].1.clone()),
+                ("method", labels[1].1.clone()),
+            ];
+            metrics::histogram!("civil_rpc_duration_seconds", &labels)
+                .record(start.elapsed().as_secs_f64());
             result
         })
     }
@@ -189,7 +231,9 @@ pub fn serve_metrics(addr: &str) -> anyhow::Result<()> {
     let addr: std::net::SocketAddr = addr.parse()?;
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)
-        .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])?
+        .set_buckets(&[
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ])?
         .install()?;
     Ok(())
 }

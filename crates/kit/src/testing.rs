@@ -30,19 +30,23 @@ pub struct TestSuite {
 /// A fresh configuration for one test: temp data dir, optional PostgreSQL / Redis isolation.
 pub fn test_config(dir: &std::path::Path) -> Config {
     let unique = uuid::Uuid::now_v7().simple().to_string();
-    let mut config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.to_path_buf(), ..Config::default() };
-    if let Ok(url) = std::env::var("CIVIL_TEST_PG") {
-        if !url.is_empty() {
-            config.database_url = Some(Secret(url));
-            config.db_schema_prefix = format!("t{}_", &unique[unique.len() - 12..]);
-            config.db_max_connections = 4;
-        }
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    if let Ok(url) = std::env::var("CIVIL_TEST_PG")
+        && !url.is_empty()
+    {
+        config.database_url = Some(Secret(url));
+        config.db_schema_prefix = format!("t{}_", &unique[unique.len() - 12..]);
+        config.db_max_connections = 4;
     }
-    if let Ok(url) = std::env::var("CIVIL_TEST_REDIS") {
-        if !url.is_empty() {
-            config.redis_url = Some(Secret(url));
-            config.redis_prefix = format!("test:{unique}");
-        }
+    if let Ok(url) = std::env::var("CIVIL_TEST_REDIS")
+        && !url.is_empty()
+    {
+        config.redis_url = Some(Secret(url));
+        config.redis_prefix = format!("test:{unique}");
     }
     config
 }
@@ -60,26 +64,47 @@ pub async fn spawn_with(services: &[ServiceDef], adjust: impl FnOnce(&mut Config
     start(config, services.to_vec(), dir).await
 }
 
-async fn start(config: Config, services: Vec<ServiceDef>, dir: std::sync::Arc<tempfile::TempDir>) -> TestSuite {
+async fn start(
+    config: Config,
+    services: Vec<ServiceDef>,
+    dir: std::sync::Arc<tempfile::TempDir>,
+) -> TestSuite {
     let _guard = crate::telemetry::init("civil-test", &config);
     std::mem::forget(_guard);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let running = crate::server::start(config.clone(), &services, listener, CancellationToken::new())
-        .await
-        .expect("suite starts");
+    let running = crate::server::start(
+        config.clone(),
+        &services,
+        listener,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("suite starts");
     let addr = running.addr;
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect_timeout(Duration::from_secs(5))
         .connect_lazy();
     let issuer = auth::token::DevIssuer::load_or_create(&config.data_dir).expect("dev issuer");
-    TestSuite { config, channel, addr, issuer, services, running: Some(running), _dir: dir }
+    TestSuite {
+        config,
+        channel,
+        addr,
+        issuer,
+        services,
+        running: Some(running),
+        _dir: dir,
+    }
 }
 
 impl TestSuite {
     /// A bearer token for a caller with these roles and region scope.
     pub fn token(&self, roles: &[Role], region: &str) -> String {
-        let mut spec = auth::token::TokenSpec::new(&format!("test-{}", uuid::Uuid::now_v7().simple()), roles, region);
+        let mut spec = auth::token::TokenSpec::new(
+            &format!("test-{}", uuid::Uuid::now_v7().simple()),
+            roles,
+            region,
+        );
         spec.second_factor = true;
         self.issuer.mint(&spec, Duration::from_secs(3600))
     }
@@ -99,13 +124,18 @@ impl TestSuite {
     /// Wraps `message` with a bearer token.
     pub fn request<T>(&self, message: T, token: &str) -> tonic::Request<T> {
         let mut r = tonic::Request::new(message);
-        r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
+        r.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("ascii token"),
+        );
         r
     }
 
     /// Opens a service's store directly, for assertions a user could make (row counts, audit).
     pub async fn db(&self, service: &str) -> crate::store::Db {
-        crate::store::Db::connect(&self.config, service).await.expect("open store")
+        crate::store::Db::connect(&self.config, service)
+            .await
+            .expect("open store")
     }
 
     /// Stops the server (draining in-flight calls) and starts it again on the same store: what

@@ -12,16 +12,27 @@ static NO_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./tests/migratio
 
 async fn db(dir: &std::path::Path) -> (kit::config::Config, Db) {
     let config = kit::testing::test_config(dir);
-    let db = Db::open(&config, "kittest", &NO_MIGRATIONS).await.expect("store opens");
+    let db = Db::open(&config, "kittest", &NO_MIGRATIONS)
+        .await
+        .expect("store opens");
     (config, db)
 }
 
 async fn count(db: &Db, sql: &'static str) -> i64 {
-    sqlx::query(sql).fetch_one(&db.pool).await.expect("count").try_get::<i64, _>(0).expect("i64")
+    sqlx::query(sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count")
+        .try_get::<i64, _>(0)
+        .expect("i64")
 }
 
 fn date(day: i32) -> Date {
-    Date { year: 2026, month: 5, day }
+    Date {
+        year: 2026,
+        month: 5,
+        day,
+    }
 }
 
 /// An effect that inserts one row and answers with a date.
@@ -57,7 +68,10 @@ async fn a_request_id_reused_for_another_request_is_refused() {
     book(&db, "req-1", 20).await.expect("first");
     let err = kit::to_status(book(&db, "req-1", 21).await.expect_err("reused"));
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(kit::error::reason_of(&err).as_deref(), Some("REQUEST_ID_REUSED"));
+    assert_eq!(
+        kit::error::reason_of(&err).as_deref(),
+        Some("REQUEST_ID_REUSED")
+    );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM bookings").await, 1);
 }
 
@@ -89,7 +103,9 @@ async fn a_failed_effect_leaves_no_key_and_no_row() {
     let req = date(1);
     let r: Result<Date, _> = kit::idempotency::once(&db, "Book", "req-x", &req, |tx| {
         Box::pin(async move {
-            sqlx::query("INSERT INTO bookings (id, day) VALUES ('a', 1)").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO bookings (id, day) VALUES ('a', 1)")
+                .execute(&mut *tx)
+                .await?;
             Err(kit::ServiceError::refused("TEST_REFUSED", "no"))
         })
     })
@@ -97,7 +113,9 @@ async fn a_failed_effect_leaves_no_key_and_no_row() {
     assert!(r.is_err());
     assert_eq!(count(&db, "SELECT COUNT(*) FROM bookings").await, 0);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM idempotency_keys").await, 0);
-    book(&db, "req-x", 1).await.expect("the same id works once the effect can succeed");
+    book(&db, "req-x", 1)
+        .await
+        .expect("the same id works once the effect can succeed");
 }
 
 #[tokio::test]
@@ -105,7 +123,9 @@ async fn committed_events_reach_a_subscriber_and_rolled_back_ones_do_not() {
     let dir = tempfile::tempdir().expect("tmp");
     let (config, db) = db(dir.path()).await;
     let bus = match &config.redis_url {
-        Some(url) => kit::bus::EventBus::redis(&url.0, &config.redis_prefix).await.expect("redis"),
+        Some(url) => kit::bus::EventBus::redis(&url.0, &config.redis_prefix)
+            .await
+            .expect("redis"),
         None => kit::bus::EventBus::local(),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -126,20 +146,51 @@ async fn committed_events_reach_a_subscriber_and_rolled_back_ones_do_not() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut t = db.begin().await.expect("tx");
-    kit::outbox::append(&mut t, "kittest.booked", "civil.common.v1.Date", "k1", &date(3)).await.expect("append");
+    kit::outbox::append(
+        &mut t,
+        "kittest.booked",
+        "civil.common.v1.Date",
+        "k1",
+        &date(3),
+    )
+    .await
+    .expect("append");
     t.rollback().await.expect("rollback");
     let mut t = db.begin().await.expect("tx");
-    let id = kit::outbox::append(&mut t, "kittest.booked", "civil.common.v1.Date", "k2", &date(4)).await.expect("append");
+    let id = kit::outbox::append(
+        &mut t,
+        "kittest.booked",
+        "civil.common.v1.Date",
+        "k2",
+        &date(4),
+    )
+    .await
+    .expect("append");
     t.commit().await.expect("commit");
 
     let relay = kit::outbox::spawn_relay(db.clone(), bus.clone(), "kittest", shutdown.clone());
-    let got = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("delivered in time").expect("event");
+    let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("delivered in time")
+        .expect("event");
     assert_eq!(got.id, id);
     assert_eq!(got.decode::<Date>().expect("decodes"), date(4));
-    assert!(tokio::time::timeout(Duration::from_millis(500), rx.recv()).await.is_err(), "rolled-back event leaked");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), rx.recv())
+            .await
+            .is_err(),
+        "rolled-back event leaked"
+    );
     shutdown.cancel();
     relay.await.expect("relay stops");
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox WHERE published_at_ms IS NULL").await, 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM outbox WHERE published_at_ms IS NULL"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -147,8 +198,16 @@ async fn the_inbox_reports_a_redelivery() {
     let dir = tempfile::tempdir().expect("tmp");
     let (_c, db) = db(dir.path()).await;
     let mut t = db.begin().await.expect("tx");
-    assert!(kit::outbox::first_delivery(&mut t, "c", "e1").await.expect("first"));
-    assert!(!kit::outbox::first_delivery(&mut t, "c", "e1").await.expect("second"));
+    assert!(
+        kit::outbox::first_delivery(&mut t, "c", "e1")
+            .await
+            .expect("first")
+    );
+    assert!(
+        !kit::outbox::first_delivery(&mut t, "c", "e1")
+            .await
+            .expect("second")
+    );
     t.commit().await.expect("commit");
 }
 
@@ -185,7 +244,9 @@ async fn the_cache_serves_what_was_set_until_invalidated() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = kit::testing::test_config(dir.path());
     let cache = match &config.redis_url {
-        Some(url) => kit::cache::Cache::with_redis(&url.0, &config.redis_prefix).await.expect("redis"),
+        Some(url) => kit::cache::Cache::with_redis(&url.0, &config.redis_prefix)
+            .await
+            .expect("redis"),
         None => kit::cache::Cache::local(),
     };
     cache.set("k", b"v".to_vec(), Duration::from_secs(60)).await;

@@ -19,15 +19,21 @@ pub const TOPIC_DEATH_REGISTERED: &str = "funeral.death_registered";
 /// Topic of [`contracts::civil::funeral::v1::CremationCompleted`].
 pub const TOPIC_CREMATION_COMPLETED: &str = "funeral.cremation_completed";
 
-pub const SERVICE: kit::ServiceDef = kit::ServiceDef { name: "funeral", mount: |ctx, m| Box::pin(mount(ctx, m)) };
+pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
+    name: "funeral",
+    mount: |ctx, m| Box::pin(mount(ctx, m)),
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
-    let policy = domain::policy::FuneralPolicy::from_settings(|k| ctx.config.service_setting("funeral", k).map(str::to_owned))
-        .map_err(|errors| anyhow::anyhow!("bad funeral policy:\n{}", errors.join("\n")))?;
+    let policy = domain::policy::FuneralPolicy::from_settings(|k| {
+        ctx.config.service_setting("funeral", k).map(str::to_owned)
+    })
+    .map_err(|errors| anyhow::anyhow!("bad funeral policy:\n{}", errors.join("\n")))?;
     let db = ctx.open_db(&MIGRATOR).await?;
-    let source: Arc<dyn evidence::WaiverEvidenceSource> = Arc::new(evidence::AssistanceEvidence::new(ctx.clone()));
+    let source: Arc<dyn evidence::WaiverEvidenceSource> =
+        Arc::new(evidence::AssistanceEvidence::new(ctx.clone()));
     let api = api::FuneralApi::new(ctx.clone(), db, policy, source);
     m.add(FuneralServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
     Ok(())

@@ -47,19 +47,31 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&config.listen).await?;
             let shutdown = CancellationToken::new();
             kit::server::cancel_on_signal(shutdown.clone());
-            kit::server::start(config, &defs, listener, shutdown).await?.wait().await
+            kit::server::start(config, &defs, listener, shutdown)
+                .await?
+                .wait()
+                .await
         }
         Command::Migrate { services } => {
             let _telemetry = kit::telemetry::init("civil-migrate", &config);
             let defs = suite::select(&services)?;
             // Mounting a service opens its store, which applies its migrations.
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let running = kit::server::start(config, &defs, listener, CancellationToken::new()).await?;
+            let running =
+                kit::server::start(config, &defs, listener, CancellationToken::new()).await?;
             running.stop().await?;
-            println!("migrated: {}", defs.iter().map(|d| d.name).collect::<Vec<_>>().join(", "));
+            println!(
+                "migrated: {}",
+                defs.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            );
             Ok(())
         }
-        Command::Token { roles, region, subject, ttl_hours } => {
+        Command::Token {
+            roles,
+            region,
+            subject,
+            ttl_hours,
+        } => {
             let roles = roles
                 .iter()
                 .map(|r| parse_role(r))
@@ -67,7 +79,10 @@ async fn main() -> anyhow::Result<()> {
             let issuer = auth::token::DevIssuer::load_or_create(&config.data_dir)?;
             let mut spec = auth::token::TokenSpec::new(&subject, &roles, &region);
             spec.second_factor = roles.iter().any(|r| r.is_administrative());
-            println!("{}", issuer.mint(&spec, Duration::from_secs(ttl_hours * 3600)));
+            println!(
+                "{}",
+                issuer.mint(&spec, Duration::from_secs(ttl_hours * 3600))
+            );
             Ok(())
         }
         Command::AuditVerify { service } => {

@@ -59,7 +59,12 @@ pub fn standing(policy: &PolicyVersion, area: Area, members: &[&Member]) -> Stan
 /// Returns the 低保 monthly amount of `members` on `on` (ages for the add-ons are taken that
 /// day): the gap (standard - per-member income) x members, never negative, plus each member's
 /// category add-ons, which stack; the total is rounded per policy.
-pub fn minimum_living_amount(policy: &PolicyVersion, area: Area, members: &[&Member], on: Date) -> Computation {
+pub fn minimum_living_amount(
+    policy: &PolicyVersion,
+    area: Area,
+    members: &[&Member],
+    on: Date,
+) -> Computation {
     let count = members.len() as i64;
     let standard = policy.standard_fen(area);
     let income: i64 = members.iter().map(|m| m.monthly_income_fen()).sum();
@@ -67,37 +72,68 @@ pub fn minimum_living_amount(policy: &PolicyVersion, area: Area, members: &[&Mem
     let mut lines = vec![AmountLine {
         item: "gap".into(),
         amount_fen: gap,
-        note: format!("standard {standard} x {count} members - household income {income}, not below 0"),
+        note: format!(
+            "standard {standard} x {count} members - household income {income}, not below 0"
+        ),
     }];
     let addons = &policy.addons;
     for (index, member) in members.iter().enumerate() {
         let age = member.age_on(on);
         let member_no = index + 1;
         if age >= addons.elderly_min_age {
-            lines.push(line("addon:elderly", addons.elderly_fen, format!("member {member_no}, aged {age}")));
+            lines.push(line(
+                "addon:elderly",
+                addons.elderly_fen,
+                format!("member {member_no}, aged {age}"),
+            ));
         }
         if member.disability.is_some_and(|d| d.is_severe()) {
-            lines.push(line("addon:severely_disabled", addons.severely_disabled_fen, format!("member {member_no}")));
+            lines.push(line(
+                "addon:severely_disabled",
+                addons.severely_disabled_fen,
+                format!("member {member_no}"),
+            ));
         }
         if age < addons.children_under_age {
-            lines.push(line("addon:child", addons.child_fen, format!("member {member_no}, aged {age}")));
+            lines.push(line(
+                "addon:child",
+                addons.child_fen,
+                format!("member {member_no}, aged {age}"),
+            ));
         }
     }
     finish(policy, members.len(), lines)
 }
 
 /// Adds the rounding line and totals the lines.
-pub(crate) fn finish(policy: &PolicyVersion, members: usize, mut lines: Vec<AmountLine>) -> Computation {
+pub(crate) fn finish(
+    policy: &PolicyVersion,
+    members: usize,
+    mut lines: Vec<AmountLine>,
+) -> Computation {
     let subtotal: i64 = lines.iter().map(|l| l.amount_fen).sum::<i64>().max(0);
     let total = policy.rounding.apply(subtotal);
     if total != subtotal {
-        lines.push(line("rounding", total - subtotal, "rounded up to whole yuan".into()));
+        lines.push(line(
+            "rounding",
+            total - subtotal,
+            "rounded up to whole yuan".into(),
+        ));
     }
-    Computation { policy_version: policy.id.clone(), members, lines, total_fen: total }
+    Computation {
+        policy_version: policy.id.clone(),
+        members,
+        lines,
+        total_fen: total,
+    }
 }
 
 fn line(item: &str, amount_fen: i64, note: String) -> AmountLine {
-    AmountLine { item: item.into(), amount_fen, note }
+    AmountLine {
+        item: item.into(),
+        amount_fen,
+        note,
+    }
 }
 
 /// 单人户: a member of a 低保边缘 household who may be covered alone: grade 1-2 disability,
@@ -117,7 +153,9 @@ pub enum Ineligible {
     PropertyOverLimit,
     #[error("individual coverage needs a near-threshold household")]
     HouseholdNotNearThreshold,
-    #[error("the member does not qualify for individual coverage (severe disability or serious illness)")]
+    #[error(
+        "the member does not qualify for individual coverage (severe disability or serious illness)"
+    )]
     MemberNotQualified,
     #[error("the member's own income is not below the standard")]
     MemberIncomeNotBelowStandard,
@@ -139,14 +177,18 @@ pub fn assess_minimum_living(
         None => match standing(policy, area, &members) {
             Standing::BelowStandard => Ok(minimum_living_amount(policy, area, &members, on)),
             Standing::PropertyOverLimit => Err(Ineligible::PropertyOverLimit),
-            Standing::NearThreshold | Standing::AboveThreshold => Err(Ineligible::IncomeNotBelowStandard),
+            Standing::NearThreshold | Standing::AboveThreshold => {
+                Err(Ineligible::IncomeNotBelowStandard)
+            }
         },
         Some(id) => {
             let member = household.member(id).ok_or(Ineligible::UnknownMember)?;
             match standing(policy, area, &members) {
                 Standing::NearThreshold => {}
                 Standing::PropertyOverLimit => return Err(Ineligible::PropertyOverLimit),
-                Standing::BelowStandard | Standing::AboveThreshold => return Err(Ineligible::HouseholdNotNearThreshold),
+                Standing::BelowStandard | Standing::AboveThreshold => {
+                    return Err(Ineligible::HouseholdNotNearThreshold);
+                }
             }
             if !qualifies_for_individual_coverage(member) {
                 return Err(Ineligible::MemberNotQualified);
@@ -160,13 +202,20 @@ pub fn assess_minimum_living(
 }
 
 /// Assesses a 低保边缘 application: recognised with no monthly allowance (specific assistance).
-pub fn assess_near_threshold(policy: &PolicyVersion, household: &Household) -> Result<Computation, Ineligible> {
+pub fn assess_near_threshold(
+    policy: &PolicyVersion,
+    household: &Household,
+) -> Result<Computation, Ineligible> {
     let members: Vec<&Member> = household.members.iter().collect();
     match standing(policy, household.area, &members) {
         Standing::NearThreshold => Ok(Computation {
             policy_version: policy.id.clone(),
             members: members.len(),
-            lines: vec![line("near_threshold", 0, "specific assistance only, no monthly allowance".into())],
+            lines: vec![line(
+                "near_threshold",
+                0,
+                "specific assistance only, no monthly allowance".into(),
+            )],
             total_fen: 0,
         }),
         Standing::BelowStandard => Err(Ineligible::HouseholdNotNearThreshold),

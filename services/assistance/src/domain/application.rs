@@ -6,7 +6,7 @@ use civil_calendar::HolidayCalendar;
 use time::Date;
 
 /// Where an application stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ApplicationState {
     Submitted,
     Accepted,
@@ -142,13 +142,22 @@ mod tests {
     use super::*;
 
     fn staff(subject: &str) -> Investigator {
-        Investigator { subject: subject.into(), signed: true }
+        Investigator {
+            subject: subject.into(),
+            signed: true,
+        }
     }
 
     #[test]
     fn the_procedure_runs_in_order_to_a_decision() {
         let mut state = ApplicationState::Submitted;
-        for step in [Step::Accept, Step::Investigate, Step::Check, Step::StartNotice, Step::Approve] {
+        for step in [
+            Step::Accept,
+            Step::Investigate,
+            Step::Check,
+            Step::StartNotice,
+            Step::Approve,
+        ] {
             state = state.after(step).expect("in order");
         }
         assert_eq!(state, ApplicationState::Approved);
@@ -157,14 +166,20 @@ mod tests {
     #[test]
     fn a_decision_before_the_notice_is_out_of_order() {
         assert!(ApplicationState::Checked.after(Step::Approve).is_err());
-        assert!(ApplicationState::Submitted.after(Step::Investigate).is_err());
+        assert!(
+            ApplicationState::Submitted
+                .after(Step::Investigate)
+                .is_err()
+        );
         assert!(ApplicationState::Approved.after(Step::Refuse).is_err());
     }
 
     #[test]
     fn an_objection_sends_the_case_back_to_investigation_and_a_new_notice() {
         // 审核确认办法 art. 20: objections are investigated again, then noticed again.
-        let state = ApplicationState::Notice.after(Step::Object).expect("during notice");
+        let state = ApplicationState::Notice
+            .after(Step::Object)
+            .expect("during notice");
         assert_eq!(state, ApplicationState::Reinvestigation);
         assert!(state.after(Step::Approve).is_err());
         let state = state.after(Step::Investigate).expect("re-investigation");
@@ -173,39 +188,80 @@ mod tests {
 
     #[test]
     fn a_home_visit_needs_two_different_staff_who_both_sign() {
-        assert_eq!(check_visit(&[staff("a")], true, &[], false), Err(VisitError::TwoStaffRequired));
-        assert_eq!(check_visit(&[staff("a"), staff("a")], true, &[], false), Err(VisitError::TwoStaffRequired));
-        let unsigned = Investigator { subject: "b".into(), signed: false };
-        assert_eq!(check_visit(&[staff("a"), unsigned], true, &[], false), Err(VisitError::SignatureMissing));
-        assert_eq!(check_visit(&[staff("a"), staff("b")], false, &[], false), Err(VisitError::SignatureMissing));
-        assert_eq!(check_visit(&[staff("a"), staff("b")], true, &[], false), Ok(()));
+        assert_eq!(
+            check_visit(&[staff("a")], true, &[], false),
+            Err(VisitError::TwoStaffRequired)
+        );
+        assert_eq!(
+            check_visit(&[staff("a"), staff("a")], true, &[], false),
+            Err(VisitError::TwoStaffRequired)
+        );
+        let unsigned = Investigator {
+            subject: "b".into(),
+            signed: false,
+        };
+        assert_eq!(
+            check_visit(&[staff("a"), unsigned], true, &[], false),
+            Err(VisitError::SignatureMissing)
+        );
+        assert_eq!(
+            check_visit(&[staff("a"), staff("b")], false, &[], false),
+            Err(VisitError::SignatureMissing)
+        );
+        assert_eq!(
+            check_visit(&[staff("a"), staff("b")], true, &[], false),
+            Ok(())
+        );
     }
 
     #[test]
     fn a_close_relative_of_a_case_worker_is_investigated_by_the_county_without_that_worker() {
         let related = vec!["a".to_owned()];
-        assert_eq!(check_visit(&[staff("b"), staff("c")], true, &related, false), Err(VisitError::CountyInvestigates));
-        assert_eq!(check_visit(&[staff("a"), staff("c")], true, &related, true), Err(VisitError::ConflictOfInterest));
-        assert_eq!(check_visit(&[staff("b"), staff("c")], true, &related, true), Ok(()));
+        assert_eq!(
+            check_visit(&[staff("b"), staff("c")], true, &related, false),
+            Err(VisitError::CountyInvestigates)
+        );
+        assert_eq!(
+            check_visit(&[staff("a"), staff("c")], true, &related, true),
+            Err(VisitError::ConflictOfInterest)
+        );
+        assert_eq!(
+            check_visit(&[staff("b"), staff("c")], true, &related, true),
+            Ok(())
+        );
     }
 
     #[test]
     fn thirty_working_days_after_21_september_2026_skip_the_national_day_holiday() {
         let calendar = HolidayCalendar::embedded();
-        assert_eq!(review_deadline(&calendar, date!(2026 - 09 - 21), 30), date!(2026 - 11 - 09));
+        assert_eq!(
+            review_deadline(&calendar, date!(2026 - 09 - 21), 30),
+            date!(2026 - 11 - 09)
+        );
     }
 
     #[test]
     fn an_open_application_is_overdue_the_day_after_its_deadline() {
         let deadline = date!(2026 - 11 - 09);
         assert!(!is_overdue(ApplicationState::Notice, deadline, deadline));
-        assert!(is_overdue(ApplicationState::Notice, deadline, date!(2026 - 11 - 10)));
-        assert!(!is_overdue(ApplicationState::Approved, deadline, date!(2026 - 11 - 10)));
+        assert!(is_overdue(
+            ApplicationState::Notice,
+            deadline,
+            date!(2026 - 11 - 10)
+        ));
+        assert!(!is_overdue(
+            ApplicationState::Approved,
+            deadline,
+            date!(2026 - 11 - 10)
+        ));
     }
 
     #[test]
     fn a_notice_posted_on_a_monday_runs_seven_days_from_the_next_day() {
         let calendar = HolidayCalendar::embedded();
-        assert_eq!(notice_end(&calendar, date!(2026 - 03 - 02)), date!(2026 - 03 - 09));
+        assert_eq!(
+            notice_end(&calendar, date!(2026 - 03 - 02)),
+            date!(2026 - 03 - 09)
+        );
     }
 }

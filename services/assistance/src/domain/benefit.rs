@@ -30,7 +30,10 @@ pub enum BenefitKind {
 impl BenefitKind {
     /// Kinds paid every month through the payment roll.
     pub fn is_monthly(self) -> bool {
-        matches!(self, BenefitKind::MinimumLiving | BenefitKind::ExtremePoverty)
+        matches!(
+            self,
+            BenefitKind::MinimumLiving | BenefitKind::ExtremePoverty
+        )
     }
 }
 
@@ -80,14 +83,25 @@ pub fn termination_effective_month(event: Date) -> Month {
 
 impl Terms {
     /// Starts the terms of a newly approved benefit.
-    pub fn new(kind: BenefitKind, household: Household, individual: Option<String>, institutional: bool, approved_on: Date) -> Terms {
+    pub fn new(
+        kind: BenefitKind,
+        household: Household,
+        individual: Option<String>,
+        institutional: bool,
+        approved_on: Date,
+    ) -> Terms {
         let from = paid_from(approved_on);
         Terms {
             kind,
             individual,
             institutional,
             paid_from: from,
-            revisions: vec![Revision { from_month: from, household, frozen_amount_fen: None, reason: "approved".into() }],
+            revisions: vec![Revision {
+                from_month: from,
+                household,
+                frozen_amount_fen: None,
+                reason: "approved".into(),
+            }],
             ends: None,
             phase_out_until: None,
         }
@@ -95,7 +109,11 @@ impl Terms {
 
     /// Returns the revision in force in `month` (the latest that started on or before it).
     pub fn revision_for(&self, month: Month) -> &Revision {
-        self.revisions.iter().rev().find(|r| r.from_month <= month).unwrap_or(&self.revisions[0])
+        self.revisions
+            .iter()
+            .rev()
+            .find(|r| r.from_month <= month)
+            .unwrap_or(&self.revisions[0])
     }
 
     /// Returns the latest revision.
@@ -115,7 +133,11 @@ impl Terms {
             .household
             .members_in(month)
             .into_iter()
-            .filter(|m| self.individual.as_deref().is_none_or(|id| m.id_number == id))
+            .filter(|m| {
+                self.individual
+                    .as_deref()
+                    .is_none_or(|id| m.id_number == id)
+            })
             .collect()
     }
 
@@ -146,7 +168,13 @@ impl Terms {
         Some(self.compute(version, &members, revision, month.first_day()))
     }
 
-    fn compute(&self, version: &PolicyVersion, members: &[&Member], revision: &Revision, on: Date) -> Computation {
+    fn compute(
+        &self,
+        version: &PolicyVersion,
+        members: &[&Member],
+        revision: &Revision,
+        on: Date,
+    ) -> Computation {
         match self.kind {
             BenefitKind::ExtremePoverty => support_amount(version, members[0], self.institutional),
             _ => minimum_living_amount(version, revision.household.area, members, on),
@@ -161,7 +189,11 @@ pub enum IncomeChangeOutcome {
     Recomputed { from: Month, amount_fen: i64 },
     /// Above the standard from work: 渐退期 at the previous amount from `from` through `until`;
     /// the benefit ends (lapsed) the month after `until`.
-    PhaseOut { from: Month, until: Month, amount_fen: i64 },
+    PhaseOut {
+        from: Month,
+        until: Month,
+        amount_fen: i64,
+    },
     /// Above the standard otherwise (or no phase-out in the policy): ends from `from`.
     Lapsed { from: Month },
 }
@@ -211,16 +243,36 @@ pub fn record_income_change(
     let covered: Vec<&Member> = household
         .members_in(from)
         .into_iter()
-        .filter(|m| terms.individual.as_deref().is_none_or(|id| m.id_number == id))
+        .filter(|m| {
+            terms
+                .individual
+                .as_deref()
+                .is_none_or(|id| m.id_number == id)
+        })
         .collect();
     let still_below = standing(version, household.area, &covered) == Standing::BelowStandard;
     let rises_from_work = from_employment
-        || covered.iter().any(|m| m.incomes.iter().any(|i| i.kind == IncomeKind::Wages && i.monthly_fen > 0));
-    let previous_amount = terms.amount_for(policy, Month::of(recorded_on)).map_or(0, |c| c.total_fen);
+        || covered.iter().any(|m| {
+            m.incomes
+                .iter()
+                .any(|i| i.kind == IncomeKind::Wages && i.monthly_fen > 0)
+        });
+    let previous_amount = terms
+        .amount_for(policy, Month::of(recorded_on))
+        .map_or(0, |c| c.total_fen);
     let outcome = if still_below {
-        let amount = minimum_living_amount(version, household.area, &covered, from.first_day()).total_fen;
-        terms.revisions.push(Revision { from_month: from, household, frozen_amount_fen: None, reason: "income change".into() });
-        IncomeChangeOutcome::Recomputed { from, amount_fen: amount }
+        let amount =
+            minimum_living_amount(version, household.area, &covered, from.first_day()).total_fen;
+        terms.revisions.push(Revision {
+            from_month: from,
+            household,
+            frozen_amount_fen: None,
+            reason: "income change".into(),
+        });
+        IncomeChangeOutcome::Recomputed {
+            from,
+            amount_fen: amount,
+        }
     } else if from_employment && rises_from_work && version.phase_out_months > 0 {
         let until = from.plus(version.phase_out_months - 1);
         terms.revisions.push(Revision {
@@ -231,7 +283,11 @@ pub fn record_income_change(
         });
         terms.phase_out_until = Some(until);
         terms.ends = Some(until.next());
-        IncomeChangeOutcome::PhaseOut { from, until, amount_fen: previous_amount }
+        IncomeChangeOutcome::PhaseOut {
+            from,
+            until,
+            amount_fen: previous_amount,
+        }
     } else {
         terms.ends = Some(from);
         IncomeChangeOutcome::Lapsed { from }
@@ -251,13 +307,22 @@ pub enum DeathOutcome {
 /// Applies the death on `date_of_death` of the member `id`: a one-member benefit (or the member
 /// covered alone) ends the month after; a larger household is recalculated without the member
 /// from that month. Returns `None` when the person is not covered by this benefit.
-pub fn record_death(terms: &mut Terms, policy: &Policy, id: &str, date_of_death: Date) -> Option<DeathOutcome> {
+pub fn record_death(
+    terms: &mut Terms,
+    policy: &Policy,
+    id: &str,
+    date_of_death: Date,
+) -> Option<DeathOutcome> {
     let from = termination_effective_month(date_of_death);
     if terms.ends.is_some_and(|end| end <= from) {
         return None;
     }
     let current = terms.current();
-    let member = current.household.members.iter().find(|m| m.id_number == id && m.counts_in(from))?;
+    let member = current
+        .household
+        .members
+        .iter()
+        .find(|m| m.id_number == id && m.counts_in(from))?;
     let alone = terms.individual.as_deref() == Some(member.id_number.as_str());
     let others = current.household.members_in(from).len() - 1;
     if alone || others == 0 || terms.kind == BenefitKind::ExtremePoverty {
@@ -274,9 +339,19 @@ pub fn record_death(terms: &mut Terms, policy: &Policy, id: &str, date_of_death:
         m.left_month = Some(from);
     }
     terms.revisions.retain(|r| r.from_month < from);
-    terms.revisions.push(Revision { from_month: from, household, frozen_amount_fen: frozen, reason: "member died".into() });
-    let amount = terms.amount_for(policy, from.max(terms.paid_from)).map_or(0, |c| c.total_fen);
-    Some(DeathOutcome::Recalculated { from, amount_fen: amount })
+    terms.revisions.push(Revision {
+        from_month: from,
+        household,
+        frozen_amount_fen: frozen,
+        reason: "member died".into(),
+    });
+    let amount = terms
+        .amount_for(policy, from.max(terms.paid_from))
+        .map_or(0, |c| c.total_fen);
+    Some(DeathOutcome::Recalculated {
+        from,
+        amount_fen: amount,
+    })
 }
 
 /// Ends the benefit from the month after `event`. Returns the effective month.

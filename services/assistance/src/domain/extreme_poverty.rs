@@ -53,7 +53,12 @@ pub enum Unmet {
 /// Checks the three conditions: no ability to work (a category), no income (below the 低保
 /// standard, property within limits: 认定办法 art. 7), and no legal supporter able to support.
 /// Returns every condition that fails.
-pub fn assess(policy: &PolicyVersion, area: Area, member: &Member, on: Date) -> Result<Category, Vec<Unmet>> {
+pub fn assess(
+    policy: &PolicyVersion,
+    area: Area,
+    member: &Member,
+    on: Date,
+) -> Result<Category, Vec<Unmet>> {
     let mut unmet = Vec::new();
     let category = category(member, on);
     if category.is_none() {
@@ -111,13 +116,24 @@ pub fn support_amount(policy: &PolicyVersion, member: &Member, institutional: bo
         CareLevel::PartlyDependent => standards.care_partly_dependent_fen,
         CareLevel::FullyDependent => standards.care_fully_dependent_fen,
     };
-    let place = if institutional { "集中供养 (institution)" } else { "分散供养 (at home)" };
+    let place = if institutional {
+        "集中供养 (institution)"
+    } else {
+        "分散供养 (at home)"
+    };
     let lines = vec![
-        AmountLine { item: "support:basic".into(), amount_fen: standards.basic_support_fen, note: place.into() },
+        AmountLine {
+            item: "support:basic".into(),
+            amount_fen: standards.basic_support_fen,
+            note: place.into(),
+        },
         AmountLine {
             item: level.item().into(),
             amount_fen: care,
-            note: format!("{} of six daily activities not possible alone", member.activities.not_possible()),
+            note: format!(
+                "{} of six daily activities not possible alone",
+                member.activities.not_possible()
+            ),
         },
     ];
     finish(policy, 1, lines)
@@ -147,14 +163,24 @@ mod tests {
     #[test]
     fn an_elderly_person_qualifies_from_the_sixtieth_birthday() {
         // 认定办法 art. 4: 老年人 = aged 60 or over.
-        assert_eq!(assess(&version(), Area::Rural, &alone(date!(1966 - 03 - 15)), ON), Ok(Category::Elderly));
+        assert_eq!(
+            assess(&version(), Area::Rural, &alone(date!(1966 - 03 - 15)), ON),
+            Ok(Category::Elderly)
+        );
         assert!(assess(&version(), Area::Rural, &alone(date!(1966 - 03 - 16)), ON).is_err());
     }
 
     #[test]
     fn a_minor_qualifies_until_the_sixteenth_birthday() {
-        assert_eq!(category(&alone(date!(2010 - 03 - 16)), ON), Some(Category::Minor));
-        assert_eq!(category(&alone(date!(2010 - 03 - 15)), ON), None, "16 today, not in school");
+        assert_eq!(
+            category(&alone(date!(2010 - 03 - 16)), ON),
+            Some(Category::Minor)
+        );
+        assert_eq!(
+            category(&alone(date!(2010 - 03 - 15)), ON),
+            None,
+            "16 today, not in school"
+        );
     }
 
     #[test]
@@ -169,8 +195,14 @@ mod tests {
     #[test]
     fn a_severely_disabled_adult_qualifies() {
         let mut adult = alone(date!(1990 - 01 - 01));
-        adult.disability = Some(Disability { grade: 3, kind: DisabilityKind::Intellectual });
-        assert_eq!(assess(&version(), Area::Rural, &adult, ON), Ok(Category::SeverelyDisabled));
+        adult.disability = Some(Disability {
+            grade: 3,
+            kind: DisabilityKind::Intellectual,
+        });
+        assert_eq!(
+            assess(&version(), Area::Rural, &adult, ON),
+            Ok(Category::SeverelyDisabled)
+        );
     }
 
     #[test]
@@ -179,17 +211,26 @@ mod tests {
         let elder = alone(date!(1950 - 01 - 01));
         let mut with_supporter = elder.clone();
         with_supporter.no_capable_supporter = false;
-        assert_eq!(assess(&version(), Area::Rural, &with_supporter, ON), Err(vec![Unmet::HasSupporter]));
+        assert_eq!(
+            assess(&version(), Area::Rural, &with_supporter, ON),
+            Err(vec![Unmet::HasSupporter])
+        );
 
         let mut with_income = elder.clone();
         with_income.incomes.push(crate::domain::household::Income {
             kind: crate::domain::household::IncomeKind::Pension,
             monthly_fen: 117_500,
         });
-        assert_eq!(assess(&version(), Area::Rural, &with_income, ON), Err(vec![Unmet::HasIncomeOrProperty]));
+        assert_eq!(
+            assess(&version(), Area::Rural, &with_income, ON),
+            Err(vec![Unmet::HasIncomeOrProperty])
+        );
 
         let able = alone(date!(1990 - 01 - 01));
-        assert_eq!(assess(&version(), Area::Rural, &able, ON), Err(vec![Unmet::AbleToWork]));
+        assert_eq!(
+            assess(&version(), Area::Rural, &able, ON),
+            Err(vec![Unmet::AbleToWork])
+        );
     }
 
     #[test]
@@ -200,18 +241,35 @@ mod tests {
         assert_eq!(CareLevel::from_activities(a), CareLevel::PartlyDependent);
         a.dress = false;
         a.walk_indoors = false;
-        assert_eq!(CareLevel::from_activities(a), CareLevel::PartlyDependent, "three not possible");
+        assert_eq!(
+            CareLevel::from_activities(a),
+            CareLevel::PartlyDependent,
+            "three not possible"
+        );
         a.toilet = false;
-        assert_eq!(CareLevel::from_activities(a), CareLevel::FullyDependent, "four not possible");
+        assert_eq!(
+            CareLevel::from_activities(a),
+            CareLevel::FullyDependent,
+            "four not possible"
+        );
     }
 
     #[test]
     fn support_is_basic_support_plus_the_care_allowance_of_the_level() {
         let mut person = alone(date!(1940 - 01 - 01));
-        person.activities = DailyActivities { eat: false, dress: false, transfer: false, toilet: false, ..DailyActivities::ALL };
+        person.activities = DailyActivities {
+            eat: false,
+            dress: false,
+            transfer: false,
+            toilet: false,
+            ..DailyActivities::ALL
+        };
         let computation = support_amount(&version(), &person, true);
         let standards = &version().extreme_poverty;
-        assert_eq!(computation.total_fen, standards.basic_support_fen + standards.care_fully_dependent_fen);
+        assert_eq!(
+            computation.total_fen,
+            standards.basic_support_fen + standards.care_fully_dependent_fen
+        );
         assert_eq!(computation.lines[1].item, "care:fully_dependent");
     }
 }

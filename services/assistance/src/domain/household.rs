@@ -41,7 +41,11 @@ impl Disability {
     /// the same group qualifies for 单人户 under 最低生活保障审核确认办法 art. 9).
     pub fn is_severe(self) -> bool {
         self.grade <= 2
-            || (self.grade == 3 && matches!(self.kind, DisabilityKind::Intellectual | DisabilityKind::Mental))
+            || (self.grade == 3
+                && matches!(
+                    self.kind,
+                    DisabilityKind::Intellectual | DisabilityKind::Mental
+                ))
     }
 }
 
@@ -52,6 +56,8 @@ pub enum IncomeKind {
     Property,
     Transfer,
     Pension,
+    /// Found by the checking centre beyond what the household declared.
+    Undeclared,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,15 +93,28 @@ pub struct DailyActivities {
 
 impl DailyActivities {
     /// All six managed alone.
-    pub const ALL: DailyActivities =
-        DailyActivities { eat: true, dress: true, transfer: true, toilet: true, walk_indoors: true, bathe: true };
+    pub const ALL: DailyActivities = DailyActivities {
+        eat: true,
+        dress: true,
+        transfer: true,
+        toilet: true,
+        walk_indoors: true,
+        bathe: true,
+    };
 
     /// Returns how many of the six the person cannot do alone.
     pub fn not_possible(self) -> usize {
-        [self.eat, self.dress, self.transfer, self.toilet, self.walk_indoors, self.bathe]
-            .iter()
-            .filter(|done_alone| !**done_alone)
-            .count()
+        [
+            self.eat,
+            self.dress,
+            self.transfer,
+            self.toilet,
+            self.walk_indoors,
+            self.bathe,
+        ]
+        .iter()
+        .filter(|done_alone| !**done_alone)
+        .count()
     }
 }
 
@@ -104,6 +123,7 @@ impl DailyActivities {
 pub struct Member {
     pub id_number: String,
     pub name: String,
+    #[serde(with = "date_text")]
     pub birth_date: Date,
     pub relationship: Relationship,
     pub incomes: Vec<Income>,
@@ -147,7 +167,9 @@ impl Household {
     }
 
     pub fn applicant(&self) -> Option<&Member> {
-        self.members.iter().find(|m| m.relationship == Relationship::Applicant)
+        self.members
+            .iter()
+            .find(|m| m.relationship == Relationship::Applicant)
     }
 
     pub fn member(&self, id_number: &str) -> Option<&Member> {
@@ -185,6 +207,77 @@ impl Holdings {
     }
 }
 
+/// What the checking centre verified for one member (家庭经济状况核对).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub id_number: String,
+    pub monthly_income_fen: i64,
+    pub financial_assets_fen: i64,
+    pub houses: u32,
+    pub vehicles: u32,
+}
+
+/// Adds to the declared household what the check found and the household did not declare
+/// ("凡进必核": the decision rests on verified figures). Declared figures are never lowered.
+pub fn apply_verified(household: &mut Household, verified: &[Verified]) {
+    for found in verified {
+        let Some(member) = household
+            .members
+            .iter_mut()
+            .find(|m| m.id_number == found.id_number)
+        else {
+            continue;
+        };
+        let undeclared_income = found.monthly_income_fen - member.monthly_income_fen();
+        if undeclared_income > 0 {
+            member.incomes.push(Income {
+                kind: IncomeKind::Undeclared,
+                monthly_fen: undeclared_income,
+            });
+        }
+        let holdings = Holdings::of(&[member]);
+        let undeclared_assets = found.financial_assets_fen - holdings.financial_fen;
+        if undeclared_assets > 0 {
+            member.properties.push(Property {
+                kind: PropertyKind::Financial,
+                value_fen: undeclared_assets,
+            });
+        }
+        for _ in holdings.houses..found.houses {
+            member.properties.push(Property {
+                kind: PropertyKind::House,
+                value_fen: 0,
+            });
+        }
+        for _ in holdings.vehicles..found.vehicles {
+            member.properties.push(Property {
+                kind: PropertyKind::Vehicle,
+                value_fen: 0,
+            });
+        }
+    }
+}
+
+/// Calendar dates as "YYYY-MM-DD" in stored snapshots.
+mod date_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+    use time::macros::format_description;
+
+    pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = date
+            .format(format_description!("[year]-[month]-[day]"))
+            .map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Date::parse(&text, format_description!("[year]-[month]-[day]"))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     use time::macros::date;
@@ -198,7 +291,14 @@ pub(crate) mod fixtures {
             name: format!("member {id}"),
             birth_date: birth,
             relationship: Relationship::Other,
-            incomes: if income > 0 { vec![Income { kind: IncomeKind::Wages, monthly_fen: income }] } else { vec![] },
+            incomes: if income > 0 {
+                vec![Income {
+                    kind: IncomeKind::Wages,
+                    monthly_fen: income,
+                }]
+            } else {
+                vec![]
+            },
             properties: vec![],
             disability: None,
             serious_illness: false,
@@ -218,7 +318,11 @@ pub(crate) mod fixtures {
         if let Some(first) = members.first_mut() {
             first.relationship = Relationship::Applicant;
         }
-        Household { region: "330723101001".into(), area: Area::Rural, members }
+        Household {
+            region: "330723101001".into(),
+            area: Area::Rural,
+            members,
+        }
     }
 }
 
@@ -230,11 +334,41 @@ mod tests {
 
     #[test]
     fn grade_three_counts_as_severe_only_for_intellectual_or_mental_disability() {
-        assert!(Disability { grade: 2, kind: DisabilityKind::Physical }.is_severe());
-        assert!(Disability { grade: 3, kind: DisabilityKind::Mental }.is_severe());
-        assert!(Disability { grade: 3, kind: DisabilityKind::Intellectual }.is_severe());
-        assert!(!Disability { grade: 3, kind: DisabilityKind::Physical }.is_severe());
-        assert!(!Disability { grade: 4, kind: DisabilityKind::Mental }.is_severe());
+        assert!(
+            Disability {
+                grade: 2,
+                kind: DisabilityKind::Physical
+            }
+            .is_severe()
+        );
+        assert!(
+            Disability {
+                grade: 3,
+                kind: DisabilityKind::Mental
+            }
+            .is_severe()
+        );
+        assert!(
+            Disability {
+                grade: 3,
+                kind: DisabilityKind::Intellectual
+            }
+            .is_severe()
+        );
+        assert!(
+            !Disability {
+                grade: 3,
+                kind: DisabilityKind::Physical
+            }
+            .is_severe()
+        );
+        assert!(
+            !Disability {
+                grade: 4,
+                kind: DisabilityKind::Mental
+            }
+            .is_severe()
+        );
     }
 
     #[test]
@@ -242,13 +376,41 @@ mod tests {
         let policy = Policy::default_policy();
         let version = policy.in_force_on(time::macros::date!(2026 - 01 - 01));
         let mut a = adult("a", 0);
-        a.properties = vec![Property { kind: PropertyKind::Financial, value_fen: 2_820_000 }];
+        a.properties = vec![Property {
+            kind: PropertyKind::Financial,
+            value_fen: 2_820_000,
+        }];
         let b = adult("b", 0);
         assert!(Holdings::of(&[&a]).within_limits(version, 1));
-        a.properties.push(Property { kind: PropertyKind::Financial, value_fen: 1 });
+        a.properties.push(Property {
+            kind: PropertyKind::Financial,
+            value_fen: 1,
+        });
         assert!(!Holdings::of(&[&a]).within_limits(version, 1));
         assert!(Holdings::of(&[&a, &b]).within_limits(version, 2));
-        a.properties.push(Property { kind: PropertyKind::Vehicle, value_fen: 3_000_000 });
-        assert!(!Holdings::of(&[&a, &b]).within_limits(version, 2), "no vehicle allowed");
+        a.properties.push(Property {
+            kind: PropertyKind::Vehicle,
+            value_fen: 3_000_000,
+        });
+        assert!(
+            !Holdings::of(&[&a, &b]).within_limits(version, 2),
+            "no vehicle allowed"
+        );
+    }
+
+    #[test]
+    fn the_economic_check_adds_undeclared_income_and_property_but_never_lowers_declared_figures() {
+        let mut h = household(vec![adult("a", 50_000), adult("b", 80_000)]);
+        let found = |id: &str, income, vehicles| Verified {
+            id_number: id.into(),
+            monthly_income_fen: income,
+            financial_assets_fen: 0,
+            houses: 0,
+            vehicles,
+        };
+        apply_verified(&mut h, &[found("a", 70_000, 1), found("b", 10_000, 0)]);
+        assert_eq!(h.members[0].monthly_income_fen(), 70_000);
+        assert_eq!(Holdings::of(&[&h.members[0]]).vehicles, 1);
+        assert_eq!(h.members[1].monthly_income_fen(), 80_000);
     }
 }

@@ -5,7 +5,9 @@ use std::fmt;
 use time::{Date, Month as CalendarMonth};
 
 /// A calendar month, e.g. 2026-07. Ordered in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Month {
     year: i32,
     /// 1-12.
@@ -20,7 +22,10 @@ impl Month {
 
     /// Returns the month containing `date`.
     pub fn of(date: Date) -> Month {
-        Month { year: date.year(), month: u8::from(date.month()) }
+        Month {
+            year: date.year(),
+            month: u8::from(date.month()),
+        }
     }
 
     /// Parses "YYYY-MM".
@@ -35,7 +40,10 @@ impl Month {
     /// Returns the month `n` months later.
     pub fn plus(self, n: u32) -> Month {
         let index = self.year * 12 + i32::from(self.month) - 1 + n as i32;
-        Month { year: index.div_euclid(12), month: (index.rem_euclid(12) + 1) as u8 }
+        Month {
+            year: index.div_euclid(12),
+            month: (index.rem_euclid(12) + 1) as u8,
+        }
     }
 
     /// Returns the following month.
@@ -64,7 +72,10 @@ mod tests {
 
     #[test]
     fn the_month_after_december_is_january_of_the_next_year() {
-        assert_eq!(Month::of(date!(2026 - 12 - 31)).next().to_string(), "2027-01");
+        assert_eq!(
+            Month::of(date!(2026 - 12 - 31)).next().to_string(),
+            "2027-01"
+        );
     }
 
     #[test]
@@ -78,6 +89,9 @@ mod tests {
 
     #[test]
     fn adding_months_crosses_years() {
-        assert_eq!(Month::parse("2026-10").expect("valid").plus(6).to_string(), "2027-04");
+        assert_eq!(
+            Month::parse("2026-10").expect("valid").plus(6).to_string(),
+            "2027-04"
+        );
     }
 }

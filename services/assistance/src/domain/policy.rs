@@ -123,7 +123,10 @@ impl PolicyVersion {
     }
 
     fn validate(&self) -> Result<(), PolicyError> {
-        let invalid = |what| PolicyError::Invalid { id: self.id.clone(), what };
+        let invalid = |what| PolicyError::Invalid {
+            id: self.id.clone(),
+            what,
+        };
         if self.urban_standard_fen <= 0 || self.rural_standard_fen <= 0 {
             return Err(invalid("standards must be positive"));
         }
@@ -134,7 +137,9 @@ impl PolicyVersion {
             return Err(invalid("phase_out_months must be at most 12"));
         }
         if self.review_deadline_working_days == 0 || self.review_deadline_working_days > 45 {
-            return Err(invalid("review_deadline_working_days must be 1-45 (national maximum with extension)"));
+            return Err(invalid(
+                "review_deadline_working_days must be 1-45 (national maximum with extension)",
+            ));
         }
         let t = &self.temporary;
         if t.min_fen < 0 || t.emergency_max_fen < t.min_fen || t.expenditure_max_fen < t.min_fen {
@@ -189,8 +194,12 @@ impl Policy {
         let mut versions = Vec::with_capacity(raw.version.len());
         for raw_version in raw.version {
             let mut version = raw_version.version;
-            version.effective_from = Date::parse(&raw_version.effective_from, format)
-                .map_err(|_| PolicyError::Date { id: version.id.clone() })?;
+            version.effective_from =
+                Date::parse(&raw_version.effective_from, format).map_err(|_| {
+                    PolicyError::Date {
+                        id: version.id.clone(),
+                    }
+                })?;
             version.validate()?;
             versions.push(version);
         }
@@ -198,10 +207,17 @@ impl Policy {
             return Err(PolicyError::Empty);
         }
         versions.sort_by_key(|v| v.effective_from);
-        if let Some(pair) = versions.windows(2).find(|w| w[0].effective_from == w[1].effective_from) {
+        if let Some(pair) = versions
+            .windows(2)
+            .find(|w| w[0].effective_from == w[1].effective_from)
+        {
             return Err(PolicyError::SameDate(pair[0].effective_from));
         }
-        Ok(Policy { county: raw.county, example: raw.example, versions })
+        Ok(Policy {
+            county: raw.county,
+            example: raw.example,
+            versions,
+        })
     }
 
     /// Returns the shipped example policy.
@@ -252,36 +268,66 @@ mod tests {
     #[test]
     fn a_decision_uses_the_version_in_force_on_its_date() {
         let policy = Policy::default_policy();
-        assert_eq!(policy.in_force_on(date!(2026 - 06 - 30)).id, "330723-2025-07-example");
-        assert_eq!(policy.in_force_on(date!(2026 - 07 - 01)).id, "330723-2026-07-example");
-        assert_eq!(policy.in_force_on(date!(2024 - 01 - 01)).id, "330723-2025-07-example");
+        assert_eq!(
+            policy.in_force_on(date!(2026 - 06 - 30)).id,
+            "330723-2025-07-example"
+        );
+        assert_eq!(
+            policy.in_force_on(date!(2026 - 07 - 01)).id,
+            "330723-2026-07-example"
+        );
+        assert_eq!(
+            policy.in_force_on(date!(2024 - 01 - 01)).id,
+            "330723-2025-07-example"
+        );
     }
 
     #[test]
     fn a_new_standard_applies_from_its_effective_month() {
-        let text = DEFAULT_POLICY_TOML.replace("effective_from = \"2026-07-01\"", "effective_from = \"2026-07-15\"");
+        let text = DEFAULT_POLICY_TOML.replace(
+            "effective_from = \"2026-07-01\"",
+            "effective_from = \"2026-07-15\"",
+        );
         let policy = Policy::from_toml(&text).expect("valid");
         let july = Month::parse("2026-07").expect("month");
         assert_eq!(policy.in_force_for_month(july).id, "330723-2026-07-example");
-        assert_eq!(policy.in_force_on(date!(2026 - 07 - 14)).id, "330723-2025-07-example");
+        assert_eq!(
+            policy.in_force_on(date!(2026 - 07 - 14)).id,
+            "330723-2025-07-example"
+        );
     }
 
     #[test]
     fn a_stored_version_id_finds_its_numbers_again() {
         let policy = Policy::default_policy();
-        assert_eq!(policy.version("330723-2025-07-example").map(|v| v.urban_standard_fen), Some(117_500));
+        assert_eq!(
+            policy
+                .version("330723-2025-07-example")
+                .map(|v| v.urban_standard_fen),
+            Some(117_500)
+        );
     }
 
     #[test]
     fn two_versions_on_one_date_are_refused() {
         let text = DEFAULT_POLICY_TOML.replace("2026-07-01", "2025-07-01");
-        assert!(matches!(Policy::from_toml(&text), Err(PolicyError::SameDate(_))));
+        assert!(matches!(
+            Policy::from_toml(&text),
+            Err(PolicyError::SameDate(_))
+        ));
     }
 
     #[test]
     fn a_near_threshold_multiple_of_one_or_less_is_refused() {
-        let text = DEFAULT_POLICY_TOML.replacen("near_threshold_percent = 150", "near_threshold_percent = 100", 1);
-        assert!(matches!(Policy::from_toml(&text), Err(PolicyError::Invalid { .. })));
+        let text = DEFAULT_POLICY_TOML.replacen(
+            "near_threshold_percent = 150",
+            "near_threshold_percent = 100",
+            1,
+        );
+        assert!(matches!(
+            Policy::from_toml(&text),
+            Err(PolicyError::Invalid { .. })
+        ));
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub struct OutOfBounds {
 }
 
 /// Checks a one-off amount against the policy bounds of its type.
-pub fn check_bounds(policy: &PolicyVersion, kind: TemporaryType, amount_fen: i64) -> Result<(), OutOfBounds> {
+pub fn check_bounds(
+    policy: &PolicyVersion,
+    kind: TemporaryType,
+    amount_fen: i64,
+) -> Result<(), OutOfBounds> {
     let bounds = &policy.temporary;
     let max_fen = match kind {
         TemporaryType::Emergency => bounds.emergency_max_fen,
@@ -31,7 +35,11 @@ pub fn check_bounds(policy: &PolicyVersion, kind: TemporaryType, amount_fen: i64
     if (bounds.min_fen..=max_fen).contains(&amount_fen) {
         Ok(())
     } else {
-        Err(OutOfBounds { amount_fen, min_fen: bounds.min_fen, max_fen })
+        Err(OutOfBounds {
+            amount_fen,
+            min_fen: bounds.min_fen,
+            max_fen,
+        })
     }
 }
 
@@ -50,6 +58,13 @@ mod tests {
         assert!(check_bounds(version, TemporaryType::Emergency, emergency_max).is_ok());
         assert!(check_bounds(version, TemporaryType::Emergency, emergency_max + 1).is_err());
         assert!(check_bounds(version, TemporaryType::Expenditure, emergency_max + 1).is_ok());
-        assert!(check_bounds(version, TemporaryType::Expenditure, version.temporary.min_fen - 1).is_err());
+        assert!(
+            check_bounds(
+                version,
+                TemporaryType::Expenditure,
+                version.temporary.min_fen - 1
+            )
+            .is_err()
+        );
     }
 }

@@ -43,7 +43,10 @@ impl Bracket {
 
     /// The bracket of someone aged `age`, if any.
     pub fn for_age(age: u32) -> Option<Bracket> {
-        Bracket::ALL.into_iter().rev().find(|b| i64::from(age) >= i64::from(b.min_age()))
+        Bracket::ALL
+            .into_iter()
+            .rev()
+            .find(|b| i64::from(age) >= i64::from(b.min_age()))
     }
 
     /// The day someone born on `birth` enters this bracket.
@@ -62,7 +65,11 @@ pub struct AllowanceAmounts {
 
 impl Default for AllowanceAmounts {
     fn default() -> Self {
-        Self { from80_fen: 10_000, from90_fen: 20_000, from100_fen: 50_000 }
+        Self {
+            from80_fen: 10_000,
+            from90_fen: 20_000,
+            from100_fen: 50_000,
+        }
     }
 }
 
@@ -88,13 +95,21 @@ pub struct Grant {
 /// The grant due on `on` to someone born on `birth`, if they have reached a bracket.
 pub fn grant_on(birth: Date, on: Date) -> Option<Grant> {
     let bracket = Bracket::for_age(age_on(birth, on))?;
-    Some(Grant { bracket, payable_from: next_month_start(bracket.reached_on(birth)) })
+    Some(Grant {
+        bracket,
+        payable_from: next_month_start(bracket.reached_on(birth)),
+    })
 }
 
 /// The amount payable for the month starting `month` (any day of it) to someone born on `birth`
 /// who died on `death`, if so: the highest bracket already payable that month, nothing after the
 /// month of death.
-pub fn amount_for_month(birth: Date, death: Option<Date>, month: Date, amounts: &AllowanceAmounts) -> i64 {
+pub fn amount_for_month(
+    birth: Date,
+    death: Option<Date>,
+    month: Date,
+    amounts: &AllowanceAmounts,
+) -> i64 {
     let month = month_start(month);
     if death.is_some_and(|d| month > month_start(d)) {
         return 0;
@@ -118,7 +133,11 @@ mod tests {
 
     use super::*;
 
-    const A: AllowanceAmounts = AllowanceAmounts { from80_fen: 10_000, from90_fen: 20_000, from100_fen: 50_000 };
+    const A: AllowanceAmounts = AllowanceAmounts {
+        from80_fen: 10_000,
+        from90_fen: 20_000,
+        from100_fen: 50_000,
+    };
 
     #[test]
     fn the_allowance_is_granted_on_the_80th_birthday_itself_not_the_day_before() {
@@ -126,36 +145,61 @@ mod tests {
         assert_eq!(grant_on(birth, date!(2026 - 03 - 14)), None);
         assert_eq!(
             grant_on(birth, date!(2026 - 03 - 15)),
-            Some(Grant { bracket: Bracket::From80, payable_from: date!(2026 - 04 - 01) })
+            Some(Grant {
+                bracket: Bracket::From80,
+                payable_from: date!(2026 - 04 - 01)
+            })
         );
     }
 
     #[test]
     fn brackets_upgrade_on_the_90th_and_100th_birthdays() {
         let birth = date!(1936 - 07 - 01);
-        assert_eq!(grant_on(birth, date!(2026 - 06 - 30)).map(|g| g.bracket), Some(Bracket::From80));
+        assert_eq!(
+            grant_on(birth, date!(2026 - 06 - 30)).map(|g| g.bracket),
+            Some(Bracket::From80)
+        );
         assert_eq!(
             grant_on(birth, date!(2026 - 07 - 01)),
-            Some(Grant { bracket: Bracket::From90, payable_from: date!(2026 - 08 - 01) })
+            Some(Grant {
+                bracket: Bracket::From90,
+                payable_from: date!(2026 - 08 - 01)
+            })
         );
         let birth = date!(1926 - 12 - 31);
-        assert_eq!(grant_on(birth, date!(2026 - 12 - 30)).map(|g| g.bracket), Some(Bracket::From90));
+        assert_eq!(
+            grant_on(birth, date!(2026 - 12 - 30)).map(|g| g.bracket),
+            Some(Bracket::From90)
+        );
         assert_eq!(
             grant_on(birth, date!(2026 - 12 - 31)),
-            Some(Grant { bracket: Bracket::From100, payable_from: date!(2027 - 01 - 01) })
+            Some(Grant {
+                bracket: Bracket::From100,
+                payable_from: date!(2027 - 01 - 01)
+            })
         );
     }
 
     #[test]
     fn someone_born_on_29_february_reaches_the_bracket_on_28_february_of_a_common_year_art_202() {
         let birth = date!(1936 - 02 - 29);
-        assert_eq!(grant_on(birth, date!(2026 - 02 - 27)).map(|g| g.bracket), Some(Bracket::From80));
+        assert_eq!(
+            grant_on(birth, date!(2026 - 02 - 27)).map(|g| g.bracket),
+            Some(Bracket::From80)
+        );
         assert_eq!(
             grant_on(birth, date!(2026 - 02 - 28)),
-            Some(Grant { bracket: Bracket::From90, payable_from: date!(2026 - 03 - 01) })
+            Some(Grant {
+                bracket: Bracket::From90,
+                payable_from: date!(2026 - 03 - 01)
+            })
         );
         let birth = date!(1944 - 02 - 29);
-        assert_eq!(Bracket::From80.reached_on(birth), date!(2024 - 02 - 29), "2024 is a leap year");
+        assert_eq!(
+            Bracket::From80.reached_on(birth),
+            date!(2024 - 02 - 29),
+            "2024 is a leap year"
+        );
         assert_eq!(grant_on(birth, date!(2024 - 02 - 28)), None);
     }
 
@@ -163,30 +207,55 @@ mod tests {
     fn payment_starts_the_month_after_the_birthday_month() {
         let birth = date!(1946 - 03 - 15);
         assert_eq!(amount_for_month(birth, None, date!(2026 - 03 - 01), &A), 0);
-        assert_eq!(amount_for_month(birth, None, date!(2026 - 04 - 01), &A), 10_000);
+        assert_eq!(
+            amount_for_month(birth, None, date!(2026 - 04 - 01), &A),
+            10_000
+        );
         let birth = date!(1946 - 12 - 01);
         assert_eq!(amount_for_month(birth, None, date!(2026 - 12 - 01), &A), 0);
-        assert_eq!(amount_for_month(birth, None, date!(2027 - 01 - 01), &A), 10_000, "over the year end");
+        assert_eq!(
+            amount_for_month(birth, None, date!(2027 - 01 - 01), &A),
+            10_000,
+            "over the year end"
+        );
     }
 
     #[test]
     fn the_higher_amount_starts_the_month_after_the_90th_birthday_month() {
         let birth = date!(1936 - 07 - 01);
-        assert_eq!(amount_for_month(birth, None, date!(2026 - 07 - 01), &A), 10_000);
-        assert_eq!(amount_for_month(birth, None, date!(2026 - 08 - 01), &A), 20_000);
+        assert_eq!(
+            amount_for_month(birth, None, date!(2026 - 07 - 01), &A),
+            10_000
+        );
+        assert_eq!(
+            amount_for_month(birth, None, date!(2026 - 08 - 01), &A),
+            20_000
+        );
         let birth = date!(1926 - 05 - 20);
-        assert_eq!(amount_for_month(birth, None, date!(2026 - 06 - 01), &A), 50_000);
+        assert_eq!(
+            amount_for_month(birth, None, date!(2026 - 06 - 01), &A),
+            50_000
+        );
     }
 
     #[test]
     fn the_month_of_death_is_paid_in_full_and_the_next_is_not() {
         let birth = date!(1940 - 01 - 10);
         let death = Some(date!(2026 - 05 - 01));
-        assert_eq!(amount_for_month(birth, death, date!(2026 - 05 - 01), &A), 10_000);
+        assert_eq!(
+            amount_for_month(birth, death, date!(2026 - 05 - 01), &A),
+            10_000
+        );
         assert_eq!(amount_for_month(birth, death, date!(2026 - 06 - 01), &A), 0);
         let death = Some(date!(2026 - 05 - 31));
-        assert_eq!(amount_for_month(birth, death, date!(2026 - 05 - 01), &A), 10_000);
-        assert_eq!(last_paid_month(date!(2026 - 05 - 31)), date!(2026 - 05 - 01));
+        assert_eq!(
+            amount_for_month(birth, death, date!(2026 - 05 - 01), &A),
+            10_000
+        );
+        assert_eq!(
+            last_paid_month(date!(2026 - 05 - 31)),
+            date!(2026 - 05 - 01)
+        );
     }
 
     #[test]
@@ -202,7 +271,10 @@ mod tests {
         for b in Bracket::ALL {
             assert_eq!(Bracket::parse(b.as_str()), Some(b));
         }
-        let bad = AllowanceAmounts { from80_fen: -1, ..A };
+        let bad = AllowanceAmounts {
+            from80_fen: -1,
+            ..A
+        };
         assert_eq!(bad.monthly_fen(Bracket::From80), 0);
         assert_eq!(Bracket::for_age(79), None);
         assert_eq!(Bracket::for_age(105), Some(Bracket::From100));

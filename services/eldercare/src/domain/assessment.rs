@@ -59,13 +59,19 @@ pub struct CareSubsidies {
 
 impl Default for CareSubsidies {
     fn default() -> Self {
-        Self { by_level_fen: [0, 0, 10_000, 20_000, 30_000] }
+        Self {
+            by_level_fen: [0, 0, 10_000, 20_000, 30_000],
+        }
     }
 }
 
 impl CareSubsidies {
     pub fn monthly_fen(&self, level: u8) -> i64 {
-        self.by_level_fen.get(usize::from(level)).copied().unwrap_or(0).max(0)
+        self.by_level_fen
+            .get(usize::from(level))
+            .copied()
+            .unwrap_or(0)
+            .max(0)
     }
 }
 
@@ -74,7 +80,12 @@ mod tests {
     use super::*;
 
     fn plain(total: i32) -> Findings {
-        Findings { total_score: total, coma: false, dementia_or_psychiatric: false, care_risk_events_30d: 0 }
+        Findings {
+            total_score: total,
+            coma: false,
+            dementia_or_psychiatric: false,
+            care_risk_events_30d: 0,
+        }
     }
 
     #[test]
@@ -91,7 +102,11 @@ mod tests {
             (0, 4),
         ];
         for (score, level) in cases {
-            assert_eq!(assess(plain(score)).map(|a| a.level), Some(level), "score {score}");
+            assert_eq!(
+                assess(plain(score)).map(|a| a.level),
+                Some(level),
+                "score {score}"
+            );
         }
     }
 
@@ -99,38 +114,75 @@ mod tests {
     fn scores_outside_0_to_90_are_not_assessed() {
         assert_eq!(assess(plain(91)), None);
         assert_eq!(assess(plain(-1)), None);
-        assert_eq!(assess(Findings { care_risk_events_30d: -1, ..plain(50) }), None);
+        assert_eq!(
+            assess(Findings {
+                care_risk_events_30d: -1,
+                ..plain(50)
+            }),
+            None
+        );
     }
 
     #[test]
     fn coma_is_level_4_whatever_the_score() {
-        let a = assess(Findings { coma: true, ..plain(90) }).expect("valid");
+        let a = assess(Findings {
+            coma: true,
+            ..plain(90)
+        })
+        .expect("valid");
         assert_eq!((a.base_level, a.level), (0, 4));
     }
 
     #[test]
     fn a_dementia_or_psychiatric_diagnosis_worsens_by_one_level() {
-        let a = assess(Findings { dementia_or_psychiatric: true, ..plain(70) }).expect("valid");
+        let a = assess(Findings {
+            dementia_or_psychiatric: true,
+            ..plain(70)
+        })
+        .expect("valid");
         assert_eq!((a.base_level, a.level), (1, 2));
     }
 
     #[test]
     fn two_care_risk_events_in_30_days_worsen_by_one_level_but_one_does_not() {
-        assert_eq!(assess(Findings { care_risk_events_30d: 1, ..plain(50) }).map(|a| a.level), Some(2));
-        assert_eq!(assess(Findings { care_risk_events_30d: 2, ..plain(50) }).map(|a| a.level), Some(3));
+        assert_eq!(
+            assess(Findings {
+                care_risk_events_30d: 1,
+                ..plain(50)
+            })
+            .map(|a| a.level),
+            Some(2)
+        );
+        assert_eq!(
+            assess(Findings {
+                care_risk_events_30d: 2,
+                ..plain(50)
+            })
+            .map(|a| a.level),
+            Some(3)
+        );
     }
 
     #[test]
     fn both_adjustments_together_worsen_by_one_level_and_never_past_level_4() {
-        let both = Findings { dementia_or_psychiatric: true, care_risk_events_30d: 3, ..plain(90) };
+        let both = Findings {
+            dementia_or_psychiatric: true,
+            care_risk_events_30d: 3,
+            ..plain(90)
+        };
         assert_eq!(assess(both).map(|a| a.level), Some(1));
-        let worst = Findings { dementia_or_psychiatric: true, ..plain(10) };
+        let worst = Findings {
+            dementia_or_psychiatric: true,
+            ..plain(10)
+        };
         assert_eq!(assess(worst).map(|a| a.level), Some(4));
     }
 
     #[test]
     fn care_subsidy_follows_the_county_amount_per_level() {
-        let s = CareSubsidies { by_level_fen: [0, 1, 2, 3, 4] };
+        let s = CareSubsidies {
+            by_level_fen: [0, 1, 2, 3, 4],
+        };
         assert_eq!(s.monthly_fen(3), 3);
         assert_eq!(s.monthly_fen(9), 0);
     }

@@ -14,7 +14,13 @@ pub struct Section {
 pub const SCALE_TOTAL: i32 = 1000;
 
 /// Grade thresholds (GB/T 37276): (grade, minimum total, minimum percent in every section).
-const THRESHOLDS: [(u8, i32, i32); 5] = [(5, 900, 90), (4, 780, 80), (3, 570, 60), (2, 450, 50), (1, 360, 40)];
+const THRESHOLDS: [(u8, i32, i32); 5] = [
+    (5, 900, 90),
+    (4, 780, 80),
+    (3, 570, 60),
+    (2, 450, 50),
+    (1, 360, 40),
+];
 
 /// Why section scores are malformed (INVALID_ARGUMENT).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +37,10 @@ pub fn grade(sections: &[Section]) -> Result<Result<u8, Refusal>, ScoreProblem> 
     if max_total != SCALE_TOTAL || sections.iter().any(|s| s.max_score <= 0) {
         return Err(ScoreProblem::ScaleTotal(max_total));
     }
-    if let Some(i) = sections.iter().position(|s| s.score < 0 || s.score > s.max_score) {
+    if let Some(i) = sections
+        .iter()
+        .position(|s| s.score < 0 || s.score > s.max_score)
+    {
         return Err(ScoreProblem::SectionScore(i));
     }
     let total: i32 = sections.iter().map(|s| s.score).sum();
@@ -46,7 +55,11 @@ pub fn grade(sections: &[Section]) -> Result<Result<u8, Refusal>, ScoreProblem> 
 
 /// A part of a whole in basis points (0 when the whole is 0).
 pub fn share_bp(part: i32, whole: i32) -> i32 {
-    if whole <= 0 { 0 } else { i32::try_from(i64::from(part) * 10_000 / i64::from(whole)).unwrap_or(0) }
+    if whole <= 0 {
+        0
+    } else {
+        i32::try_from(i64::from(part) * 10_000 / i64::from(whole)).unwrap_or(0)
+    }
 }
 
 /// The reported target for nursing beds: at least 55% of all beds.
@@ -60,8 +73,16 @@ pub fn check_free_bed(
     occupied: i32,
     occupied_nursing: i32,
 ) -> Result<(), Refusal> {
-    let free = if nursing { nursing_beds - occupied_nursing } else { (beds - nursing_beds) - (occupied - occupied_nursing) };
-    if free > 0 { Ok(()) } else { Err(Refusal::NoFreeBed) }
+    let free = if nursing {
+        nursing_beds - occupied_nursing
+    } else {
+        (beds - nursing_beds) - (occupied - occupied_nursing)
+    };
+    if free > 0 {
+        Ok(())
+    } else {
+        Err(Refusal::NoFreeBed)
+    }
 }
 
 #[cfg(test)]
@@ -73,36 +94,92 @@ mod tests {
         [a, b, c, d]
             .iter()
             .enumerate()
-            .map(|(i, s)| Section { name: format!("s{i}"), score: *s, max_score: 250 })
+            .map(|(i, s)| Section {
+                name: format!("s{i}"),
+                score: *s,
+                max_score: 250,
+            })
             .collect()
     }
 
     #[test]
     fn every_section_at_exactly_the_grade_percentage_reaches_the_grade_gb_t_37276() {
-        assert_eq!(grade(&scores(100, 100, 100, 100)), Ok(Ok(1)), "40% each, 400 >= 360");
-        assert_eq!(grade(&scores(125, 125, 125, 125)), Ok(Ok(2)), "50% each, 500 >= 450");
-        assert_eq!(grade(&scores(150, 150, 150, 150)), Ok(Ok(3)), "60% each, 600 >= 570");
-        assert_eq!(grade(&scores(200, 200, 200, 200)), Ok(Ok(4)), "80% each, 800 >= 780");
-        assert_eq!(grade(&scores(225, 225, 225, 225)), Ok(Ok(5)), "90% each, 900 >= 900");
+        assert_eq!(
+            grade(&scores(100, 100, 100, 100)),
+            Ok(Ok(1)),
+            "40% each, 400 >= 360"
+        );
+        assert_eq!(
+            grade(&scores(125, 125, 125, 125)),
+            Ok(Ok(2)),
+            "50% each, 500 >= 450"
+        );
+        assert_eq!(
+            grade(&scores(150, 150, 150, 150)),
+            Ok(Ok(3)),
+            "60% each, 600 >= 570"
+        );
+        assert_eq!(
+            grade(&scores(200, 200, 200, 200)),
+            Ok(Ok(4)),
+            "80% each, 800 >= 780"
+        );
+        assert_eq!(
+            grade(&scores(225, 225, 225, 225)),
+            Ok(Ok(5)),
+            "90% each, 900 >= 900"
+        );
     }
 
     #[test]
     fn one_point_short_in_one_section_drops_a_grade_whatever_the_total() {
-        assert_eq!(grade(&scores(224, 250, 250, 250)), Ok(Ok(4)), "974 points but one section at 89.6%");
-        assert_eq!(grade(&scores(124, 250, 250, 250)), Ok(Ok(1)), "one section at 49.6%");
-        assert_eq!(grade(&scores(99, 250, 250, 250)), Ok(Err(Refusal::BelowGradeOne)), "39.6%");
+        assert_eq!(
+            grade(&scores(224, 250, 250, 250)),
+            Ok(Ok(4)),
+            "974 points but one section at 89.6%"
+        );
+        assert_eq!(
+            grade(&scores(124, 250, 250, 250)),
+            Ok(Ok(1)),
+            "one section at 49.6%"
+        );
+        assert_eq!(
+            grade(&scores(99, 250, 250, 250)),
+            Ok(Err(Refusal::BelowGradeOne)),
+            "39.6%"
+        );
     }
 
     #[test]
     fn grade_5_needs_900_points_as_well_as_90_percent_everywhere() {
         let uneven = vec![
-            Section { name: "a".into(), score: 90, max_score: 100 },
-            Section { name: "b".into(), score: 809, max_score: 900 },
+            Section {
+                name: "a".into(),
+                score: 90,
+                max_score: 100,
+            },
+            Section {
+                name: "b".into(),
+                score: 809,
+                max_score: 900,
+            },
         ];
-        assert_eq!(grade(&uneven), Ok(Ok(4)), "899 points, both sections at >= 89.9%");
+        assert_eq!(
+            grade(&uneven),
+            Ok(Ok(4)),
+            "899 points, both sections at >= 89.9%"
+        );
         let uneven = vec![
-            Section { name: "a".into(), score: 90, max_score: 100 },
-            Section { name: "b".into(), score: 810, max_score: 900 },
+            Section {
+                name: "a".into(),
+                score: 90,
+                max_score: 100,
+            },
+            Section {
+                name: "b".into(),
+                score: 810,
+                max_score: 900,
+            },
         ];
         assert_eq!(grade(&uneven), Ok(Ok(5)));
     }

@@ -22,7 +22,11 @@ pub fn month_start(date: Date) -> Date {
 
 /// The first day of the month after the one `date` lies in.
 pub fn next_month_start(date: Date) -> Date {
-    let (y, m) = if date.month() == Month::December { (date.year() + 1, Month::January) } else { (date.year(), date.month().next()) };
+    let (y, m) = if date.month() == Month::December {
+        (date.year() + 1, Month::January)
+    } else {
+        (date.year(), date.month().next())
+    };
     Date::from_calendar_date(y, m, 1).unwrap_or(date)
 }
 

@@ -21,7 +21,11 @@ pub fn is_overdue(month: Date, visited: bool, as_of: Date) -> bool {
 
 /// Visit rate in basis points; an empty schedule counts as complete.
 pub fn rate_bp(visited: i32, scheduled: i32) -> i32 {
-    if scheduled <= 0 { 10_000 } else { super::institution::share_bp(visited, scheduled) }
+    if scheduled <= 0 {
+        10_000
+    } else {
+        super::institution::share_bp(visited, scheduled)
+    }
 }
 
 /// The township (9 digits) of a region code, or the code itself when shorter.
@@ -38,7 +42,10 @@ mod tests {
     #[test]
     fn elders_with_a_special_difficulty_are_scheduled_and_the_deceased_are_not() {
         assert!(needs_visit(&[LivingSituation::LivingAlone], false));
-        assert!(needs_visit(&[LivingSituation::AdvancedAge, LivingSituation::Disabled], false));
+        assert!(needs_visit(
+            &[LivingSituation::AdvancedAge, LivingSituation::Disabled],
+            false
+        ));
         assert!(!needs_visit(&[LivingSituation::AdvancedAge], false));
         assert!(!needs_visit(&[LivingSituation::EmptyNest], true));
     }

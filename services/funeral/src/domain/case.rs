@@ -54,7 +54,10 @@ impl CaseState {
     }
 
     fn body_disposed(self) -> bool {
-        matches!(self, CaseState::Cremated | CaseState::Buried | CaseState::AshesPlaced)
+        matches!(
+            self,
+            CaseState::Cremated | CaseState::Buried | CaseState::AshesPlaced
+        )
     }
 
     /// Returns the state after `step`, or why the step is not possible now.
@@ -84,9 +87,16 @@ pub struct CertificateProblem {
 }
 
 /// Checks the date of death against today and the birth date in the identity number.
-pub fn check_date_of_death(date_of_death: Date, birth: Date, today: Date) -> Result<(), CertificateProblem> {
+pub fn check_date_of_death(
+    date_of_death: Date,
+    birth: Date,
+    today: Date,
+) -> Result<(), CertificateProblem> {
     if date_of_death > today {
-        return Err(CertificateProblem { field: "certificate.date_of_death", description: "is in the future" });
+        return Err(CertificateProblem {
+            field: "certificate.date_of_death",
+            description: "is in the future",
+        });
     }
     if date_of_death < birth {
         return Err(CertificateProblem {
@@ -114,24 +124,47 @@ mod tests {
 
     #[test]
     fn a_disposed_body_takes_no_more_custody_booking_or_burial() {
-        for s in [CaseState::Cremated, CaseState::Buried, CaseState::AshesPlaced] {
+        for s in [
+            CaseState::Cremated,
+            CaseState::Buried,
+            CaseState::AshesPlaced,
+        ] {
             assert_eq!(s.apply(Step::Custody), Err(Refusal::BodyDisposed), "{s:?}");
-            assert_eq!(s.apply(Step::BookCremation), Err(Refusal::BodyDisposed), "{s:?}");
+            assert_eq!(
+                s.apply(Step::BookCremation),
+                Err(Refusal::BodyDisposed),
+                "{s:?}"
+            );
             assert_eq!(s.apply(Step::Bury), Err(Refusal::BodyDisposed), "{s:?}");
         }
     }
 
     #[test]
     fn cremation_needs_a_booking_and_one_booking_per_case() {
-        assert_eq!(CaseState::Registered.apply(Step::CompleteCremation), Err(Refusal::NotBooked));
-        assert_eq!(CaseState::CremationBooked.apply(Step::BookCremation), Err(Refusal::AlreadyBooked));
+        assert_eq!(
+            CaseState::Registered.apply(Step::CompleteCremation),
+            Err(Refusal::NotBooked)
+        );
+        assert_eq!(
+            CaseState::CremationBooked.apply(Step::BookCremation),
+            Err(Refusal::AlreadyBooked)
+        );
     }
 
     #[test]
     fn ashes_are_placed_once_and_only_after_cremation() {
-        assert_eq!(CaseState::Registered.apply(Step::PlaceAshes), Err(Refusal::NotCremated));
-        assert_eq!(CaseState::Buried.apply(Step::PlaceAshes), Err(Refusal::NotCremated));
-        assert_eq!(CaseState::AshesPlaced.apply(Step::PlaceAshes), Err(Refusal::AshesPlaced));
+        assert_eq!(
+            CaseState::Registered.apply(Step::PlaceAshes),
+            Err(Refusal::NotCremated)
+        );
+        assert_eq!(
+            CaseState::Buried.apply(Step::PlaceAshes),
+            Err(Refusal::NotCremated)
+        );
+        assert_eq!(
+            CaseState::AshesPlaced.apply(Step::PlaceAshes),
+            Err(Refusal::AshesPlaced)
+        );
     }
 
     #[test]

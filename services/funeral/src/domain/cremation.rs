@@ -17,12 +17,20 @@ pub struct FurnaceSchedule {
 
 impl Default for FurnaceSchedule {
     fn default() -> Self {
-        Self { slots_per_day: 8, furnaces: 2 }
+        Self {
+            slots_per_day: 8,
+            furnaces: 2,
+        }
     }
 }
 
 /// Checks a booking request before any furnace is taken.
-pub fn check_booking(schedule: FurnaceSchedule, day: Date, slot: i32, today: Date) -> Result<(), Refusal> {
+pub fn check_booking(
+    schedule: FurnaceSchedule,
+    day: Date,
+    slot: i32,
+    today: Date,
+) -> Result<(), Refusal> {
     if !(1..=schedule.slots_per_day).contains(&slot) {
         return Err(Refusal::SlotUnknown(slot));
     }
@@ -35,7 +43,11 @@ pub fn check_booking(schedule: FurnaceSchedule, day: Date, slot: i32, today: Dat
 /// Takes one furnace of a slot that has `booked` of `capacity` furnaces taken; returns the new
 /// count. The quota is never exceeded.
 pub fn take_furnace(booked: i32, capacity: i32) -> Result<i32, Refusal> {
-    if booked < capacity { Ok(booked + 1) } else { Err(Refusal::SlotFull) }
+    if booked < capacity {
+        Ok(booked + 1)
+    } else {
+        Err(Refusal::SlotFull)
+    }
 }
 
 /// Formats a cremation certificate number: `HZ{county}-{year}-{sequence:06}`. The sequence is
@@ -63,10 +75,19 @@ mod tests {
 
     #[test]
     fn slots_outside_the_schedule_are_unknown() {
-        let s = FurnaceSchedule { slots_per_day: 4, furnaces: 1 };
+        let s = FurnaceSchedule {
+            slots_per_day: 4,
+            furnaces: 1,
+        };
         let today = date!(2026 - 03 - 02);
-        assert_eq!(check_booking(s, today, 0, today), Err(Refusal::SlotUnknown(0)));
-        assert_eq!(check_booking(s, today, 5, today), Err(Refusal::SlotUnknown(5)));
+        assert_eq!(
+            check_booking(s, today, 0, today),
+            Err(Refusal::SlotUnknown(0))
+        );
+        assert_eq!(
+            check_booking(s, today, 5, today),
+            Err(Refusal::SlotUnknown(5))
+        );
         assert_eq!(check_booking(s, today, 4, today), Ok(()));
     }
 
@@ -74,13 +95,22 @@ mod tests {
     fn a_past_day_cannot_be_booked_but_today_can() {
         let s = FurnaceSchedule::default();
         let today = date!(2026 - 03 - 02);
-        assert_eq!(check_booking(s, date!(2026 - 03 - 01), 1, today), Err(Refusal::BookingInPast));
+        assert_eq!(
+            check_booking(s, date!(2026 - 03 - 01), 1, today),
+            Err(Refusal::BookingInPast)
+        );
         assert_eq!(check_booking(s, today, 1, today), Ok(()));
     }
 
     #[test]
     fn certificate_numbers_carry_county_year_and_sequence() {
-        assert_eq!(certificate_number("330723", 2026, 42), "HZ330723-2026-000042");
-        assert_ne!(certificate_number("330723", 2026, 42), certificate_number("330723", 2026, 43));
+        assert_eq!(
+            certificate_number("330723", 2026, 42),
+            "HZ330723-2026-000042"
+        );
+        assert_ne!(
+            certificate_number("330723", 2026, 42),
+            certificate_number("330723", 2026, 43)
+        );
     }
 }

@@ -27,7 +27,15 @@ impl EcoBurialKind {
     }
 
     pub fn parse(s: &str) -> Option<EcoBurialKind> {
-        [Self::Tree, Self::FlowerLawn, Self::Sea, Self::Wall, Self::Deep].into_iter().find(|k| k.as_str() == s)
+        [
+            Self::Tree,
+            Self::FlowerLawn,
+            Self::Sea,
+            Self::Wall,
+            Self::Deep,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -44,7 +52,13 @@ pub struct EcoRewardPolicy {
 impl Default for EcoRewardPolicy {
     fn default() -> Self {
         // Common county figures: sea scattering rewarded most, wall burial least.
-        Self { tree_fen: 100_000, flower_lawn_fen: 100_000, sea_fen: 200_000, wall_fen: 50_000, deep_fen: 150_000 }
+        Self {
+            tree_fen: 100_000,
+            flower_lawn_fen: 100_000,
+            sea_fen: 200_000,
+            wall_fen: 50_000,
+            deep_fen: 150_000,
+        }
     }
 }
 
@@ -68,7 +82,13 @@ mod tests {
 
     #[test]
     fn each_eco_burial_kind_earns_its_county_reward() {
-        let p = EcoRewardPolicy { tree_fen: 1, flower_lawn_fen: 2, sea_fen: 3, wall_fen: 4, deep_fen: 5 };
+        let p = EcoRewardPolicy {
+            tree_fen: 1,
+            flower_lawn_fen: 2,
+            sea_fen: 3,
+            wall_fen: 4,
+            deep_fen: 5,
+        };
         assert_eq!(p.reward_fen(EcoBurialKind::Tree), 1);
         assert_eq!(p.reward_fen(EcoBurialKind::FlowerLawn), 2);
         assert_eq!(p.reward_fen(EcoBurialKind::Sea), 3);
@@ -78,13 +98,22 @@ mod tests {
 
     #[test]
     fn a_misconfigured_negative_reward_pays_nothing() {
-        let p = EcoRewardPolicy { sea_fen: -5, ..EcoRewardPolicy::default() };
+        let p = EcoRewardPolicy {
+            sea_fen: -5,
+            ..EcoRewardPolicy::default()
+        };
         assert_eq!(p.reward_fen(EcoBurialKind::Sea), 0);
     }
 
     #[test]
     fn kinds_round_trip_through_their_stored_names() {
-        for k in [EcoBurialKind::Tree, EcoBurialKind::FlowerLawn, EcoBurialKind::Sea, EcoBurialKind::Wall, EcoBurialKind::Deep] {
+        for k in [
+            EcoBurialKind::Tree,
+            EcoBurialKind::FlowerLawn,
+            EcoBurialKind::Sea,
+            EcoBurialKind::Wall,
+            EcoBurialKind::Deep,
+        ] {
             assert_eq!(EcoBurialKind::parse(k.as_str()), Some(k));
         }
     }

@@ -21,7 +21,9 @@ pub enum Refusal {
     NotCremated,
     #[error("the ashes already reached their final place")]
     AshesPlaced,
-    #[error("graves are not allowed on farmland, in parks or scenic areas, near reservoirs or along trunk roads")]
+    #[error(
+        "graves are not allowed on farmland, in parks or scenic areas, near reservoirs or along trunk roads"
+    )]
     SiteForbidden,
     #[error("plots are leased only for deceased persons")]
     PlotForLiving,

@@ -8,7 +8,6 @@
 use civil_calendar::birthday_in_year;
 use time::Date;
 
-
 use super::Refusal;
 
 /// Years in one lease cycle.
@@ -56,7 +55,14 @@ pub fn area_limit_dm2(county_limit_dm2: i32) -> i32 {
 
 fn check_area(area_dm2: i32, county_limit_dm2: i32) -> Result<(), Refusal> {
     let limit_dm2 = area_limit_dm2(county_limit_dm2);
-    if area_dm2 > limit_dm2 { Err(Refusal::PlotTooLarge { area_dm2, limit_dm2 }) } else { Ok(()) }
+    if area_dm2 > limit_dm2 {
+        Err(Refusal::PlotTooLarge {
+            area_dm2,
+            limit_dm2,
+        })
+    } else {
+        Ok(())
+    }
 }
 
 /// Who holds a plot now. Person keys are blind indexes of identity numbers.
@@ -128,17 +134,28 @@ mod tests {
 
     #[test]
     fn a_lease_starting_on_29_february_ends_on_28_february_of_a_common_year_art_202() {
-        assert_eq!(lease_end(date!(2024 - 02 - 29)), date!(2044 - 02 - 29), "2044 is a leap year");
+        assert_eq!(
+            lease_end(date!(2024 - 02 - 29)),
+            date!(2044 - 02 - 29),
+            "2044 is a leap year"
+        );
         assert_eq!(lease_end(date!(2028 - 02 - 29)), date!(2048 - 02 - 29));
         assert_eq!(renewed_end(date!(2048 - 02 - 29)), date!(2068 - 02 - 29));
         assert_eq!(lease_end(date!(2032 - 02 - 29)), date!(2052 - 02 - 29));
         assert_eq!(lease_end(date!(1980 - 02 - 29)), date!(2000 - 02 - 29));
-        assert_eq!(lease_end(date!(2080 - 02 - 29)), date!(2100 - 02 - 28), "2100 is a common year");
+        assert_eq!(
+            lease_end(date!(2080 - 02 - 29)),
+            date!(2100 - 02 - 28),
+            "2100 is a common year"
+        );
     }
 
     #[test]
     fn a_plot_for_a_living_person_is_refused() {
-        assert_eq!(check_lease(None, "p1", false, 80, 100), Err(Refusal::PlotForLiving));
+        assert_eq!(
+            check_lease(None, "p1", false, 80, 100),
+            Err(Refusal::PlotForLiving)
+        );
         assert_eq!(check_lease(None, "p1", true, 80, 100), Ok(()));
     }
 
@@ -147,35 +164,59 @@ mod tests {
         assert_eq!(check_lease(None, "p1", true, 100, 100), Ok(()));
         assert_eq!(
             check_lease(None, "p1", true, 101, 100),
-            Err(Refusal::PlotTooLarge { area_dm2: 101, limit_dm2: 100 })
+            Err(Refusal::PlotTooLarge {
+                area_dm2: 101,
+                limit_dm2: 100
+            })
         );
         assert_eq!(
             check_lease(None, "p1", true, 80, 70),
-            Err(Refusal::PlotTooLarge { area_dm2: 80, limit_dm2: 70 })
+            Err(Refusal::PlotTooLarge {
+                area_dm2: 80,
+                limit_dm2: 70
+            })
         );
         assert_eq!(
             check_lease(None, "p1", true, 120, 150),
-            Err(Refusal::PlotTooLarge { area_dm2: 120, limit_dm2: 100 }),
+            Err(Refusal::PlotTooLarge {
+                area_dm2: 120,
+                limit_dm2: 100
+            }),
             "a county cannot loosen the national ceiling"
         );
     }
 
     #[test]
     fn a_leased_plot_cannot_be_leased_again() {
-        assert_eq!(check_lease(Some(&leased("p1")), "p2", true, 80, 100), Err(Refusal::PlotTaken));
+        assert_eq!(
+            check_lease(Some(&leased("p1")), "p2", true, 80, 100),
+            Err(Refusal::PlotTaken)
+        );
     }
 
     #[test]
     fn a_spouse_reservation_cannot_be_resold_to_anyone_else() {
-        let reserved = Holding::ReservedForSpouse { spouse: "wife".into() };
-        assert_eq!(check_lease(Some(&reserved), "stranger", true, 80, 100), Err(Refusal::PlotResale));
-        assert_eq!(check_lease(Some(&reserved), "wife", true, 80, 100), Ok(()), "the spouse takes her plot");
+        let reserved = Holding::ReservedForSpouse {
+            spouse: "wife".into(),
+        };
+        assert_eq!(
+            check_lease(Some(&reserved), "stranger", true, 80, 100),
+            Err(Refusal::PlotResale)
+        );
+        assert_eq!(
+            check_lease(Some(&reserved), "wife", true, 80, 100),
+            Ok(()),
+            "the spouse takes her plot"
+        );
     }
 
     #[test]
     fn a_plot_beside_a_deceased_may_be_reserved_for_the_living_spouse_once() {
         let beside = leased("husband");
-        assert_eq!(check_spouse_reservation(Some(&beside), false, None, false, 80, 100), Ok(()));
+        assert_eq!(
+            check_spouse_reservation(Some(&beside), false, None, false, 80, 100),
+            Ok(())
+        );
         assert_eq!(
             check_spouse_reservation(Some(&beside), true, None, false, 80, 100),
             Err(Refusal::ReservationExists)
@@ -188,7 +229,10 @@ mod tests {
 
     #[test]
     fn a_reservation_needs_a_deceased_neighbour_and_a_living_spouse() {
-        assert_eq!(check_spouse_reservation(None, false, None, false, 80, 100), Err(Refusal::PlotNotLeased));
+        assert_eq!(
+            check_spouse_reservation(None, false, None, false, 80, 100),
+            Err(Refusal::PlotNotLeased)
+        );
         let reserved = Holding::ReservedForSpouse { spouse: "s".into() };
         assert_eq!(
             check_spouse_reservation(Some(&reserved), false, None, false, 80, 100),
@@ -203,7 +247,13 @@ mod tests {
 
     #[test]
     fn graves_are_refused_on_farmland_parks_scenic_areas_reservoirs_and_trunk_roads_art_10() {
-        for land in [LandUse::Farmland, LandUse::Park, LandUse::ScenicArea, LandUse::Reservoir, LandUse::TrunkRoad] {
+        for land in [
+            LandUse::Farmland,
+            LandUse::Park,
+            LandUse::ScenicArea,
+            LandUse::Reservoir,
+            LandUse::TrunkRoad,
+        ] {
             assert_eq!(check_site(land), Err(Refusal::SiteForbidden), "{land:?}");
         }
         assert_eq!(check_site(LandUse::Designated), Ok(()));

@@ -44,14 +44,18 @@ fn zone_kind(s: &str) -> Option<ZoneKind> {
 
 impl FuneralPolicy {
     /// Builds the policy from settings looked up by key; reports every bad key at once.
-    pub fn from_settings(get: impl Fn(&str) -> Option<String>) -> Result<FuneralPolicy, Vec<String>> {
+    pub fn from_settings(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<FuneralPolicy, Vec<String>> {
         let mut p = FuneralPolicy::default();
         let mut errors = Vec::new();
         let mut int = |key: &str, target: &mut i64| {
             if let Some(v) = get(key) {
                 match v.trim().parse::<i64>() {
                     Ok(n) if n >= 0 => *target = n,
-                    _ => errors.push(format!("funeral {key}={v:?}: must be a non-negative integer")),
+                    _ => errors.push(format!(
+                        "funeral {key}={v:?}: must be a non-negative integer"
+                    )),
                 }
             }
         };
@@ -68,11 +72,14 @@ impl FuneralPolicy {
         int("eco_reward_deep_fen", &mut p.eco.deep_fen);
         p.schedule.slots_per_day = i32::try_from(slots.clamp(1, 96)).unwrap_or(1);
         p.schedule.furnaces = i32::try_from(furnaces.clamp(1, 64)).unwrap_or(1);
-        p.plot_max_area_dm2 = i32::try_from(area.clamp(1, i64::from(NATIONAL_MAX_AREA_DM2))).unwrap_or(1);
+        p.plot_max_area_dm2 =
+            i32::try_from(area.clamp(1, i64::from(NATIONAL_MAX_AREA_DM2))).unwrap_or(1);
         if let Some(v) = get("zone_default") {
             match zone_kind(&v) {
                 Some(z) => p.zones.default = z,
-                None => errors.push(format!("funeral zone_default={v:?}: must be cremation or burial_reform")),
+                None => errors.push(format!(
+                    "funeral zone_default={v:?}: must be cremation or burial_reform"
+                )),
             }
         }
         if let Some(v) = get("zones") {
@@ -80,11 +87,17 @@ impl FuneralPolicy {
             for item in v.split(',').filter(|s| !s.trim().is_empty()) {
                 match item.split_once(':') {
                     Some((prefix, kind))
-                        if prefix.trim().bytes().all(|b| b.is_ascii_digit()) && zone_kind(kind).is_some() =>
+                        if prefix.trim().bytes().all(|b| b.is_ascii_digit())
+                            && zone_kind(kind).is_some() =>
                     {
-                        areas.insert(prefix.trim().to_owned(), zone_kind(kind).unwrap_or(ZoneKind::Cremation));
+                        areas.insert(
+                            prefix.trim().to_owned(),
+                            zone_kind(kind).unwrap_or(ZoneKind::Cremation),
+                        );
                     }
-                    _ => errors.push(format!("funeral zones item {item:?}: must be <region>:<cremation|burial_reform>")),
+                    _ => errors.push(format!(
+                        "funeral zones item {item:?}: must be <region>:<cremation|burial_reform>"
+                    )),
                 }
             }
             p.zones.areas = areas;
@@ -94,11 +107,17 @@ impl FuneralPolicy {
                 match item {
                     "key_entitled_groups" => p.waiver.key_entitled_groups = true,
                     "all_residents" => p.waiver.all_residents = true,
-                    other => errors.push(format!("funeral waiver_extensions item {other:?}: unknown")),
+                    other => {
+                        errors.push(format!("funeral waiver_extensions item {other:?}: unknown"))
+                    }
                 }
             }
         }
-        if errors.is_empty() { Ok(p) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -107,7 +126,10 @@ mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<FuneralPolicy, Vec<String>> {
-        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         FuneralPolicy::from_settings(|k| map.get(k).cloned())
     }
 
@@ -137,8 +159,12 @@ mod tests {
 
     #[test]
     fn every_bad_setting_is_reported() {
-        let errors = from(&[("zones", "33x:cremation"), ("furnaces", "-1"), ("waiver_extensions", "friends")])
-            .expect_err("three bad settings");
+        let errors = from(&[
+            ("zones", "33x:cremation"),
+            ("furnaces", "-1"),
+            ("waiver_extensions", "friends"),
+        ])
+        .expect_err("three bad settings");
         assert_eq!(errors.len(), 3, "{errors:?}");
     }
 }

@@ -58,7 +58,11 @@ pub fn recognise(kind: &str) -> Option<Ground> {
 
 /// Decides the waiver from assistance's benefit kinds (already in `evidence`) and the county's
 /// extensions. `resident_in_county` is whether the case's household region lies in the county.
-pub fn decide(evidence: Evidence, extensions: WaiverExtensions, resident_in_county: bool) -> WaiverDecision {
+pub fn decide(
+    evidence: Evidence,
+    extensions: WaiverExtensions,
+    resident_in_county: bool,
+) -> WaiverDecision {
     let mut grounds: Vec<Ground> = evidence
         .benefit_kinds_seen
         .iter()
@@ -70,7 +74,11 @@ pub fn decide(evidence: Evidence, extensions: WaiverExtensions, resident_in_coun
     }
     grounds.sort();
     grounds.dedup();
-    WaiverDecision { waived: !grounds.is_empty(), grounds, evidence }
+    WaiverDecision {
+        waived: !grounds.is_empty(),
+        grounds,
+        evidence,
+    }
 }
 
 #[cfg(test)]
@@ -87,39 +95,73 @@ mod tests {
 
     #[test]
     fn a_minimum_living_allowance_member_is_waived_with_the_evidence_kept() {
-        let d = decide(seen(&["MINIMUM_LIVING_ALLOWANCE"]), WaiverExtensions::default(), true);
+        let d = decide(
+            seen(&["MINIMUM_LIVING_ALLOWANCE"]),
+            WaiverExtensions::default(),
+            true,
+        );
         assert!(d.waived);
         assert_eq!(d.grounds, vec![Ground::MinimumLivingAllowance]);
         assert_eq!(d.evidence.source, "assistance");
-        assert_eq!(d.evidence.benefit_kinds_seen, vec!["MINIMUM_LIVING_ALLOWANCE"]);
+        assert_eq!(
+            d.evidence.benefit_kinds_seen,
+            vec!["MINIMUM_LIVING_ALLOWANCE"]
+        );
         assert_eq!(d.evidence.checked_at_ms, 1_767_225_600_000);
     }
 
     #[test]
     fn an_extreme_poverty_person_is_waived() {
-        let d = decide(seen(&["BENEFIT_KIND_EXTREME_POVERTY_SUPPORT"]), WaiverExtensions::default(), true);
-        assert_eq!((d.waived, d.grounds), (true, vec![Ground::ExtremePovertySupport]));
+        let d = decide(
+            seen(&["BENEFIT_KIND_EXTREME_POVERTY_SUPPORT"]),
+            WaiverExtensions::default(),
+            true,
+        );
+        assert_eq!(
+            (d.waived, d.grounds),
+            (true, vec![Ground::ExtremePovertySupport])
+        );
     }
 
     #[test]
     fn a_key_entitled_group_member_is_waived_only_where_the_county_extends_the_list() {
-        let d = decide(seen(&["KEY_ENTITLED_GROUP"]), WaiverExtensions::default(), true);
+        let d = decide(
+            seen(&["KEY_ENTITLED_GROUP"]),
+            WaiverExtensions::default(),
+            true,
+        );
         assert!(!d.waived, "not on the national list in this suite");
-        let ext = WaiverExtensions { key_entitled_groups: true, all_residents: false };
+        let ext = WaiverExtensions {
+            key_entitled_groups: true,
+            all_residents: false,
+        };
         let d = decide(seen(&["KEY_ENTITLED_GROUP"]), ext, true);
-        assert_eq!((d.waived, d.grounds), (true, vec![Ground::KeyEntitledGroup]));
+        assert_eq!(
+            (d.waived, d.grounds),
+            (true, vec![Ground::KeyEntitledGroup])
+        );
     }
 
     #[test]
     fn all_residents_extension_covers_residents_of_the_county_only() {
-        let ext = WaiverExtensions { key_entitled_groups: false, all_residents: true };
-        assert_eq!(decide(seen(&[]), ext, true).grounds, vec![Ground::AllResidents]);
+        let ext = WaiverExtensions {
+            key_entitled_groups: false,
+            all_residents: true,
+        };
+        assert_eq!(
+            decide(seen(&[]), ext, true).grounds,
+            vec![Ground::AllResidents]
+        );
         assert!(!decide(seen(&[]), ext, false).waived);
     }
 
     #[test]
     fn other_benefits_and_no_benefits_do_not_waive_but_are_recorded() {
-        let d = decide(seen(&["NEAR_THRESHOLD", "TEMPORARY_ASSISTANCE"]), WaiverExtensions::default(), true);
+        let d = decide(
+            seen(&["NEAR_THRESHOLD", "TEMPORARY_ASSISTANCE"]),
+            WaiverExtensions::default(),
+            true,
+        );
         assert!(!d.waived);
         assert!(d.grounds.is_empty());
         assert_eq!(d.evidence.benefit_kinds_seen.len(), 2);
@@ -128,7 +170,17 @@ mod tests {
 
     #[test]
     fn both_benefits_give_two_grounds_once_each() {
-        let d = decide(seen(&["特困", "低保", "minimum_living_allowance"]), WaiverExtensions::default(), true);
-        assert_eq!(d.grounds, vec![Ground::MinimumLivingAllowance, Ground::ExtremePovertySupport]);
+        let d = decide(
+            seen(&["特困", "低保", "minimum_living_allowance"]),
+            WaiverExtensions::default(),
+            true,
+        );
+        assert_eq!(
+            d.grounds,
+            vec![
+                Ground::MinimumLivingAllowance,
+                Ground::ExtremePovertySupport
+            ]
+        );
     }
 }

@@ -73,7 +73,10 @@ pub struct ZonePolicy {
 
 impl Default for ZonePolicy {
     fn default() -> Self {
-        Self { default: ZoneKind::Cremation, areas: BTreeMap::new() }
+        Self {
+            default: ZoneKind::Cremation,
+            areas: BTreeMap::new(),
+        }
     }
 }
 
@@ -90,7 +93,11 @@ impl ZonePolicy {
 }
 
 /// Decides whether a body may be buried at a place in `region`.
-pub fn check_burial(policy: &ZonePolicy, region: &str, ethnicity: Ethnicity) -> Result<(), Refusal> {
+pub fn check_burial(
+    policy: &ZonePolicy,
+    region: &str,
+    ethnicity: Ethnicity,
+) -> Result<(), Refusal> {
     match policy.zone_of(region) {
         ZoneKind::BurialReform => Ok(()),
         ZoneKind::Cremation if ethnicity.has_burial_custom_exemption() => Ok(()),
@@ -106,19 +113,31 @@ mod tests {
         let mut areas = BTreeMap::new();
         areas.insert("330723".to_owned(), ZoneKind::Cremation);
         areas.insert("330723105".to_owned(), ZoneKind::BurialReform);
-        ZonePolicy { default: ZoneKind::Cremation, areas }
+        ZonePolicy {
+            default: ZoneKind::Cremation,
+            areas,
+        }
     }
 
     #[test]
     fn a_han_burial_in_a_cremation_zone_is_refused_art_4() {
-        assert_eq!(check_burial(&county(), "330723001", Ethnicity::Han), Err(Refusal::CremationZone));
-        assert_eq!(check_burial(&county(), "330723001", Ethnicity::Other), Err(Refusal::CremationZone));
+        assert_eq!(
+            check_burial(&county(), "330723001", Ethnicity::Han),
+            Err(Refusal::CremationZone)
+        );
+        assert_eq!(
+            check_burial(&county(), "330723001", Ethnicity::Other),
+            Err(Refusal::CremationZone)
+        );
     }
 
     #[test]
     fn a_burial_in_a_burial_reform_zone_is_allowed_art_5() {
         assert_eq!(check_burial(&county(), "330723105", Ethnicity::Han), Ok(()));
-        assert_eq!(check_burial(&county(), "330723105012", Ethnicity::Han), Ok(()));
+        assert_eq!(
+            check_burial(&county(), "330723105012", Ethnicity::Han),
+            Ok(())
+        );
     }
 
     #[test]
@@ -136,7 +155,11 @@ mod tests {
             Ethnicity::Bonan,
         ];
         for ethnicity in exempt {
-            assert_eq!(check_burial(&county(), "330723001", ethnicity), Ok(()), "{ethnicity:?}");
+            assert_eq!(
+                check_burial(&county(), "330723001", ethnicity),
+                Ok(()),
+                "{ethnicity:?}"
+            );
         }
         assert_eq!(Ethnicity::BURIAL_CUSTOM_EXEMPT.len(), 10);
         assert!(!Ethnicity::Han.has_burial_custom_exemption());

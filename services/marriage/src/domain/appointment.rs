@@ -71,21 +71,42 @@ mod tests {
 
     #[test]
     fn a_slot_is_written_as_start_and_end_time() {
-        assert_eq!(SlotCode::parse("09:00-09:30").map(|s| s.to_string()), Some("09:00-09:30".into()));
-        for bad in ["", "09:00", "9:00-9:30", "09:30-09:00", "09:00-09:00", "24:00-24:30", "09:60-10:00", "aa:bb-cc:dd"] {
+        assert_eq!(
+            SlotCode::parse("09:00-09:30").map(|s| s.to_string()),
+            Some("09:00-09:30".into())
+        );
+        for bad in [
+            "",
+            "09:00",
+            "9:00-9:30",
+            "09:30-09:00",
+            "09:00-09:00",
+            "24:00-24:30",
+            "09:60-10:00",
+            "aa:bb-cc:dd",
+        ] {
             assert_eq!(SlotCode::parse(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn a_slot_of_a_past_day_cannot_be_booked() {
-        assert_eq!(check_bookable(date!(2026 - 05 - 19), date!(2026 - 05 - 20)), Err(Refusal::SlotInPast));
-        assert_eq!(check_bookable(date!(2026 - 05 - 20), date!(2026 - 05 - 20)), Ok(()));
+        assert_eq!(
+            check_bookable(date!(2026 - 05 - 19), date!(2026 - 05 - 20)),
+            Err(Refusal::SlotInPast)
+        );
+        assert_eq!(
+            check_bookable(date!(2026 - 05 - 20), date!(2026 - 05 - 20)),
+            Ok(())
+        );
     }
 
     #[test]
     fn a_quota_cannot_drop_below_the_seats_booked() {
-        assert_eq!(check_quota_change(9, 10).map_err(|r| r.reason()), Err("MARRIAGE_QUOTA_BELOW_BOOKED"));
+        assert_eq!(
+            check_quota_change(9, 10).map_err(|r| r.reason()),
+            Err("MARRIAGE_QUOTA_BELOW_BOOKED")
+        );
         assert_eq!(check_quota_change(10, 10), Ok(()));
     }
 

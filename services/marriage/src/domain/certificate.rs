@@ -31,14 +31,21 @@ impl CertificateKind {
     /// The kind a re-issue of this certificate has (a re-issued one re-issues as itself).
     pub fn reissued(self) -> CertificateKind {
         match self {
-            CertificateKind::Marriage | CertificateKind::ReissuedMarriage => CertificateKind::ReissuedMarriage,
-            CertificateKind::Divorce | CertificateKind::ReissuedDivorce => CertificateKind::ReissuedDivorce,
+            CertificateKind::Marriage | CertificateKind::ReissuedMarriage => {
+                CertificateKind::ReissuedMarriage
+            }
+            CertificateKind::Divorce | CertificateKind::ReissuedDivorce => {
+                CertificateKind::ReissuedDivorce
+            }
         }
     }
 
     /// True for marriage certificates (original or re-issued).
     pub fn is_marriage(self) -> bool {
-        matches!(self, CertificateKind::Marriage | CertificateKind::ReissuedMarriage)
+        matches!(
+            self,
+            CertificateKind::Marriage | CertificateKind::ReissuedMarriage
+        )
     }
 }
 
@@ -57,12 +64,22 @@ pub struct CertificateNumber {
 impl CertificateNumber {
     /// Builds the number of the `serial`-th certificate of `kind` issued in `division` in `year`.
     /// `division` is the office's region code; its first 6 digits (the county) are printed.
-    pub fn new(kind: CertificateKind, division: &str, year: i32, serial: u32) -> Result<CertificateNumber, Refusal> {
+    pub fn new(
+        kind: CertificateKind,
+        division: &str,
+        year: i32,
+        serial: u32,
+    ) -> Result<CertificateNumber, Refusal> {
         if serial == 0 || serial > MAX_SERIAL {
             return Err(Refusal::SerialsExhausted);
         }
         let division: String = division.chars().take(6).collect();
-        Ok(CertificateNumber { kind, division, year, serial })
+        Ok(CertificateNumber {
+            kind,
+            division,
+            year,
+            serial,
+        })
     }
 
     /// Parses a number as printed; `None` when it is not one.
@@ -80,7 +97,8 @@ impl CertificateNumber {
             return None;
         };
         let mut parts = rest.split('-');
-        let (Some(division), Some(year), Some(serial), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(division), Some(year), Some(serial), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return None;
         };
@@ -92,13 +110,25 @@ impl CertificateNumber {
         if serial == 0 {
             return None;
         }
-        Some(CertificateNumber { kind, division: division.to_owned(), year: year.parse().ok()?, serial })
+        Some(CertificateNumber {
+            kind,
+            division: division.to_owned(),
+            year: year.parse().ok()?,
+            serial,
+        })
     }
 }
 
 impl fmt::Display for CertificateNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}-{:04}-{:06}", self.kind.prefix(), self.division, self.year, self.serial)
+        write!(
+            f,
+            "{}{}-{:04}-{:06}",
+            self.kind.prefix(),
+            self.division,
+            self.year,
+            self.serial
+        )
     }
 }
 
@@ -108,13 +138,15 @@ mod tests {
 
     #[test]
     fn a_marriage_certificate_number_is_j_division_year_serial() {
-        let n = CertificateNumber::new(CertificateKind::Marriage, "330723", 2026, 42).expect("valid");
+        let n =
+            CertificateNumber::new(CertificateKind::Marriage, "330723", 2026, 42).expect("valid");
         assert_eq!(n.to_string(), "J330723-2026-000042");
     }
 
     #[test]
     fn a_township_office_prints_its_county_code() {
-        let n = CertificateNumber::new(CertificateKind::Divorce, "330723101", 2026, 1).expect("valid");
+        let n =
+            CertificateNumber::new(CertificateKind::Divorce, "330723101", 2026, 1).expect("valid");
         assert_eq!(n.to_string(), "L330723-2026-000001");
     }
 
@@ -140,7 +172,15 @@ mod tests {
 
     #[test]
     fn malformed_numbers_do_not_parse() {
-        for bad in ["", "X330723-2026-000001", "J33072-2026-000001", "J330723-26-000001", "J330723-2026-1", "J330723-2026-000000", "J330723-2026-000001-1"] {
+        for bad in [
+            "",
+            "X330723-2026-000001",
+            "J33072-2026-000001",
+            "J330723-26-000001",
+            "J330723-2026-1",
+            "J330723-2026-000000",
+            "J330723-2026-000001-1",
+        ] {
             assert_eq!(CertificateNumber::parse(bad), None, "{bad}");
         }
     }

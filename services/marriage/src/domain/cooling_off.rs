@@ -35,7 +35,11 @@ impl Deadlines {
     pub fn from_receipt(received_on: Date, calendar: &HolidayCalendar) -> Deadlines {
         let withdrawal_deadline = calendar.period_end(received_on, COOLING_OFF_DAYS);
         let issuance_deadline = calendar.following_period_end(withdrawal_deadline, ISSUANCE_DAYS);
-        Deadlines { received_on, withdrawal_deadline, issuance_deadline }
+        Deadlines {
+            received_on,
+            withdrawal_deadline,
+            issuance_deadline,
+        }
     }
 }
 
@@ -95,19 +99,20 @@ impl DivorceApplication {
 
     /// True when the application must be recorded as expired on `today`.
     pub fn needs_expiry(&self, today: Date) -> bool {
-        self.state == ApplicationState::Pending && self.effective_state(today) == ApplicationState::Expired
+        self.state == ApplicationState::Pending
+            && self.effective_state(today) == ApplicationState::Expired
     }
 
     /// Either party alone may withdraw through the last day of cooling-off (art. 1077 para. 1).
     pub fn check_withdrawal(&self, today: Date) -> Result<(), Refusal> {
         match self.effective_state(today) {
             ApplicationState::Pending if today <= self.deadlines.withdrawal_deadline => Ok(()),
-            ApplicationState::Pending => {
-                Err(Refusal::WithdrawalPeriodOver { deadline: self.deadlines.withdrawal_deadline })
-            }
-            ApplicationState::Expired => {
-                Err(Refusal::ApplicationExpired { deadline: self.deadlines.issuance_deadline })
-            }
+            ApplicationState::Pending => Err(Refusal::WithdrawalPeriodOver {
+                deadline: self.deadlines.withdrawal_deadline,
+            }),
+            ApplicationState::Expired => Err(Refusal::ApplicationExpired {
+                deadline: self.deadlines.issuance_deadline,
+            }),
             _ => Err(Refusal::ApplicationClosed),
         }
     }
@@ -117,12 +122,14 @@ impl DivorceApplication {
     pub fn check_registration(&self, today: Date) -> Result<(), Refusal> {
         match self.effective_state(today) {
             ApplicationState::Pending if today <= self.deadlines.withdrawal_deadline => {
-                Err(Refusal::CoolingOffNotElapsed { deadline: self.deadlines.withdrawal_deadline })
+                Err(Refusal::CoolingOffNotElapsed {
+                    deadline: self.deadlines.withdrawal_deadline,
+                })
             }
             ApplicationState::Pending => Ok(()),
-            ApplicationState::Expired => {
-                Err(Refusal::ApplicationExpired { deadline: self.deadlines.issuance_deadline })
-            }
+            ApplicationState::Expired => Err(Refusal::ApplicationExpired {
+                deadline: self.deadlines.issuance_deadline,
+            }),
             _ => Err(Refusal::ApplicationClosed),
         }
     }
@@ -188,11 +195,18 @@ mod tests {
     fn the_rules_example_application_is_deemed_withdrawn_from_2026_05_21() {
         let app = pending(date!(2026 - 03 - 20));
         assert_eq!(app.check_registration(date!(2026 - 05 - 20)), Ok(()));
-        assert_eq!(app.effective_state(date!(2026 - 05 - 20)), ApplicationState::Pending);
-        assert_eq!(app.effective_state(date!(2026 - 05 - 21)), ApplicationState::Expired);
+        assert_eq!(
+            app.effective_state(date!(2026 - 05 - 20)),
+            ApplicationState::Pending
+        );
+        assert_eq!(
+            app.effective_state(date!(2026 - 05 - 21)),
+            ApplicationState::Expired
+        );
         assert!(app.needs_expiry(date!(2026 - 05 - 21)));
         assert_eq!(
-            app.check_registration(date!(2026 - 05 - 21)).map_err(|r| r.reason()),
+            app.check_registration(date!(2026 - 05 - 21))
+                .map_err(|r| r.reason()),
             Err("MARRIAGE_DIVORCE_APPLICATION_EXPIRED")
         );
     }
@@ -216,7 +230,9 @@ mod tests {
     #[test]
     fn a_withdrawal_on_day_31_is_refused_art_1077() {
         let app = pending(date!(2026 - 06 - 01));
-        let refusal = app.check_withdrawal(date!(2026 - 07 - 02)).expect_err("day 31");
+        let refusal = app
+            .check_withdrawal(date!(2026 - 07 - 02))
+            .expect_err("day 31");
         assert_eq!(refusal.reason(), "MARRIAGE_WITHDRAWAL_PERIOD_OVER");
     }
 
@@ -227,7 +243,11 @@ mod tests {
             let refusal = app.check_registration(day).expect_err("cooling off");
             assert_eq!(refusal.reason(), "MARRIAGE_COOLING_OFF_NOT_ELAPSED");
         }
-        assert_eq!(app.check_registration(date!(2026 - 07 - 02)), Ok(()), "day 31");
+        assert_eq!(
+            app.check_registration(date!(2026 - 07 - 02)),
+            Ok(()),
+            "day 31"
+        );
     }
 
     #[test]
@@ -236,9 +256,13 @@ mod tests {
         let app = pending(date!(2026 - 06 - 01));
         assert_eq!(app.deadlines.issuance_deadline, date!(2026 - 07 - 31));
         assert_eq!(app.check_registration(date!(2026 - 07 - 31)), Ok(()));
-        assert_eq!(app.effective_state(date!(2026 - 08 - 01)), ApplicationState::Expired);
         assert_eq!(
-            app.check_registration(date!(2026 - 08 - 01)).map_err(|r| r.reason()),
+            app.effective_state(date!(2026 - 08 - 01)),
+            ApplicationState::Expired
+        );
+        assert_eq!(
+            app.check_registration(date!(2026 - 08 - 01))
+                .map_err(|r| r.reason()),
             Err("MARRIAGE_DIVORCE_APPLICATION_EXPIRED")
         );
     }
@@ -250,27 +274,52 @@ mod tests {
         let app = pending(date!(2026 - 09 - 01));
         assert_eq!(app.deadlines.withdrawal_deadline, date!(2026 - 10 - 08));
         assert_eq!(app.deadlines.issuance_deadline, date!(2026 - 11 - 09));
-        assert_eq!(app.check_withdrawal(date!(2026 - 10 - 05)), Ok(()), "on the holiday");
+        assert_eq!(
+            app.check_withdrawal(date!(2026 - 10 - 05)),
+            Ok(()),
+            "on the holiday"
+        );
         assert_eq!(app.check_withdrawal(date!(2026 - 10 - 08)), Ok(()));
         assert!(app.check_withdrawal(date!(2026 - 10 - 09)).is_err());
         assert_eq!(app.check_registration(date!(2026 - 11 - 09)), Ok(()));
-        assert_eq!(app.effective_state(date!(2026 - 11 - 10)), ApplicationState::Expired);
+        assert_eq!(
+            app.effective_state(date!(2026 - 11 - 10)),
+            ApplicationState::Expired
+        );
     }
 
     #[test]
     fn a_closed_application_can_be_neither_withdrawn_nor_registered() {
-        for state in [ApplicationState::Withdrawn, ApplicationState::Registered, ApplicationState::Moot] {
-            let app = DivorceApplication { state, ..pending(date!(2026 - 06 - 01)) };
-            assert_eq!(app.check_withdrawal(date!(2026 - 06 - 10)), Err(Refusal::ApplicationClosed));
-            assert_eq!(app.check_registration(date!(2026 - 07 - 10)), Err(Refusal::ApplicationClosed));
-            assert!(!app.needs_expiry(date!(2027 - 01 - 01)), "{state:?} never expires");
+        for state in [
+            ApplicationState::Withdrawn,
+            ApplicationState::Registered,
+            ApplicationState::Moot,
+        ] {
+            let app = DivorceApplication {
+                state,
+                ..pending(date!(2026 - 06 - 01))
+            };
+            assert_eq!(
+                app.check_withdrawal(date!(2026 - 06 - 10)),
+                Err(Refusal::ApplicationClosed)
+            );
+            assert_eq!(
+                app.check_registration(date!(2026 - 07 - 10)),
+                Err(Refusal::ApplicationClosed)
+            );
+            assert!(
+                !app.needs_expiry(date!(2027 - 01 - 01)),
+                "{state:?} never expires"
+            );
         }
     }
 
     #[test]
     fn an_expired_application_cannot_be_withdrawn_either() {
         let app = pending(date!(2026 - 06 - 01));
-        let refusal = app.check_withdrawal(date!(2026 - 08 - 01)).expect_err("expired");
+        let refusal = app
+            .check_withdrawal(date!(2026 - 08 - 01))
+            .expect_err("expired");
         assert_eq!(refusal.reason(), "MARRIAGE_DIVORCE_APPLICATION_EXPIRED");
     }
 
@@ -292,11 +341,41 @@ mod tests {
     #[test]
     fn an_application_is_refused_for_each_missing_condition() {
         let cases = [
-            (DivorceFiling { both_in_person: false, ..filing() }, "MARRIAGE_NOT_IN_PERSON"),
-            (DivorceFiling { marriage_in_effect: false, ..filing() }, "MARRIAGE_NOT_IN_EFFECT"),
-            (DivorceFiling { agreement_summary: "  ", ..filing() }, "MARRIAGE_DIVORCE_AGREEMENT_MISSING"),
-            (DivorceFiling { both_of_full_civil_capacity: false, ..filing() }, "MARRIAGE_CIVIL_CAPACITY"),
-            (DivorceFiling { open_application: true, ..filing() }, "MARRIAGE_DIVORCE_PENDING"),
+            (
+                DivorceFiling {
+                    both_in_person: false,
+                    ..filing()
+                },
+                "MARRIAGE_NOT_IN_PERSON",
+            ),
+            (
+                DivorceFiling {
+                    marriage_in_effect: false,
+                    ..filing()
+                },
+                "MARRIAGE_NOT_IN_EFFECT",
+            ),
+            (
+                DivorceFiling {
+                    agreement_summary: "  ",
+                    ..filing()
+                },
+                "MARRIAGE_DIVORCE_AGREEMENT_MISSING",
+            ),
+            (
+                DivorceFiling {
+                    both_of_full_civil_capacity: false,
+                    ..filing()
+                },
+                "MARRIAGE_CIVIL_CAPACITY",
+            ),
+            (
+                DivorceFiling {
+                    open_application: true,
+                    ..filing()
+                },
+                "MARRIAGE_DIVORCE_PENDING",
+            ),
         ];
         for (f, reason) in cases {
             assert_eq!(check_filing(f).map_err(|r| r.reason()), Err(reason));

@@ -19,9 +19,14 @@ pub enum CourtDecisionKind {
 ///
 /// A judicial divorce needs a marriage in effect. An annulment may follow a divorce or a death
 /// (a void marriage is void whatever happened since) but not another annulment.
-pub fn apply_court_decision(state: MarriageState, kind: CourtDecisionKind) -> Result<MarriageState, Refusal> {
+pub fn apply_court_decision(
+    state: MarriageState,
+    kind: CourtDecisionKind,
+) -> Result<MarriageState, Refusal> {
     match (kind, state) {
-        (CourtDecisionKind::JudicialDivorce, MarriageState::InEffect) => Ok(MarriageState::JudiciallyDivorced),
+        (CourtDecisionKind::JudicialDivorce, MarriageState::InEffect) => {
+            Ok(MarriageState::JudiciallyDivorced)
+        }
         (CourtDecisionKind::JudicialDivorce, _) => Err(Refusal::NotInEffect),
         (CourtDecisionKind::Annulment, MarriageState::Annulled) => Err(Refusal::NotInEffect),
         (CourtDecisionKind::Annulment, _) => Ok(MarriageState::Annulled),
@@ -50,9 +55,14 @@ mod tests {
 
     #[test]
     fn a_judicial_divorce_of_an_ended_marriage_is_refused() {
-        for state in [MarriageState::Divorced, MarriageState::EndedByDeath, MarriageState::Annulled] {
+        for state in [
+            MarriageState::Divorced,
+            MarriageState::EndedByDeath,
+            MarriageState::Annulled,
+        ] {
             assert_eq!(
-                apply_court_decision(state, CourtDecisionKind::JudicialDivorce).map_err(|r| r.reason()),
+                apply_court_decision(state, CourtDecisionKind::JudicialDivorce)
+                    .map_err(|r| r.reason()),
                 Err("MARRIAGE_NOT_IN_EFFECT")
             );
         }
@@ -60,15 +70,35 @@ mod tests {
 
     #[test]
     fn an_annulment_voids_the_marriage_even_after_a_divorce_art_1054() {
-        assert_eq!(apply_court_decision(MarriageState::InEffect, CourtDecisionKind::Annulment), Ok(MarriageState::Annulled));
-        assert_eq!(apply_court_decision(MarriageState::Divorced, CourtDecisionKind::Annulment), Ok(MarriageState::Annulled));
-        assert!(apply_court_decision(MarriageState::Annulled, CourtDecisionKind::Annulment).is_err());
+        assert_eq!(
+            apply_court_decision(MarriageState::InEffect, CourtDecisionKind::Annulment),
+            Ok(MarriageState::Annulled)
+        );
+        assert_eq!(
+            apply_court_decision(MarriageState::Divorced, CourtDecisionKind::Annulment),
+            Ok(MarriageState::Annulled)
+        );
+        assert!(
+            apply_court_decision(MarriageState::Annulled, CourtDecisionKind::Annulment).is_err()
+        );
     }
 
     #[test]
     fn a_death_ends_only_a_marriage_in_effect_on_that_day() {
-        assert!(death_ends_marriage(MarriageState::InEffect, date!(2020 - 01 - 01), date!(2024 - 01 - 01)));
-        assert!(!death_ends_marriage(MarriageState::Divorced, date!(2020 - 01 - 01), date!(2024 - 01 - 01)));
-        assert!(!death_ends_marriage(MarriageState::InEffect, date!(2025 - 01 - 01), date!(2024 - 01 - 01)));
+        assert!(death_ends_marriage(
+            MarriageState::InEffect,
+            date!(2020 - 01 - 01),
+            date!(2024 - 01 - 01)
+        ));
+        assert!(!death_ends_marriage(
+            MarriageState::Divorced,
+            date!(2020 - 01 - 01),
+            date!(2024 - 01 - 01)
+        ));
+        assert!(!death_ends_marriage(
+            MarriageState::InEffect,
+            date!(2025 - 01 - 01),
+            date!(2024 - 01 - 01)
+        ));
     }
 }

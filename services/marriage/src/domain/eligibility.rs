@@ -72,7 +72,9 @@ pub fn check_marriage(a: Applicant<'_>, b: Applicant<'_>, on: Date) -> Result<()
     }
     for party in [a, b] {
         if party.history.died_on.is_some() {
-            return Err(Refusal::PartyDeceased { party: party_word(party.id.sex()) });
+            return Err(Refusal::PartyDeceased {
+                party: party_word(party.id.sex()),
+            });
         }
     }
     // Art. 1047, age on the registration date from the birth date in the identity number; the
@@ -80,13 +82,18 @@ pub fn check_marriage(a: Applicant<'_>, b: Applicant<'_>, on: Date) -> Result<()
     for party in [a, b] {
         let minimum = minimum_age(party.id.sex());
         if age_on(party.id.birth_date(), on) < minimum {
-            return Err(Refusal::Underage { party: party_word(party.id.sex()), minimum });
+            return Err(Refusal::Underage {
+                party: party_word(party.id.sex()),
+                minimum,
+            });
         }
     }
     // Art. 1042: 禁止重婚.
     for party in [a, b] {
         if party.history.is_married() {
-            return Err(Refusal::AlreadyMarried { party: party_word(party.id.sex()) });
+            return Err(Refusal::AlreadyMarried {
+                party: party_word(party.id.sex()),
+            });
         }
     }
     Ok(())
@@ -100,10 +107,18 @@ mod tests {
     use crate::domain::status::{Ending, MarriageView};
     use crate::domain::testing::id_number;
 
-    const SIGNED: Declaration = Declaration { no_spouse: true, not_prohibited_relatives: true };
+    const SIGNED: Declaration = Declaration {
+        no_spouse: true,
+        not_prohibited_relatives: true,
+    };
 
     fn applicant<'a>(id: &'a IdNumber, history: &'a PersonHistory) -> Applicant<'a> {
-        Applicant { id, in_person: true, declaration: SIGNED, history }
+        Applicant {
+            id,
+            in_person: true,
+            declaration: SIGNED,
+            history,
+        }
     }
 
     fn married_since(on: Date, ended: Option<(Ending, Date)>) -> PersonHistory {
@@ -136,7 +151,13 @@ mod tests {
         let woman = id_number(date!(2000 - 01 - 01), Sex::Female);
         let refusal = check_on(&man, &woman, date!(2026 - 06 - 14)).expect_err("21 years old");
         assert_eq!(refusal.reason(), "MARRIAGE_UNDERAGE");
-        assert_eq!(refusal, Refusal::Underage { party: "man", minimum: 22 });
+        assert_eq!(
+            refusal,
+            Refusal::Underage {
+                party: "man",
+                minimum: 22
+            }
+        );
     }
 
     #[test]
@@ -151,7 +172,13 @@ mod tests {
         let man = id_number(date!(2000 - 01 - 01), Sex::Male);
         let woman = id_number(date!(2006 - 06 - 15), Sex::Female);
         let refusal = check_on(&man, &woman, date!(2026 - 06 - 14)).expect_err("19 years old");
-        assert_eq!(refusal, Refusal::Underage { party: "woman", minimum: 20 });
+        assert_eq!(
+            refusal,
+            Refusal::Underage {
+                party: "woman",
+                minimum: 20
+            }
+        );
     }
 
     #[test]
@@ -159,7 +186,13 @@ mod tests {
         let man = id_number(date!(2005 - 01 - 01), Sex::Male);
         let woman = id_number(date!(2005 - 01 - 01), Sex::Female);
         let refusal = check_on(&man, &woman, date!(2026 - 06 - 15)).expect_err("man 21");
-        assert_eq!(refusal, Refusal::Underage { party: "man", minimum: 22 });
+        assert_eq!(
+            refusal,
+            Refusal::Underage {
+                party: "man",
+                minimum: 22
+            }
+        );
     }
 
     #[test]
@@ -186,8 +219,12 @@ mod tests {
         let man = id_number(date!(2000 - 01 - 01), Sex::Male);
         let woman = id_number(date!(2000 - 01 - 01), Sex::Female);
         let none = PersonHistory::default();
-        let absent = Applicant { in_person: false, ..applicant(&woman, &none) };
-        let refusal = check_marriage(applicant(&man, &none), absent, date!(2026 - 06 - 15)).expect_err("absent");
+        let absent = Applicant {
+            in_person: false,
+            ..applicant(&woman, &none)
+        };
+        let refusal = check_marriage(applicant(&man, &none), absent, date!(2026 - 06 - 15))
+            .expect_err("absent");
         assert_eq!(refusal.reason(), "MARRIAGE_NOT_IN_PERSON");
     }
 
@@ -197,12 +234,21 @@ mod tests {
         let woman = id_number(date!(2000 - 01 - 01), Sex::Female);
         let none = PersonHistory::default();
         for declaration in [
-            Declaration { no_spouse: false, not_prohibited_relatives: true },
-            Declaration { no_spouse: true, not_prohibited_relatives: false },
+            Declaration {
+                no_spouse: false,
+                not_prohibited_relatives: true,
+            },
+            Declaration {
+                no_spouse: true,
+                not_prohibited_relatives: false,
+            },
         ] {
-            let unsigned = Applicant { declaration, ..applicant(&man, &none) };
-            let refusal =
-                check_marriage(unsigned, applicant(&woman, &none), date!(2026 - 06 - 15)).expect_err("unsigned");
+            let unsigned = Applicant {
+                declaration,
+                ..applicant(&man, &none)
+            };
+            let refusal = check_marriage(unsigned, applicant(&woman, &none), date!(2026 - 06 - 15))
+                .expect_err("unsigned");
             assert_eq!(refusal.reason(), "MARRIAGE_DECLARATION_MISSING");
         }
     }
@@ -228,8 +274,12 @@ mod tests {
         let woman = id_number(date!(1990 - 01 - 01), Sex::Female);
         let married = married_since(date!(2015 - 05 - 20), None);
         let none = PersonHistory::default();
-        let refusal = check_marriage(applicant(&man, &married), applicant(&woman, &none), date!(2026 - 06 - 15))
-            .expect_err("bigamy");
+        let refusal = check_marriage(
+            applicant(&man, &married),
+            applicant(&woman, &none),
+            date!(2026 - 06 - 15),
+        )
+        .expect_err("bigamy");
         assert_eq!(refusal, Refusal::AlreadyMarried { party: "man" });
         assert_eq!(refusal.reason(), "MARRIAGE_ALREADY_MARRIED");
     }
@@ -238,9 +288,19 @@ mod tests {
     fn a_widow_may_remarry_art_1042() {
         let man = id_number(date!(1960 - 01 - 01), Sex::Male);
         let woman = id_number(date!(1962 - 01 - 01), Sex::Female);
-        let widowed = married_since(date!(1985 - 05 - 20), Some((Ending::DeathOfSpouse, date!(2024 - 01 - 01))));
+        let widowed = married_since(
+            date!(1985 - 05 - 20),
+            Some((Ending::DeathOfSpouse, date!(2024 - 01 - 01))),
+        );
         let none = PersonHistory::default();
-        assert_eq!(check_marriage(applicant(&man, &none), applicant(&woman, &widowed), date!(2026 - 06 - 15)), Ok(()));
+        assert_eq!(
+            check_marriage(
+                applicant(&man, &none),
+                applicant(&woman, &widowed),
+                date!(2026 - 06 - 15)
+            ),
+            Ok(())
+        );
     }
 
     #[test]
@@ -249,9 +309,14 @@ mod tests {
         let woman = id_number(date!(1982 - 01 - 01), Sex::Female);
         let none = PersonHistory::default();
         for ending in [Ending::Divorce, Ending::JudicialDivorce, Ending::Annulment] {
-            let divorced = married_since(date!(2005 - 05 - 20), Some((ending, date!(2020 - 01 - 01))));
+            let divorced =
+                married_since(date!(2005 - 05 - 20), Some((ending, date!(2020 - 01 - 01))));
             assert_eq!(
-                check_marriage(applicant(&man, &divorced), applicant(&woman, &none), date!(2026 - 06 - 15)),
+                check_marriage(
+                    applicant(&man, &divorced),
+                    applicant(&woman, &none),
+                    date!(2026 - 06 - 15)
+                ),
                 Ok(()),
                 "{ending:?}"
             );
@@ -262,10 +327,17 @@ mod tests {
     fn a_person_whose_death_is_recorded_cannot_marry() {
         let man = id_number(date!(1980 - 01 - 01), Sex::Male);
         let woman = id_number(date!(1982 - 01 - 01), Sex::Female);
-        let dead = PersonHistory { marriages: vec![], died_on: Some(date!(2025 - 01 - 01)) };
+        let dead = PersonHistory {
+            marriages: vec![],
+            died_on: Some(date!(2025 - 01 - 01)),
+        };
         let none = PersonHistory::default();
-        let refusal = check_marriage(applicant(&man, &dead), applicant(&woman, &none), date!(2026 - 06 - 15))
-            .expect_err("deceased");
+        let refusal = check_marriage(
+            applicant(&man, &dead),
+            applicant(&woman, &none),
+            date!(2026 - 06 - 15),
+        )
+        .expect_err("deceased");
         assert_eq!(refusal.reason(), "MARRIAGE_PARTY_DECEASED");
     }
 }

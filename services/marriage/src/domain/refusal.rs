@@ -29,7 +29,9 @@ pub enum Refusal {
     CivilCapacity,
     #[error("a divorce application for this marriage is already open")]
     DivorcePending,
-    #[error("the cooling-off period ended on {deadline}; the application can no longer be withdrawn")]
+    #[error(
+        "the cooling-off period ended on {deadline}; the application can no longer be withdrawn"
+    )]
     WithdrawalPeriodOver { deadline: time::Date },
     #[error("the divorce application is already closed")]
     ApplicationClosed,

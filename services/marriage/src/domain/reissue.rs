@@ -32,18 +32,22 @@ pub fn decide_reissue(lost: LostCertificate, requester: &PersonHistory) -> Reiss
         return match lost.marriage_state {
             MarriageState::InEffect => ReissueDecision::Reissue(lost.kind.reissued()),
             MarriageState::Divorced | MarriageState::JudiciallyDivorced => {
-                ReissueDecision::RecordCertificate { because: "the marriage has been dissolved by divorce" }
+                ReissueDecision::RecordCertificate {
+                    because: "the marriage has been dissolved by divorce",
+                }
             }
-            MarriageState::Annulled => {
-                ReissueDecision::RecordCertificate { because: "the marriage has been annulled by a court" }
-            }
-            MarriageState::EndedByDeath => {
-                ReissueDecision::RecordCertificate { because: "the marriage ended by the death of a spouse" }
-            }
+            MarriageState::Annulled => ReissueDecision::RecordCertificate {
+                because: "the marriage has been annulled by a court",
+            },
+            MarriageState::EndedByDeath => ReissueDecision::RecordCertificate {
+                because: "the marriage ended by the death of a spouse",
+            },
         };
     }
     if lost.marriage_state == MarriageState::Annulled {
-        return ReissueDecision::RecordCertificate { because: "the marriage has been annulled by a court" };
+        return ReissueDecision::RecordCertificate {
+            because: "the marriage has been annulled by a court",
+        };
     }
     let remarried = lost.ended_on.is_some_and(|divorced_on| {
         requester.marriages.iter().any(|m| {
@@ -51,7 +55,9 @@ pub fn decide_reissue(lost: LostCertificate, requester: &PersonHistory) -> Reiss
         })
     });
     if remarried {
-        ReissueDecision::RecordCertificate { because: "the party has remarried since the divorce" }
+        ReissueDecision::RecordCertificate {
+            because: "the party has remarried since the divorce",
+        }
     } else {
         ReissueDecision::Reissue(lost.kind.reissued())
     }
@@ -64,7 +70,10 @@ pub fn record_entries(history: &PersonHistory) -> Vec<String> {
     marriages.sort_by(|a, b| a.registered_on.cmp(&b.registered_on));
     let mut lines = Vec::new();
     for m in marriages {
-        lines.push(format!("{} 登记结婚 (married) {} spouse {}", m.registered_on, m.certificate_number, m.spouse_name));
+        lines.push(format!(
+            "{} 登记结婚 (married) {} spouse {}",
+            m.registered_on, m.certificate_number, m.spouse_name
+        ));
         if let Some((ending, on)) = m.ended {
             let what = match ending {
                 Ending::Divorce => "登记离婚 (divorce registered)",
@@ -90,17 +99,32 @@ mod tests {
     use crate::domain::status::MarriageView;
 
     fn history(marriages: Vec<MarriageView>) -> PersonHistory {
-        PersonHistory { marriages, died_on: None }
+        PersonHistory {
+            marriages,
+            died_on: None,
+        }
     }
 
     fn view(cert: &str, on: Date, ended: Option<(Ending, Date)>) -> MarriageView {
-        MarriageView { certificate_number: cert.into(), registered_on: on, spouse_name: "王芳".into(), ended }
+        MarriageView {
+            certificate_number: cert.into(),
+            registered_on: on,
+            spouse_name: "王芳".into(),
+            ended,
+        }
     }
 
     #[test]
     fn a_marriage_certificate_of_a_marriage_in_effect_is_reissued_as_bj() {
-        let lost = LostCertificate { kind: CertificateKind::Marriage, marriage_state: MarriageState::InEffect, ended_on: None };
-        assert_eq!(decide_reissue(lost, &history(vec![])), ReissueDecision::Reissue(CertificateKind::ReissuedMarriage));
+        let lost = LostCertificate {
+            kind: CertificateKind::Marriage,
+            marriage_state: MarriageState::InEffect,
+            ended_on: None,
+        };
+        assert_eq!(
+            decide_reissue(lost, &history(vec![])),
+            ReissueDecision::Reissue(CertificateKind::ReissuedMarriage)
+        );
     }
 
     #[test]
@@ -111,9 +135,16 @@ mod tests {
             MarriageState::Annulled,
             MarriageState::EndedByDeath,
         ] {
-            let lost = LostCertificate { kind: CertificateKind::Marriage, marriage_state: state, ended_on: None };
+            let lost = LostCertificate {
+                kind: CertificateKind::Marriage,
+                marriage_state: state,
+                ended_on: None,
+            };
             assert!(
-                matches!(decide_reissue(lost, &history(vec![])), ReissueDecision::RecordCertificate { .. }),
+                matches!(
+                    decide_reissue(lost, &history(vec![])),
+                    ReissueDecision::RecordCertificate { .. }
+                ),
                 "{state:?}"
             );
         }
@@ -126,8 +157,15 @@ mod tests {
             marriage_state: MarriageState::Divorced,
             ended_on: Some(date!(2020 - 01 - 01)),
         };
-        let h = history(vec![view("J1", date!(2015 - 01 - 01), Some((Ending::Divorce, date!(2020 - 01 - 01))))]);
-        assert_eq!(decide_reissue(lost, &h), ReissueDecision::Reissue(CertificateKind::ReissuedDivorce));
+        let h = history(vec![view(
+            "J1",
+            date!(2015 - 01 - 01),
+            Some((Ending::Divorce, date!(2020 - 01 - 01))),
+        )]);
+        assert_eq!(
+            decide_reissue(lost, &h),
+            ReissueDecision::Reissue(CertificateKind::ReissuedDivorce)
+        );
     }
 
     #[test]
@@ -138,12 +176,18 @@ mod tests {
             ended_on: Some(date!(2020 - 01 - 01)),
         };
         let h = history(vec![
-            view("J1", date!(2015 - 01 - 01), Some((Ending::Divorce, date!(2020 - 01 - 01)))),
+            view(
+                "J1",
+                date!(2015 - 01 - 01),
+                Some((Ending::Divorce, date!(2020 - 01 - 01))),
+            ),
             view("J2", date!(2022 - 05 - 20), None),
         ]);
         assert_eq!(
             decide_reissue(lost, &h),
-            ReissueDecision::RecordCertificate { because: "the party has remarried since the divorce" }
+            ReissueDecision::RecordCertificate {
+                because: "the party has remarried since the divorce"
+            }
         );
     }
 
@@ -151,7 +195,11 @@ mod tests {
     fn the_record_certificate_lists_every_marriage_and_its_end_in_date_order() {
         let h = history(vec![
             view("J2", date!(2022 - 05 - 20), None),
-            view("J1", date!(2015 - 01 - 01), Some((Ending::Divorce, date!(2020 - 01 - 01)))),
+            view(
+                "J1",
+                date!(2015 - 01 - 01),
+                Some((Ending::Divorce, date!(2020 - 01 - 01))),
+            ),
         ]);
         let lines = record_entries(&h);
         assert_eq!(lines.len(), 3);

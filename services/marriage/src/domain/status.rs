@@ -98,7 +98,9 @@ impl PersonHistory {
             .iter()
             .filter(|m| !matches!(m.ended, Some((Ending::Annulment, _))))
             .max_by(|a, b| {
-                a.registered_on.cmp(&b.registered_on).then_with(|| a.certificate_number.cmp(&b.certificate_number))
+                a.registered_on
+                    .cmp(&b.registered_on)
+                    .then_with(|| a.certificate_number.cmp(&b.certificate_number))
             })
     }
 
@@ -107,7 +109,12 @@ impl PersonHistory {
     pub fn status(&self) -> Status<'_> {
         let deceased = self.died_on.is_some();
         let Some(marriage) = self.latest_valid_marriage() else {
-            return Status { state: MaritalState::Unmarried, since: None, marriage: None, deceased };
+            return Status {
+                state: MaritalState::Unmarried,
+                since: None,
+                marriage: None,
+                deceased,
+            };
         };
         let (state, since) = match marriage.ended {
             None | Some((Ending::OwnDeath, _)) => (MaritalState::Married, marriage.registered_on),
@@ -116,7 +123,12 @@ impl PersonHistory {
             // Filtered out by latest_valid_marriage.
             Some((Ending::Annulment, _)) => (MaritalState::Unmarried, marriage.registered_on),
         };
-        Status { state, since: Some(since), marriage: Some(marriage), deceased }
+        Status {
+            state,
+            since: Some(since),
+            marriage: Some(marriage),
+            deceased,
+        }
     }
 
     /// True when the person has a marriage in effect (art. 1042).
@@ -132,7 +144,12 @@ mod tests {
     use super::*;
 
     fn marriage(cert: &str, on: Date, ended: Option<(Ending, Date)>) -> MarriageView {
-        MarriageView { certificate_number: cert.into(), registered_on: on, spouse_name: "x".into(), ended }
+        MarriageView {
+            certificate_number: cert.into(),
+            registered_on: on,
+            spouse_name: "x".into(),
+            ended,
+        }
     }
 
     #[test]
@@ -145,7 +162,10 @@ mod tests {
 
     #[test]
     fn a_registered_marriage_without_divorce_death_or_decision_is_in_effect_art_1042() {
-        let h = PersonHistory { marriages: vec![marriage("J1", date!(2020 - 05 - 20), None)], died_on: None };
+        let h = PersonHistory {
+            marriages: vec![marriage("J1", date!(2020 - 05 - 20), None)],
+            died_on: None,
+        };
         assert!(h.is_married());
         assert_eq!(h.status().state, MaritalState::Married);
         assert_eq!(h.status().since, Some(date!(2020 - 05 - 20)));
@@ -155,7 +175,11 @@ mod tests {
     fn a_registered_or_judicial_divorce_makes_the_person_divorced_art_1080() {
         for ending in [Ending::Divorce, Ending::JudicialDivorce] {
             let h = PersonHistory {
-                marriages: vec![marriage("J1", date!(2020 - 05 - 20), Some((ending, date!(2023 - 01 - 09))))],
+                marriages: vec![marriage(
+                    "J1",
+                    date!(2020 - 05 - 20),
+                    Some((ending, date!(2023 - 01 - 09))),
+                )],
                 died_on: None,
             };
             assert!(!h.is_married());
@@ -167,7 +191,11 @@ mod tests {
     #[test]
     fn the_spouse_of_a_deceased_person_is_widowed() {
         let h = PersonHistory {
-            marriages: vec![marriage("J1", date!(2000 - 01 - 01), Some((Ending::DeathOfSpouse, date!(2024 - 03 - 02))))],
+            marriages: vec![marriage(
+                "J1",
+                date!(2000 - 01 - 01),
+                Some((Ending::DeathOfSpouse, date!(2024 - 03 - 02))),
+            )],
             died_on: None,
         };
         assert!(!h.is_married());
@@ -177,7 +205,11 @@ mod tests {
     #[test]
     fn an_annulled_marriage_is_void_from_the_start_art_1054() {
         let h = PersonHistory {
-            marriages: vec![marriage("J1", date!(2020 - 01 - 01), Some((Ending::Annulment, date!(2020 - 06 - 01))))],
+            marriages: vec![marriage(
+                "J1",
+                date!(2020 - 01 - 01),
+                Some((Ending::Annulment, date!(2020 - 06 - 01))),
+            )],
             died_on: None,
         };
         assert!(!h.is_married());
@@ -188,8 +220,16 @@ mod tests {
     fn after_an_annulled_remarriage_the_earlier_divorce_is_the_status_again() {
         let h = PersonHistory {
             marriages: vec![
-                marriage("J1", date!(2010 - 01 - 01), Some((Ending::Divorce, date!(2015 - 01 - 01)))),
-                marriage("J2", date!(2020 - 01 - 01), Some((Ending::Annulment, date!(2020 - 06 - 01)))),
+                marriage(
+                    "J1",
+                    date!(2010 - 01 - 01),
+                    Some((Ending::Divorce, date!(2015 - 01 - 01))),
+                ),
+                marriage(
+                    "J2",
+                    date!(2020 - 01 - 01),
+                    Some((Ending::Annulment, date!(2020 - 06 - 01))),
+                ),
             ],
             died_on: None,
         };
@@ -202,18 +242,29 @@ mod tests {
         let h = PersonHistory {
             marriages: vec![
                 marriage("J2", date!(2020 - 01 - 01), None),
-                marriage("J1", date!(2010 - 01 - 01), Some((Ending::DeathOfSpouse, date!(2015 - 01 - 01)))),
+                marriage(
+                    "J1",
+                    date!(2010 - 01 - 01),
+                    Some((Ending::DeathOfSpouse, date!(2015 - 01 - 01))),
+                ),
             ],
             died_on: None,
         };
         assert_eq!(h.status().state, MaritalState::Married);
-        assert_eq!(h.status().marriage.map(|m| m.certificate_number.as_str()), Some("J2"));
+        assert_eq!(
+            h.status().marriage.map(|m| m.certificate_number.as_str()),
+            Some("J2")
+        );
     }
 
     #[test]
     fn a_deceased_person_keeps_the_status_held_at_death() {
         let h = PersonHistory {
-            marriages: vec![marriage("J1", date!(2000 - 01 - 01), Some((Ending::OwnDeath, date!(2024 - 03 - 02))))],
+            marriages: vec![marriage(
+                "J1",
+                date!(2000 - 01 - 01),
+                Some((Ending::OwnDeath, date!(2024 - 03 - 02))),
+            )],
             died_on: Some(date!(2024 - 03 - 02)),
         };
         let status = h.status();

@@ -16,7 +16,10 @@ pub enum Refusal {
     #[error("only a place name in use may be renamed")]
     NotInUse,
     #[error("the application is at stage {stage}, not {expected}")]
-    WrongStage { stage: &'static str, expected: &'static str },
+    WrongStage {
+        stage: &'static str,
+        expected: &'static str,
+    },
     #[error("the review does not address the warnings {0:?}")]
     WarningNotAddressed(Vec<String>),
     #[error("renaming a protected historic name needs a heritage assessment in the expert review")]

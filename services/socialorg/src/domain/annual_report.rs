@@ -6,8 +6,8 @@
 use civil_calendar::HolidayCalendar;
 use time::{Date, Month};
 
-use super::registration::OrganisationKind;
 use super::refusal::Refusal;
+use super::registration::OrganisationKind;
 
 /// 年检结论.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,9 @@ impl InspectionResult {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Passed, Self::BasicallyPassed, Self::Failed].into_iter().find(|r| r.as_str() == s)
+        [Self::Passed, Self::BasicallyPassed, Self::Failed]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 
@@ -43,12 +45,21 @@ pub fn report_deadline(calendar: &HolidayCalendar, year: i32) -> Date {
 /// be on file today).
 pub fn latest_due_year(calendar: &HolidayCalendar, today: Date) -> i32 {
     let last_year = today.year() - 1;
-    if today > report_deadline(calendar, last_year) { last_year } else { last_year - 1 }
+    if today > report_deadline(calendar, last_year) {
+        last_year
+    } else {
+        last_year - 1
+    }
 }
 
 /// Checks that the report for `year` may be filed on `submitted_on` by an organisation
 /// registered on `registered_on`. Late reports are accepted (they correct a listing).
-pub fn check_report(year: i32, submitted_on: Date, registered_on: Date, already_filed: bool) -> Result<(), Refusal> {
+pub fn check_report(
+    year: i32,
+    submitted_on: Date,
+    registered_on: Date,
+    already_filed: bool,
+) -> Result<(), Refusal> {
     if year >= submitted_on.year() {
         return Err(Refusal::ReportYearNotEnded { year });
     }
@@ -93,7 +104,14 @@ pub fn conclusion(
         return (proposed, true);
     }
     let met = spending_ratio_met(public_fundraising, figures);
-    (if met { proposed } else { InspectionResult::Failed }, met)
+    (
+        if met {
+            proposed
+        } else {
+            InspectionResult::Failed
+        },
+        met,
+    )
 }
 
 #[cfg(test)]
@@ -146,32 +164,69 @@ mod tests {
             check_report(2025, date!(2026 - 03 - 01), date!(2020 - 01 - 01), true),
             Err(Refusal::ReportAlreadyFiled { year: 2025 })
         );
-        assert_eq!(check_report(2025, date!(2026 - 09 - 01), date!(2025 - 12 - 31), false), Ok(()));
+        assert_eq!(
+            check_report(2025, date!(2026 - 09 - 01), date!(2025 - 12 - 31), false),
+            Ok(())
+        );
     }
 
     #[test]
     fn a_public_foundation_spends_seventy_percent_of_last_years_income_art_29() {
-        let f = FoundationFigures { previous_income_fen: 1_000_000, previous_fund_balance_fen: 0, charitable_spending_fen: 700_000 };
+        let f = FoundationFigures {
+            previous_income_fen: 1_000_000,
+            previous_fund_balance_fen: 0,
+            charitable_spending_fen: 700_000,
+        };
         assert!(spending_ratio_met(true, f));
-        assert!(!spending_ratio_met(true, FoundationFigures { charitable_spending_fen: 699_999, ..f }));
+        assert!(!spending_ratio_met(
+            true,
+            FoundationFigures {
+                charitable_spending_fen: 699_999,
+                ..f
+            }
+        ));
     }
 
     #[test]
     fn a_non_public_foundation_spends_eight_percent_of_its_fund_balance_art_29() {
-        let f = FoundationFigures { previous_income_fen: 0, previous_fund_balance_fen: 10_000_000, charitable_spending_fen: 800_000 };
+        let f = FoundationFigures {
+            previous_income_fen: 0,
+            previous_fund_balance_fen: 10_000_000,
+            charitable_spending_fen: 800_000,
+        };
         assert!(spending_ratio_met(false, f));
-        assert!(!spending_ratio_met(false, FoundationFigures { charitable_spending_fen: 799_999, ..f }));
+        assert!(!spending_ratio_met(
+            false,
+            FoundationFigures {
+                charitable_spending_fen: 799_999,
+                ..f
+            }
+        ));
     }
 
     #[test]
     fn a_foundation_missing_its_ratio_fails_inspection_but_other_kinds_keep_their_conclusion() {
-        let low = FoundationFigures { previous_income_fen: 100, previous_fund_balance_fen: 100, charitable_spending_fen: 0 };
+        let low = FoundationFigures {
+            previous_income_fen: 100,
+            previous_fund_balance_fen: 100,
+            charitable_spending_fen: 0,
+        };
         assert_eq!(
-            conclusion(OrganisationKind::Foundation, false, InspectionResult::Passed, low),
+            conclusion(
+                OrganisationKind::Foundation,
+                false,
+                InspectionResult::Passed,
+                low
+            ),
             (InspectionResult::Failed, false)
         );
         assert_eq!(
-            conclusion(OrganisationKind::SocialGroup, false, InspectionResult::Passed, low),
+            conclusion(
+                OrganisationKind::SocialGroup,
+                false,
+                InspectionResult::Passed,
+                low
+            ),
             (InspectionResult::Passed, true)
         );
     }

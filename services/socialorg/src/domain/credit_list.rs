@@ -44,7 +44,9 @@ impl CreditList {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Abnormal, Self::Serious].into_iter().find(|l| l.as_str() == s)
+        [Self::Abnormal, Self::Serious]
+            .into_iter()
+            .find(|l| l.as_str() == s)
     }
 }
 
@@ -92,25 +94,33 @@ impl Trigger {
     /// Whether the bureau records this trigger as a breach decision (the sweep records the
     /// other two itself).
     pub fn is_recorded_breach(self) -> bool {
-        !matches!(self, Trigger::MissedAnnualReport | Trigger::AbnormalTwoYears)
+        !matches!(
+            self,
+            Trigger::MissedAnnualReport | Trigger::AbnormalTwoYears
+        )
     }
 
     /// Whether the trigger is an administrative penalty (行政处罚), which bars a rating.
     pub fn is_penalty(self) -> bool {
-        matches!(self, Trigger::Warning | Trigger::Fine | Trigger::SuspensionOrder | Trigger::Revocation)
+        matches!(
+            self,
+            Trigger::Warning | Trigger::Fine | Trigger::SuspensionOrder | Trigger::Revocation
+        )
     }
 }
 
 /// Returns the list a breach puts the organisation on.
 pub fn list_for(trigger: Trigger, fine_fen: i64) -> CreditList {
     match trigger {
-        Trigger::MissedAnnualReport | Trigger::Unreachable | Trigger::OverdueCorrection | Trigger::Warning => {
-            CreditList::Abnormal
-        }
+        Trigger::MissedAnnualReport
+        | Trigger::Unreachable
+        | Trigger::OverdueCorrection
+        | Trigger::Warning => CreditList::Abnormal,
         Trigger::Fine if fine_fen < SERIOUS_FINE_FEN => CreditList::Abnormal,
-        Trigger::Fine | Trigger::SuspensionOrder | Trigger::Revocation | Trigger::AbnormalTwoYears => {
-            CreditList::Serious
-        }
+        Trigger::Fine
+        | Trigger::SuspensionOrder
+        | Trigger::Revocation
+        | Trigger::AbnormalTwoYears => CreditList::Serious,
     }
 }
 
@@ -133,9 +143,14 @@ impl RemovalReason {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Corrected, Self::Escalated, Self::CleanYears, Self::Deregistered]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Self::Corrected,
+            Self::Escalated,
+            Self::CleanYears,
+            Self::Deregistered,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }
 
@@ -175,7 +190,11 @@ pub struct NewListing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     List(NewListing),
-    Remove { listing_id: String, removed_on: Date, reason: RemovalReason },
+    Remove {
+        listing_id: String,
+        removed_on: Date,
+        reason: RemovalReason,
+    },
 }
 
 /// What the sweep needs to know about an organisation.
@@ -193,7 +212,11 @@ pub fn years_after(day: Date, years: i32) -> Date {
 
 /// Records the verified correction of an abnormal listing: returns the removal day, 5 working
 /// days later (办法 art. 14). A missed report is corrected by filing it ([`report_filed`]).
-pub fn correct(calendar: &HolidayCalendar, listing: &Listing, corrected_on: Date) -> Result<Date, Refusal> {
+pub fn correct(
+    calendar: &HolidayCalendar,
+    listing: &Listing,
+    corrected_on: Date,
+) -> Result<Date, Refusal> {
     if !listing.in_force_on(corrected_on) {
         return Err(Refusal::ListingNotActive);
     }
@@ -203,7 +226,9 @@ pub fn correct(calendar: &HolidayCalendar, listing: &Listing, corrected_on: Date
         ));
     }
     if listing.trigger == Trigger::MissedAnnualReport {
-        return Err(Refusal::NotCorrectable("a missed annual report is corrected by filing it"));
+        return Err(Refusal::NotCorrectable(
+            "a missed annual report is corrected by filing it",
+        ));
     }
     if listing.corrected_on.is_some() {
         return Err(Refusal::NotCorrectable("the listing is already corrected"));
@@ -222,7 +247,12 @@ pub fn report_filed<'a>(
         .iter()
         .filter(|l| l.trigger == Trigger::MissedAnnualReport && l.report_year == Some(year))
         .filter(|l| l.removed_on.is_none() && l.corrected_on.is_none())
-        .map(|l| (l, calendar.add_working_days(filed_on.max(l.listed_on), REMOVAL_WORKING_DAYS)))
+        .map(|l| {
+            (
+                l,
+                calendar.add_working_days(filed_on.max(l.listed_on), REMOVAL_WORKING_DAYS),
+            )
+        })
         .collect()
 }
 
@@ -258,7 +288,12 @@ pub fn escalation_clock(listings: &[Listing], today: Date) -> Option<Date> {
 /// Runs the daily listing rules for one organisation on `today` and returns what to change.
 /// Running it twice on the same state returns nothing new the second time, once the first
 /// result is applied.
-pub fn sweep(calendar: &HolidayCalendar, org: &OrgFacts, listings: &[Listing], today: Date) -> Vec<Action> {
+pub fn sweep(
+    calendar: &HolidayCalendar,
+    org: &OrgFacts,
+    listings: &[Listing],
+    today: Date,
+) -> Vec<Action> {
     if !org.active {
         return Vec::new();
     }
@@ -289,7 +324,11 @@ pub fn sweep(calendar: &HolidayCalendar, org: &OrgFacts, listings: &[Listing], t
         if l.list == CreditList::Abnormal && l.removed_on.is_none() {
             if let Some(due) = l.removal_due.filter(|d| *d <= today) {
                 l.removed_on = Some(due);
-                actions.push(Action::Remove { listing_id: l.id.clone(), removed_on: due, reason: RemovalReason::Corrected });
+                actions.push(Action::Remove {
+                    listing_id: l.id.clone(),
+                    removed_on: due,
+                    reason: RemovalReason::Corrected,
+                });
             }
         }
     }
@@ -303,9 +342,14 @@ pub fn sweep(calendar: &HolidayCalendar, org: &OrgFacts, listings: &[Listing], t
                 trigger: Trigger::AbnormalTwoYears,
                 listed_on: escalate_on,
                 report_year: None,
-                evidence: format!("on the abnormal list since {clock} without interruption or correction"),
+                evidence: format!(
+                    "on the abnormal list since {clock} without interruption or correction"
+                ),
             }));
-            for l in state.iter().filter(|l| l.list == CreditList::Abnormal && l.in_force_on(escalate_on)) {
+            for l in state
+                .iter()
+                .filter(|l| l.list == CreditList::Abnormal && l.in_force_on(escalate_on))
+            {
                 actions.push(Action::Remove {
                     listing_id: l.id.clone(),
                     removed_on: escalate_on,
@@ -333,7 +377,10 @@ fn listing_from(new: &NewListing) -> Listing {
 
 /// Removal from the serious list on application: possible two years after the latest listing
 /// of any kind (a new breach restarts the clock, 办法 art. 16). Returns the removals.
-pub fn serious_list_removal(listings: &[Listing], applied_on: Date) -> Result<Vec<Action>, Refusal> {
+pub fn serious_list_removal(
+    listings: &[Listing],
+    applied_on: Date,
+) -> Result<Vec<Action>, Refusal> {
     let in_force: Vec<&Listing> = listings
         .iter()
         .filter(|l| l.list == CreditList::Serious && l.in_force_on(applied_on))
@@ -341,14 +388,22 @@ pub fn serious_list_removal(listings: &[Listing], applied_on: Date) -> Result<Ve
     if in_force.is_empty() {
         return Err(Refusal::NotOnSeriousList);
     }
-    let latest_breach = listings.iter().map(|l| l.listed_on).max().unwrap_or(applied_on);
+    let latest_breach = listings
+        .iter()
+        .map(|l| l.listed_on)
+        .max()
+        .unwrap_or(applied_on);
     let possible_from = years_after(latest_breach, LISTING_YEARS);
     if applied_on < possible_from {
         return Err(Refusal::NotTwoCleanYears { possible_from });
     }
     Ok(in_force
         .into_iter()
-        .map(|l| Action::Remove { listing_id: l.id.clone(), removed_on: applied_on, reason: RemovalReason::CleanYears })
+        .map(|l| Action::Remove {
+            listing_id: l.id.clone(),
+            removed_on: applied_on,
+            reason: RemovalReason::CleanYears,
+        })
         .collect())
 }
 

@@ -82,7 +82,9 @@ mod tests {
     fn less_than_two_full_years_is_too_new_art_13() {
         assert_eq!(
             check_eligibility(&facts(), date!(2025 - 03 - 14)),
-            Err(Refusal::RatingTooNew { possible_from: date!(2025 - 03 - 15) })
+            Err(Refusal::RatingTooNew {
+                possible_from: date!(2025 - 03 - 15)
+            })
         );
     }
 
@@ -90,9 +92,15 @@ mod tests {
     fn a_missed_or_failed_last_inspection_bars_the_rating_art_13() {
         let mut f = facts();
         f.last_due_report = None;
-        assert_eq!(check_eligibility(&f, date!(2025 - 09 - 01)), Err(Refusal::RatingInspection));
+        assert_eq!(
+            check_eligibility(&f, date!(2025 - 09 - 01)),
+            Err(Refusal::RatingInspection)
+        );
         f.last_due_report = Some(InspectionResult::Failed);
-        assert_eq!(check_eligibility(&f, date!(2025 - 09 - 01)), Err(Refusal::RatingInspection));
+        assert_eq!(
+            check_eligibility(&f, date!(2025 - 09 - 01)),
+            Err(Refusal::RatingInspection)
+        );
         f.last_due_report = Some(InspectionResult::BasicallyPassed);
         assert_eq!(check_eligibility(&f, date!(2025 - 09 - 01)), Ok(()));
     }
@@ -101,7 +109,10 @@ mod tests {
     fn a_penalty_last_year_or_this_year_bars_the_rating_but_an_older_one_does_not_art_13() {
         let mut f = facts();
         f.penalties = vec![date!(2024 - 01 - 02)];
-        assert_eq!(check_eligibility(&f, date!(2025 - 09 - 01)), Err(Refusal::RatingUnderPenalty));
+        assert_eq!(
+            check_eligibility(&f, date!(2025 - 09 - 01)),
+            Err(Refusal::RatingUnderPenalty)
+        );
         f.penalties = vec![date!(2023 - 12 - 31)];
         assert_eq!(check_eligibility(&f, date!(2025 - 09 - 01)), Ok(()));
     }

@@ -40,9 +40,13 @@ impl OrganisationKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::SocialGroup, Self::PrivateNonEnterpriseUnit, Self::Foundation]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::SocialGroup,
+            Self::PrivateNonEnterpriseUnit,
+            Self::Foundation,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -163,12 +167,20 @@ pub fn check_members(individual: i32, unit: i32) -> Result<(), Refusal> {
         }
         (false, false) => false,
     };
-    if enough { Ok(()) } else { Err(Refusal::TooFewMembers) }
+    if enough {
+        Ok(())
+    } else {
+        Err(Refusal::TooFewMembers)
+    }
 }
 
 /// Minimum funds by kind. A private non-enterprise unit needs assets fitting its activity
 /// (民办非企业单位登记管理暂行条例 art. 8(4)), which has no fixed amount.
-pub fn check_funds(kind: OrganisationKind, funds_fen: i64, public_fundraising: bool) -> Result<(), Refusal> {
+pub fn check_funds(
+    kind: OrganisationKind,
+    funds_fen: i64,
+    public_fundraising: bool,
+) -> Result<(), Refusal> {
     let minimum_fen = match kind {
         OrganisationKind::SocialGroup => MIN_SOCIAL_GROUP_FUNDS_FEN,
         OrganisationKind::Foundation if public_fundraising => MIN_PUBLIC_FOUNDATION_FUND_FEN,
@@ -176,7 +188,10 @@ pub fn check_funds(kind: OrganisationKind, funds_fen: i64, public_fundraising: b
         OrganisationKind::PrivateNonEnterpriseUnit => 0,
     };
     if funds_fen < minimum_fen {
-        return Err(Refusal::FundsTooLow { found_fen: funds_fen, minimum_fen });
+        return Err(Refusal::FundsTooLow {
+            found_fen: funds_fen,
+            minimum_fen,
+        });
     }
     Ok(())
 }
@@ -197,7 +212,11 @@ const SERIAL_LEN: u32 = 7;
 /// Issues the credit code of the `sequence`-th organisation (1-based) registered by the county:
 /// authority 5 (civil affairs), the kind digit, the county's code, body "MJ" + the serial in
 /// base 31, and the check character. Distinct sequences of a county give distinct codes.
-pub fn issue_credit_code(kind: OrganisationKind, county: &str, sequence: u64) -> Result<CreditCode, CreditCodeError> {
+pub fn issue_credit_code(
+    kind: OrganisationKind,
+    county: &str,
+    sequence: u64,
+) -> Result<CreditCode, CreditCodeError> {
     let capacity = 31u64.pow(SERIAL_LEN);
     if sequence == 0 || sequence >= capacity {
         return Err(CreditCodeError::Length { found: 0 });
@@ -263,21 +282,31 @@ mod tests {
     fn social_group_funds_below_thirty_thousand_yuan_are_refused_art_10() {
         let mut app = group();
         app.funds_fen = MIN_SOCIAL_GROUP_FUNDS_FEN - 1;
-        assert!(matches!(check_application(&app), Err(Refusal::FundsTooLow { .. })));
+        assert!(matches!(
+            check_application(&app),
+            Err(Refusal::FundsTooLow { .. })
+        ));
     }
 
     #[test]
     fn foundation_founding_fund_depends_on_public_fundraising_foundation_regulation_art_8() {
         let k = OrganisationKind::Foundation;
-        assert_eq!(check_funds(k, MIN_PRIVATE_FOUNDATION_FUND_FEN, false), Ok(()));
+        assert_eq!(
+            check_funds(k, MIN_PRIVATE_FOUNDATION_FUND_FEN, false),
+            Ok(())
+        );
         assert!(check_funds(k, MIN_PRIVATE_FOUNDATION_FUND_FEN, true).is_err());
         assert_eq!(check_funds(k, MIN_PUBLIC_FOUNDATION_FUND_FEN, true), Ok(()));
     }
 
     #[test]
     fn a_local_name_may_not_use_zhongguo_quanguo_or_zhonghua_art_10() {
-        for name in ["中国书法协会武义分会", "全国武义同乡会", "中华武术研究会"] {
-            assert!(matches!(check_local_name(name), Err(Refusal::NameNotAllowed { .. })), "{name}");
+        for name in ["中国书法协会武义分会", "全国武义同乡会", "中华武术研究会"]
+        {
+            assert!(
+                matches!(check_local_name(name), Err(Refusal::NameNotAllowed { .. })),
+                "{name}"
+            );
         }
         assert_eq!(check_local_name("武义县武术协会"), Ok(()));
     }
@@ -286,7 +315,10 @@ mod tests {
     fn other_fields_need_a_supervisory_unit_but_the_four_direct_fields_do_not() {
         let mut app = group();
         app.supervisory_unit = " ".into();
-        assert_eq!(check_application(&app), Err(Refusal::SupervisoryUnitRequired));
+        assert_eq!(
+            check_application(&app),
+            Err(Refusal::SupervisoryUnitRequired)
+        );
         for field in [
             ActivityField::TradeAssociation,
             ActivityField::ScienceTechnology,
@@ -309,7 +341,10 @@ mod tests {
     fn the_decision_is_due_sixty_days_after_receipt_moved_past_rest_days_art_12() {
         let cal = HolidayCalendar::embedded();
         // 2026-03-02 + 60 days = 2026-05-01, Labour Day holiday (05-01..05-05) -> 05-06.
-        assert_eq!(decision_due(&cal, date!(2026 - 03 - 02)), date!(2026 - 05 - 06));
+        assert_eq!(
+            decision_due(&cal, date!(2026 - 03 - 02)),
+            date!(2026 - 05 - 06)
+        );
         // 2026-03-10 + 60 = 2026-05-09, a Saturday made a working day for Labour Day.
         let due = decision_due(&cal, date!(2026 - 03 - 10));
         assert!(cal.is_working_day(due));
@@ -335,9 +370,13 @@ mod tests {
     fn distinct_sequence_numbers_give_distinct_valid_codes() {
         let mut seen = HashSet::new();
         for seq in (1..5_000).chain([31u64.pow(7) - 1]) {
-            let code = issue_credit_code(OrganisationKind::SocialGroup, "330723", seq).expect("issues");
+            let code =
+                issue_credit_code(OrganisationKind::SocialGroup, "330723", seq).expect("issues");
             assert!(CreditCode::parse(code.as_str()).is_ok());
-            assert!(seen.insert(code.as_str()[8..17].to_owned()), "body repeats at {seq}");
+            assert!(
+                seen.insert(code.as_str()[8..17].to_owned()),
+                "body repeats at {seq}"
+            );
         }
     }
 

@@ -30,12 +30,23 @@ fn the_allowance_is_the_gap_to_the_standard_times_members() {
 #[test]
 fn category_add_ons_stack_across_categories() {
     let mut elder = member("e", date!(1950 - 03 - 01), 0);
-    elder.disability = Some(Disability { grade: 1, kind: DisabilityKind::Physical });
+    elder.disability = Some(Disability {
+        grade: 1,
+        kind: DisabilityKind::Physical,
+    });
     let child = member("c", date!(2016 - 03 - 01), 0);
     let computation = minimum_living_amount(&version(), Area::Rural, &[&elder, &child], ON);
     let addons = &version().addons;
     let items: Vec<&str> = computation.lines.iter().map(|l| l.item.as_str()).collect();
-    assert_eq!(items, ["gap", "addon:elderly", "addon:severely_disabled", "addon:child"]);
+    assert_eq!(
+        items,
+        [
+            "gap",
+            "addon:elderly",
+            "addon:severely_disabled",
+            "addon:child"
+        ]
+    );
     assert_eq!(
         computation.total_fen,
         2 * STANDARD + addons.elderly_fen + addons.severely_disabled_fen + addons.child_fen
@@ -47,7 +58,10 @@ fn the_elderly_add_on_starts_on_the_birthday_of_the_policy_age() {
     let turns_70_on = member("e", date!(1956 - 01 - 10), 0);
     let turns_70_next_day = member("f", date!(1956 - 01 - 11), 0);
     let has = |m: &Member| {
-        minimum_living_amount(&version(), Area::Rural, &[m], ON).lines.iter().any(|l| l.item == "addon:elderly")
+        minimum_living_amount(&version(), Area::Rural, &[m], ON)
+            .lines
+            .iter()
+            .any(|l| l.item == "addon:elderly")
     };
     assert!(has(&turns_70_on));
     assert!(!has(&turns_70_next_day));
@@ -65,18 +79,36 @@ fn the_gap_is_never_negative_when_income_exceeds_the_standard() {
 fn the_total_is_rounded_up_to_whole_yuan_when_the_policy_says_so() {
     let members = [adult("a", 100_001)];
     let computation = minimum_living_amount(&version(), Area::Rural, &refs(&members), ON);
-    assert_eq!(computation.total_fen, 17_500, "17,499 fen rounds up to 175 yuan");
-    assert_eq!(computation.lines.last().map(|l| (l.item.as_str(), l.amount_fen)), Some(("rounding", 1)));
+    assert_eq!(
+        computation.total_fen, 17_500,
+        "17,499 fen rounds up to 175 yuan"
+    );
+    assert_eq!(
+        computation
+            .lines
+            .last()
+            .map(|l| (l.item.as_str(), l.amount_fen)),
+        Some(("rounding", 1))
+    );
 
     let mut exact = version();
     exact.rounding = Rounding::None;
-    assert_eq!(minimum_living_amount(&exact, Area::Rural, &refs(&members), ON).total_fen, 17_499);
+    assert_eq!(
+        minimum_living_amount(&exact, Area::Rural, &refs(&members), ON).total_fen,
+        17_499
+    );
 }
 
 #[test]
 fn near_threshold_starts_at_the_standard_and_ends_below_the_multiple() {
     // Two members: standard total 235,000; 1.5x = 352,500 (county policy multiple).
-    let at = |income: i64| standing(&version(), Area::Rural, &refs(&[adult("a", income), adult("b", 0)]));
+    let at = |income: i64| {
+        standing(
+            &version(),
+            Area::Rural,
+            &refs(&[adult("a", income), adult("b", 0)]),
+        )
+    };
     assert_eq!(at(234_999), Standing::BelowStandard);
     assert_eq!(at(235_000), Standing::NearThreshold);
     assert_eq!(at(352_499), Standing::NearThreshold);
@@ -86,9 +118,15 @@ fn near_threshold_starts_at_the_standard_and_ends_below_the_multiple() {
 #[test]
 fn a_near_threshold_household_gets_no_monthly_allowance() {
     let h = household(vec![adult("a", 240_000), adult("b", 0)]);
-    assert_eq!(assess_near_threshold(&version(), &h).map(|c| c.total_fen), Ok(0));
+    assert_eq!(
+        assess_near_threshold(&version(), &h).map(|c| c.total_fen),
+        Ok(0)
+    );
     let below = household(vec![adult("a", 0), adult("b", 0)]);
-    assert_eq!(assess_near_threshold(&version(), &below), Err(Ineligible::HouseholdNotNearThreshold));
+    assert_eq!(
+        assess_near_threshold(&version(), &below),
+        Err(Ineligible::HouseholdNotNearThreshold)
+    );
 }
 
 #[test]
@@ -99,37 +137,66 @@ fn property_over_the_limit_refuses_the_allowance() {
         value_fen: 1_000_000,
     });
     let h = household(vec![a]);
-    assert_eq!(assess_minimum_living(&version(), &h, None, ON), Err(Ineligible::PropertyOverLimit));
+    assert_eq!(
+        assess_minimum_living(&version(), &h, None, ON),
+        Err(Ineligible::PropertyOverLimit)
+    );
 }
 
 #[test]
 fn individual_coverage_computes_a_severely_disabled_member_as_a_household_of_one() {
     // 审核确认办法 art. 9: 单人户 within a 低保边缘 household.
     let mut disabled = adult("d", 0);
-    disabled.disability = Some(Disability { grade: 2, kind: DisabilityKind::Physical });
+    disabled.disability = Some(Disability {
+        grade: 2,
+        kind: DisabilityKind::Physical,
+    });
     let h = household(vec![adult("a", 240_000), disabled]);
     let computation = assess_minimum_living(&version(), &h, Some("d"), ON).expect("covered alone");
     assert_eq!(computation.members, 1);
-    assert_eq!(computation.total_fen, STANDARD + version().addons.severely_disabled_fen);
+    assert_eq!(
+        computation.total_fen,
+        STANDARD + version().addons.severely_disabled_fen
+    );
 }
 
 #[test]
 fn individual_coverage_needs_a_qualifying_member_and_a_near_threshold_household() {
     let mut ill = adult("d", 0);
     ill.serious_illness = true;
-    let near = household(vec![adult("a", 240_000), ill.clone(), adult("x", 0)]);
-    assert!(assess_minimum_living(&version(), &household(vec![adult("a", 300_000), ill.clone()]), Some("d"), ON).is_ok());
-    assert_eq!(assess_minimum_living(&version(), &near, Some("x"), ON), Err(Ineligible::MemberNotQualified));
+    let near = household(vec![adult("a", 400_000), ill.clone(), adult("x", 0)]);
+    assert!(
+        assess_minimum_living(
+            &version(),
+            &household(vec![adult("a", 300_000), ill.clone()]),
+            Some("d"),
+            ON
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        assess_minimum_living(&version(), &near, Some("x"), ON),
+        Err(Ineligible::MemberNotQualified)
+    );
     let poor = household(vec![adult("a", 0), ill]);
-    assert_eq!(assess_minimum_living(&version(), &poor, Some("d"), ON), Err(Ineligible::HouseholdNotNearThreshold));
+    assert_eq!(
+        assess_minimum_living(&version(), &poor, Some("d"), ON),
+        Err(Ineligible::HouseholdNotNearThreshold)
+    );
     let rich = household(vec![adult("a", 9_000_000), adult("d", 0)]);
-    assert_eq!(assess_minimum_living(&version(), &rich, Some("d"), ON), Err(Ineligible::HouseholdNotNearThreshold));
+    assert_eq!(
+        assess_minimum_living(&version(), &rich, Some("d"), ON),
+        Err(Ineligible::HouseholdNotNearThreshold)
+    );
 }
 
 #[test]
 fn a_household_at_the_standard_is_refused_the_allowance() {
     let h = household(vec![adult("a", STANDARD)]);
-    assert_eq!(assess_minimum_living(&version(), &h, None, ON), Err(Ineligible::IncomeNotBelowStandard));
+    assert_eq!(
+        assess_minimum_living(&version(), &h, None, ON),
+        Err(Ineligible::IncomeNotBelowStandard)
+    );
 }
 
 proptest! {
