@@ -77,6 +77,8 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     /// `CIVIL_LOG_FORMAT`: `pretty` or `json`.
     pub log_format: LogFormat,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: OTLP/gRPC trace export, e.g. `http://otel-collector:4317`.
+    pub otlp_endpoint: Option<String>,
     /// `CIVIL_UPSTREAM_<SERVICE>`: where another service is, e.g. `http://assistance:50051`.
     /// Unset: this process's own address (all services in one process).
     pub upstreams: BTreeMap<String, String>,
@@ -104,6 +106,7 @@ impl Default for Config {
             max_message_bytes: 4 * 1024 * 1024,
             metrics_listen: None,
             log_format: LogFormat::Pretty,
+            otlp_endpoint: None,
             upstreams: BTreeMap::new(),
             extra: BTreeMap::new(),
         }
@@ -141,7 +144,10 @@ impl Config {
                 values.insert(key.to_ascii_lowercase(), v.clone());
             }
         }
-        let mut cfg = Config::default();
+        let mut cfg = Config {
+            otlp_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").cloned().and_then(non_empty),
+            ..Config::default()
+        };
         for (key, value) in values {
             let bad = |e: &dyn std::fmt::Display| {
                 format!("CIVIL_{}={value:?}: {e}", key.to_ascii_uppercase())

@@ -34,8 +34,18 @@ impl Drop for TelemetryGuard {
     }
 }
 
+static PROVIDER: std::sync::OnceLock<SdkTracerProvider> = std::sync::OnceLock::new();
+
+/// Exports every finished span now (tests, shutdown).
+pub fn flush() {
+    if let Some(p) = PROVIDER.get() {
+        let _ = p.force_flush();
+    }
+}
+
 /// Installs the global subscriber. Safe to call more than once (tests): later calls keep the
-/// first subscriber.
+/// first subscriber. Spans are exported over OTLP/gRPC when `config.otlp_endpoint` is set
+/// (`OTEL_EXPORTER_OTLP_ENDPOINT`).
 pub fn init(service: &str, config: &Config) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = || {

@@ -31,7 +31,11 @@ pub struct CheckReport {
 
 /// The economic check, as the application procedure needs it.
 pub trait EconomicChecker: Send + Sync + 'static {
-    fn check<'a>(&'a self, request: CheckRequest, on_behalf_of: &'a str) -> BoxFuture<'a, Result<CheckReport, ServiceError>>;
+    fn check<'a>(
+        &'a self,
+        request: CheckRequest,
+        on_behalf_of: &'a str,
+    ) -> BoxFuture<'a, Result<CheckReport, ServiceError>>;
 }
 
 /// Calls the centre over gRPC (`CIVIL_UPSTREAM_CHECKING_CENTRE`), with this service's
@@ -47,13 +51,21 @@ impl GrpcChecker {
 }
 
 impl EconomicChecker for GrpcChecker {
-    fn check<'a>(&'a self, request: CheckRequest, on_behalf_of: &'a str) -> BoxFuture<'a, Result<CheckReport, ServiceError>> {
+    fn check<'a>(
+        &'a self,
+        request: CheckRequest,
+        on_behalf_of: &'a str,
+    ) -> BoxFuture<'a, Result<CheckReport, ServiceError>> {
         Box::pin(async move {
             let d = request.authorisation_signed_on;
             let message = CheckHouseholdRequest {
                 request_id: request.request_id,
                 region: request.region,
-                members: request.members.into_iter().map(|(id_number, name)| PersonRef { id_number, name }).collect(),
+                members: request
+                    .members
+                    .into_iter()
+                    .map(|(id_number, name)| PersonRef { id_number, name })
+                    .collect(),
                 authorisation_reference: request.authorisation_reference,
                 authorisation_signed_on: Some(ProtoDate {
                     year: d.year(),
@@ -66,9 +78,13 @@ impl EconomicChecker for GrpcChecker {
                 .check_household(self.ctx.outbound(message, on_behalf_of))
                 .await
                 .map_err(|status| match status.code() {
-                    tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown => {
+                    tonic::Code::Unavailable
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::Unknown => {
                         tracing::warn!(code = ?status.code(), "economic check failed");
-                        ServiceError::Unavailable("the checking centre cannot be reached; retry later".into())
+                        ServiceError::Unavailable(
+                            "the checking centre cannot be reached; retry later".into(),
+                        )
                     }
                     _ => ServiceError::Status(status),
                 })?

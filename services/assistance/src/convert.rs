@@ -10,7 +10,8 @@ use crate::domain::allowance::Computation;
 use crate::domain::application::ApplicationState;
 use crate::domain::benefit::{BenefitKind, TerminationReason};
 use crate::domain::household::{
-    DailyActivities, Disability, DisabilityKind, Household, Income, IncomeKind, Member, Property, PropertyKind, Relationship,
+    DailyActivities, Disability, DisabilityKind, Household, Income, IncomeKind, Member, Property,
+    PropertyKind, Relationship,
 };
 use crate::domain::month::Month;
 use crate::domain::policy::Area;
@@ -166,7 +167,10 @@ pub fn parse_incomes(v: &mut Violations, items: &[pb::IncomeItem], field: &str) 
             v.add(&format!("{field}[{i}].monthly_fen"), "must not be negative");
             continue;
         }
-        incomes.push(Income { kind, monthly_fen: item.monthly_fen });
+        incomes.push(Income {
+            kind,
+            monthly_fen: item.monthly_fen,
+        });
     }
     incomes
 }
@@ -176,38 +180,59 @@ fn parse_member(v: &mut Violations, m: &pb::Member, field: &str) -> Option<Membe
     let id = v.id_number(&person.id_number, &format!("{field}.person.id_number"));
     v.required(&person.name, &format!("{field}.person.name"));
     let relationship = relationship_from_proto(m.relationship);
-    v.check(relationship.is_some(), &format!("{field}.relationship"), "is required");
+    v.check(
+        relationship.is_some(),
+        &format!("{field}.relationship"),
+        "is required",
+    );
     let incomes = parse_incomes(v, &m.incomes, &format!("{field}.incomes"));
     let mut properties = Vec::with_capacity(m.properties.len());
     for (i, item) in m.properties.iter().enumerate() {
         match property_kind_from_proto(item.kind) {
-            Some(kind) if item.value_fen >= 0 => properties.push(Property { kind, value_fen: item.value_fen }),
-            Some(_) => v.add(&format!("{field}.properties[{i}].value_fen"), "must not be negative"),
+            Some(kind) if item.value_fen >= 0 => properties.push(Property {
+                kind,
+                value_fen: item.value_fen,
+            }),
+            Some(_) => v.add(
+                &format!("{field}.properties[{i}].value_fen"),
+                "must not be negative",
+            ),
             None => v.add(&format!("{field}.properties[{i}].kind"), "is required"),
         }
     }
     let disability = match m.disability_grade {
         0 => None,
         grade @ 1..=4 => match disability_kind_from_proto(m.disability_kind) {
-            Some(kind) => Some(Disability { grade: grade as u8, kind }),
+            Some(kind) => Some(Disability {
+                grade: grade as u8,
+                kind,
+            }),
             None => {
-                v.add(&format!("{field}.disability_kind"), "is required with a disability grade");
+                v.add(
+                    &format!("{field}.disability_kind"),
+                    "is required with a disability grade",
+                );
                 None
             }
         },
         _ => {
-            v.add(&format!("{field}.disability_grade"), "must be 0 (none) or 1-4");
+            v.add(
+                &format!("{field}.disability_grade"),
+                "must be 0 (none) or 1-4",
+            );
             None
         }
     };
-    let activities = m.activities.map_or(DailyActivities::ALL, |a| DailyActivities {
-        eat: a.can_eat,
-        dress: a.can_dress,
-        transfer: a.can_transfer,
-        toilet: a.can_use_toilet,
-        walk_indoors: a.can_walk_indoors,
-        bathe: a.can_bathe,
-    });
+    let activities = m
+        .activities
+        .map_or(DailyActivities::ALL, |a| DailyActivities {
+            eat: a.can_eat,
+            dress: a.can_dress,
+            transfer: a.can_transfer,
+            toilet: a.can_use_toilet,
+            walk_indoors: a.can_walk_indoors,
+            bathe: a.can_bathe,
+        });
     let id = id?;
     Some(Member {
         id_number: id.as_str().to_owned(),
@@ -226,14 +251,22 @@ fn parse_member(v: &mut Violations, m: &pb::Member, field: &str) -> Option<Membe
 }
 
 /// Parses a household: township or village region, area, 1-20 members.
-pub fn parse_household(v: &mut Violations, h: Option<&pb::Household>, field: &str) -> Option<Household> {
+pub fn parse_household(
+    v: &mut Violations,
+    h: Option<&pb::Household>,
+    field: &str,
+) -> Option<Household> {
     let Some(h) = h else {
         v.add(field, "is required");
         return None;
     };
     let region = v.region(&h.region, &format!("{field}.region"));
     if let Some(r) = &region {
-        v.check(r.as_str().len() >= 9, &format!("{field}.region"), "must be a township (9) or village (12) code");
+        v.check(
+            r.as_str().len() >= 9,
+            &format!("{field}.region"),
+            "must be a township (9) or village (12) code",
+        );
     }
     let area = match pb::AreaKind::try_from(h.area) {
         Ok(pb::AreaKind::Urban) => Some(Area::Urban),
@@ -254,26 +287,43 @@ pub fn parse_household(v: &mut Violations, h: Option<&pb::Household>, field: &st
         .map(|(i, m)| parse_member(v, m, &format!("{field}.members[{i}]")))
         .collect();
     let members: Vec<Member> = members.into_iter().collect::<Option<_>>()?;
-    Some(Household { region: region?.as_str().to_owned(), area: area?, members })
+    Some(Household {
+        region: region?.as_str().to_owned(),
+        area: area?,
+        members,
+    })
 }
 
 fn show_id(id: &str, full: bool) -> String {
-    if full { id.to_owned() } else { civil_id::mask_id_number(id) }
+    if full {
+        id.to_owned()
+    } else {
+        civil_id::mask_id_number(id)
+    }
 }
 
 pub fn member_to_proto(m: &Member, full: bool) -> pb::Member {
     pb::Member {
-        person: Some(PersonRef { id_number: show_id(&m.id_number, full), name: m.name.clone() }),
+        person: Some(PersonRef {
+            id_number: show_id(&m.id_number, full),
+            name: m.name.clone(),
+        }),
         relationship: relationship_to_proto(m.relationship),
         incomes: m
             .incomes
             .iter()
-            .map(|i| pb::IncomeItem { kind: income_kind_to_proto(i.kind), monthly_fen: i.monthly_fen })
+            .map(|i| pb::IncomeItem {
+                kind: income_kind_to_proto(i.kind),
+                monthly_fen: i.monthly_fen,
+            })
             .collect(),
         properties: m
             .properties
             .iter()
-            .map(|p| pb::PropertyItem { kind: property_kind_to_proto(p.kind), value_fen: p.value_fen })
+            .map(|p| pb::PropertyItem {
+                kind: property_kind_to_proto(p.kind),
+                value_fen: p.value_fen,
+            })
             .collect(),
         disability_grade: m.disability.map_or(0, |d| i32::from(d.grade)),
         disability_kind: m.disability.map_or(0, |d| disability_kind_to_proto(d.kind)),
@@ -306,7 +356,11 @@ pub fn household_to_proto(h: &Household, full: bool) -> pb::Household {
 pub fn lines_to_proto(c: &Computation) -> Vec<pb::AmountLine> {
     c.lines
         .iter()
-        .map(|l| pb::AmountLine { item: l.item.clone(), amount_fen: l.amount_fen, note: l.note.clone() })
+        .map(|l| pb::AmountLine {
+            item: l.item.clone(),
+            amount_fen: l.amount_fen,
+            note: l.note.clone(),
+        })
         .collect()
 }
 
@@ -361,9 +415,17 @@ pub fn application_to_proto(rec: &ApplicationRecord, full: bool) -> pb::Applicat
             decided_on: proto_date(&d.decided_on),
             decided_by: d.decided_by.clone(),
             reasons: d.reasons.clone(),
-            policy_version: d.computation.as_ref().map(|c| c.policy_version.clone()).unwrap_or_default(),
+            policy_version: d
+                .computation
+                .as_ref()
+                .map(|c| c.policy_version.clone())
+                .unwrap_or_default(),
             monthly_amount_fen: d.computation.as_ref().map_or(0, |c| c.total_fen),
-            breakdown: d.computation.as_ref().map(lines_to_proto).unwrap_or_default(),
+            breakdown: d
+                .computation
+                .as_ref()
+                .map(lines_to_proto)
+                .unwrap_or_default(),
         }),
         benefit_id: rec.benefit_id.clone().unwrap_or_default(),
     }
@@ -371,7 +433,11 @@ pub fn application_to_proto(rec: &ApplicationRecord, full: bool) -> pb::Applicat
 
 /// The state a caller sees in `month`: a benefit whose end has arrived reads as terminated.
 pub fn visible_state(rec: &BenefitRecord, month: Month) -> BenefitState {
-    if rec.terms.ends.is_some_and(|end| end <= month) { BenefitState::Terminated } else { rec.state }
+    if rec.terms.ends.is_some_and(|end| end <= month) {
+        BenefitState::Terminated
+    } else {
+        rec.state
+    }
 }
 
 pub fn benefit_state_to_proto(s: BenefitState) -> i32 {
@@ -395,7 +461,11 @@ pub fn benefit_to_proto(rec: &BenefitRecord, full: bool, month: Month) -> pb::Be
         monthly_amount_fen: rec.computation.total_fen,
         policy_version: rec.computation.policy_version.clone(),
         breakdown: lines_to_proto(&rec.computation),
-        phase_out_until_month: rec.terms.phase_out_until.map(|m| m.to_string()).unwrap_or_default(),
+        phase_out_until_month: rec
+            .terms
+            .phase_out_until
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
         termination: rec.termination.as_ref().map(|t| pb::Termination {
             reason: termination_reason_to_proto(t.reason),
             effective_month: t.effective_month.to_string(),

@@ -1,3 +1,66 @@
-//! 社会救助: social assistance. Rules in [`domain`].
+//! 社会救助: social assistance (低保, 低保边缘, 特困, 临时救助) for the county civil-affairs suite.
+//!
+//! - [`domain`]: the rules, as plain functions over plain types, with the county policy.
+//! - `api`, `procedure`, `benefits`, `roll`: the gRPC handlers and their effects.
+//! - [`checking`]: the seam to the county checking centre (家庭经济状况核对).
+//! - `store`: sqlx queries; household data is sealed at rest.
 
+mod api;
+mod benefits;
+pub mod checking;
+mod convert;
 pub mod domain;
+mod procedure;
+mod records;
+mod roll;
+mod store;
+
+use std::sync::Arc;
+
+use contracts::civil::assistance::v1::assistance_service_server::AssistanceServiceServer;
+
+pub use api::AssistanceApi;
+use domain::policy::Policy;
+
+pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
+    name: "assistance",
+    mount: |ctx, m| Box::pin(mount(ctx, m)),
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Loads the county policy: the file named by `CIVIL_ASSISTANCE_POLICY_FILE`, else the shipped
+/// example policy.
+pub fn load_policy(config: &kit::config::Config) -> anyhow::Result<Policy> {
+    let policy = match config.service_setting("assistance", "policy_file") {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("assistance policy file {path}: {e}"))?;
+            Policy::from_toml(&text)?
+        }
+        None => Policy::default_policy(),
+    };
+    if policy.example {
+        tracing::warn!(county = %policy.county, "assistance runs on the example policy; set CIVIL_ASSISTANCE_POLICY_FILE");
+    }
+    Ok(policy)
+}
+
+async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
+    let policy = load_policy(&ctx.config)?;
+    let db = ctx.open_db(&MIGRATOR).await?;
+    let inner = api::Inner {
+        reads: auth::audit::AuditWriter::spawn(db.pool.clone()),
+        db,
+        sealer: ctx.sealer.clone(),
+        cache: ctx.cache.clone(),
+        calendar: ctx.calendar.clone(),
+        policy: Arc::new(policy),
+        checker: Arc::new(checking::GrpcChecker::new(ctx.clone())),
+    };
+    m.add(
+        AssistanceServiceServer::new(AssistanceApi::new(inner))
+            .max_decoding_message_size(ctx.config.max_message_bytes),
+    );
+    Ok(())
+}

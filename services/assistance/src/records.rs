@@ -13,7 +13,8 @@ use crate::domain::household::Household;
 use crate::domain::month::Month;
 
 pub fn fmt_date(date: Date) -> String {
-    date.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+    date.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
 }
 
 pub fn parse_date(text: &str) -> Option<Date> {

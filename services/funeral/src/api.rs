@@ -159,7 +159,7 @@ impl FuneralApi {
         if let Err(e) = result {
             let outcome = match e {
                 ServiceError::Refused { reason, .. } => (*reason).to_owned(),
-                other => format!("{}", to_status_code(other)),
+                other => to_status_code(other).to_owned(),
             };
             self.reads
                 .record(audit(p, action, object).with_outcome(&outcome))
@@ -276,10 +276,10 @@ impl FuneralApi {
         }
         let ethnicity = ethnicity_from(req.ethnicity);
         v.check(ethnicity.is_some(), "ethnicity", "is required");
-        if let (Some(id), Some(d)) = (&id, date_of_death) {
-            if let Err(problem) = case::check_date_of_death(d, id.birth_date(), kit::today_cst()) {
-                v.add(problem.field, problem.description);
-            }
+        if let (Some(id), Some(d)) = (&id, date_of_death)
+            && let Err(problem) = case::check_date_of_death(d, id.birth_date(), kit::today_cst())
+        {
+            v.add(problem.field, problem.description);
         }
         v.finish()?;
         let (Some(id), Some(date_of_death), Some(region)) = (id, date_of_death, region) else {

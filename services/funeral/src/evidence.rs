@@ -49,24 +49,33 @@ impl WaiverEvidenceSource for AssistanceEvidence {
             };
             let request = self.ctx.outbound(message, on_behalf_of);
             match client.get_recipient_status(request).await {
-                // Benefits in payment: active, or in a phase-out period (still a recipient).
-                Ok(status) => Ok(status
-                    .into_inner()
-                    .active_benefits
-                    .into_iter()
-                    .filter(|b| {
-                        matches!(
-                            BenefitState::try_from(b.state),
-                            Ok(BenefitState::Active | BenefitState::PhaseOut)
-                        )
-                    })
-                    .map(|b| {
-                        BenefitKind::try_from(b.kind)
+                // Benefits in payment (active, or in a phase-out period), and those the person
+                // received when they died (assistance may already have ended them for the death).
+                Ok(status) => {
+                    let status = status.into_inner();
+                    let in_payment = status
+                        .active_benefits
+                        .iter()
+                        .filter(|b| {
+                            matches!(
+                                BenefitState::try_from(b.state),
+                                Ok(BenefitState::Active | BenefitState::PhaseOut)
+                            )
+                        })
+                        .map(|b| b.kind);
+                    let at_death = status.at_death.iter().map(|e| e.kind);
+                    let mut kinds: Vec<String> = Vec::new();
+                    for kind in in_payment.chain(at_death) {
+                        let name = BenefitKind::try_from(kind)
                             .unwrap_or_default()
                             .as_str_name()
-                            .to_owned()
-                    })
-                    .collect()),
+                            .to_owned();
+                        if !kinds.contains(&name) {
+                            kinds.push(name);
+                        }
+                    }
+                    Ok(kinds)
+                }
                 Err(s) if s.code() == tonic::Code::NotFound => Ok(Vec::new()),
                 Err(s) => Err(s),
             }

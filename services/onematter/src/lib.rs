@@ -1,1 +1,56 @@
+//! 一件事: the one-matter aggregator. A citizen matter that spans bureaus (after-death affairs,
+//! marriage-birth-household, one application for many benefits) is a case whose workflow runs on
+//! the durable executor in [`executor`], over the aggregator's own store.
+//!
+//! - [`executor`]: plans, claim / lease / fencing, retries, compensation, parking.
+//! - [`workflows`]: the three matters as static plans and the code of their steps.
+//! - [`adapters`]: outside systems (public security, social and medical insurance, birth
+//!   services) behind traits with gRPC implementations of our contracts.
+//! - [`api`]: the portal API; [`proactive`]: cases started from funeral's death registrations.
 
+pub mod adapters;
+pub mod api;
+pub mod executor;
+pub mod proactive;
+pub mod validate;
+pub mod workflows;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use contracts::civil::onematter::v1::one_matter_service_server::OneMatterServiceServer;
+
+/// The aggregator's schema (cases, steps, case updates).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The service as the `civil` binary and the tests mount it.
+pub const SERVICE: kit::ServiceDef = kit::ServiceDef { name: "onematter", mount: |ctx, m| Box::pin(mount(ctx, m)) };
+
+/// Executor tuning from `CIVIL_ONEMATTER_LEASE_MS`, `CIVIL_ONEMATTER_POLL_MS`, `CIVIL_ONEMATTER_BATCH`.
+fn executor_config(config: &kit::config::Config) -> anyhow::Result<executor::ExecutorConfig> {
+    let mut c = executor::ExecutorConfig::default();
+    let setting = |key: &str| config.service_setting("onematter", key);
+    if let Some(v) = setting("lease_ms") {
+        c.lease = Duration::from_millis(v.parse()?);
+        c.heartbeat = c.lease / 4;
+    }
+    if let Some(v) = setting("poll_ms") {
+        c.poll = Duration::from_millis(v.parse()?);
+    }
+    if let Some(v) = setting("batch") {
+        c.batch = v.parse()?;
+    }
+    Ok(c)
+}
+
+async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
+    let db = ctx.open_db(&MIGRATOR).await?;
+    let deps = workflows::Deps { ctx: ctx.clone(), externals: adapters::Externals::grpc(&ctx) };
+    let clock = Arc::new(executor::DbClock(db.dialect));
+    let executor = Arc::new(executor::Executor::new(db, clock, workflows::registry(deps), ctx.sealer.clone(), executor_config(&ctx.config)?));
+    ctx.spawn((*executor).clone().run(ctx.shutdown.clone()));
+    proactive::subscribe(&ctx, executor.clone());
+    let api = api::OneMatterApi::new(ctx.clone(), executor);
+    m.add(OneMatterServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
+    Ok(())
+}

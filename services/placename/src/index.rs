@@ -17,7 +17,11 @@ use crate::domain::name::{Category, NameStatus, normalise_pinyin_query, pinyin_f
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub id: String,
+    /// 地名代码.
+    pub code: String,
     pub name: String,
+    /// Byte length of the 通名 at the end of `name`.
+    pub generic_len: usize,
     pub pinyin_full: String,
     pub initials: String,
     pub region: String,
@@ -36,7 +40,9 @@ impl Entry {
         let p = pinyin_forms(&name);
         Entry {
             id,
+            code: String::new(),
             name,
+            generic_len: 0,
             pinyin_full: p.full,
             initials: p.initials,
             region,

@@ -1,4 +1,69 @@
 //! 地名: the standard place-name database, naming and renaming, house numbers and addresses.
+//!
+//! - [`domain`]: the rules (names, art. 9 scopes, naming checks and stages, house numbers,
+//!   addresses, census rows), no I/O.
+//! - [`index`]: the in-memory search index (exact, prefix, pinyin, fuzzy), built on start.
+//! - [`store`]: SQL, portable across SQLite and PostgreSQL.
+//! - [`api`]: the gRPC handlers.
+//! - [`seed`]: the seed counties' townships and villages, loaded once on first start.
 
+pub mod api;
 pub mod domain;
 pub mod index;
+pub mod regions;
+pub mod seed;
+pub mod store;
+
+use std::sync::{Arc, RwLock};
+
+use contracts::civil::placename::v1::place_name_service_server::PlaceNameServiceServer;
+
+use crate::domain::naming::NamingPolicy;
+
+/// Topic of [`contracts::civil::placename::v1::PlaceNameApproved`].
+pub const TOPIC_APPROVED: &str = "placename.place_name_approved";
+/// Topic of [`contracts::civil::placename::v1::PlaceNameRenamed`].
+pub const TOPIC_RENAMED: &str = "placename.place_name_renamed";
+
+pub const SERVICE: kit::ServiceDef = kit::ServiceDef { name: "placename", mount: |ctx, m| Box::pin(mount(ctx, m)) };
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The naming policy: the default lists of art. 10 extended by county settings
+/// (`CIVIL_PLACENAME_PERSON_NAMES`, `…_FOREIGN_NAMES`, `…_EXAGGERATED_WORDS`,
+/// `…_ALLOWED_CHARACTERS`; comma-separated).
+pub fn policy_from(setting: impl Fn(&str) -> Option<String>) -> NamingPolicy {
+    let mut policy = NamingPolicy::default();
+    let list = |key: &str| -> Vec<String> {
+        setting(key)
+            .map(|v| v.split([',', '，']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    policy.person_names.extend(list("person_names"));
+    policy.foreign_names.extend(list("foreign_names"));
+    policy.exaggerated_refuse.extend(list("exaggerated_words"));
+    policy.allowed_characters.extend(list("allowed_characters").iter().flat_map(|s| s.chars()));
+    policy
+}
+
+async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
+    let setting = |k: &str| ctx.config.service_setting("placename", k).map(str::to_owned);
+    let policy = policy_from(setting);
+    let db = ctx.open_db(&MIGRATOR).await?;
+    if setting("seed").as_deref() != Some("off") {
+        let villages = match setting("seed_villages_file") {
+            Some(path) => seed::SeedSource::File(path.into()),
+            None => seed::SeedSource::Embedded,
+        };
+        let loaded = seed::load_once(&db, &villages).await?;
+        if loaded > 0 {
+            tracing::info!(rows = loaded, "place-name seed loaded");
+        }
+    }
+    let index = seed::build_index(&db).await?;
+    tracing::info!(names = index.len(), "place-name search index built");
+    let index = Arc::new(RwLock::new(index));
+    let api = api::PlaceNameApi::new(ctx.clone(), db, index, policy);
+    m.add(PlaceNameServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
+    Ok(())
+}

@@ -168,15 +168,16 @@ impl MarriageApi {
                         return Err(Refusal::PartiesMismatch.into());
                     }
                     let open = store::open_application_for(conn, &certificate).await?;
+                    let stale = open.as_ref().filter(|o| o.rules().needs_expiry(today));
                     check_filing(DivorceFiling {
                         both_in_person: a_in && b_in,
                         agreement_summary: &request.agreement_summary,
                         both_of_full_civil_capacity: request.both_of_full_civil_capacity,
                         marriage_in_effect: marriage.state == MarriageState::InEffect,
                         // One past its deadline no longer blocks: the sweep records its expiry.
-                        open_application: open.is_some_and(|o| !o.rules().needs_expiry(today)),
+                        open_application: open.is_some() && stale.is_none(),
                     })?;
-                    if let Some(stale) = store::open_application_for(conn, &certificate).await? {
+                    if let Some(stale) = stale {
                         store::close_application(
                             conn,
                             &stale.application_id,
@@ -340,7 +341,7 @@ impl MarriageApi {
             in_person: b_in,
         };
         let entry = audit_entry(principal, "RegisterDivorce", &app.application_id);
-        let (response, marriage) = once(
+        let response = once(
             &self.db,
             "RegisterDivorce",
             &req.request_id,
@@ -426,9 +427,8 @@ impl MarriageApi {
                 })
             },
         )
-        .await
-        .map(|r| (r.clone(), r))?;
-        let indexes = [&marriage.party_a, &marriage.party_b]
+        .await?;
+        let indexes = [&response.party_a, &response.party_b]
             .into_iter()
             .filter_map(|p| {
                 p.as_ref()

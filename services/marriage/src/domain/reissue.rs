@@ -67,7 +67,7 @@ pub fn decide_reissue(lost: LostCertificate, requester: &PersonHistory) -> Reiss
 /// ended, in date order. Spouses appear by name only.
 pub fn record_entries(history: &PersonHistory) -> Vec<String> {
     let mut marriages: Vec<_> = history.marriages.iter().collect();
-    marriages.sort_by(|a, b| a.registered_on.cmp(&b.registered_on));
+    marriages.sort_by_key(|m| m.registered_on);
     let mut lines = Vec::new();
     for m in marriages {
         lines.push(format!(

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use sqlx::AnyConnection;
 use tonic::Code;
 
 pub use clock::{Clock, DbClock, FakeClock};
@@ -301,12 +302,21 @@ impl From<EngineError> for kit::ServiceError {
 
 /// The seam between the portal API and whatever runs the plans: the durable executor on our
 /// store implements it; an engine such as Temporal could implement it over its own client.
+/// Operator actions take the portal's transaction (request id and audit row commit with them);
+/// an engine with its own store would signal its workflow there instead.
 pub trait Engine: Send + Sync + 'static {
     fn case(&self, case_id: &str) -> BoxFuture<'_, Result<Option<CaseRecord>, EngineError>>;
     fn events_after(&self, case_id: &str, after_seq: i64) -> BoxFuture<'_, Result<Vec<CaseEvent>, EngineError>>;
-    fn retry_step<'a>(&'a self, case_id: &'a str, step: &'a str, actor: &'a str) -> BoxFuture<'a, Result<(), EngineError>>;
-    fn resume<'a>(&'a self, case_id: &'a str, actor: &'a str, note: &'a str, completed_by_hand: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>>;
-    fn cancel<'a>(&'a self, case_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), EngineError>>;
+    fn retry_step<'a>(&'a self, conn: &'a mut AnyConnection, case_id: &'a str, step: &'a str, actor: &'a str) -> BoxFuture<'a, Result<(), EngineError>>;
+    fn resume<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        case_id: &'a str,
+        actor: &'a str,
+        note: &'a str,
+        completed_by_hand: &'a [String],
+    ) -> BoxFuture<'a, Result<(), EngineError>>;
+    fn cancel<'a>(&'a self, conn: &'a mut AnyConnection, case_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), EngineError>>;
 }
 
 #[cfg(test)]

@@ -1,0 +1,247 @@
+//! Offices, slots and bookings.
+
+use sqlx::{AnyConnection, Row};
+use time::Date;
+
+use super::{Result, date_text, parse_date};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeRow {
+    pub office_id: String,
+    pub display_name: String,
+    pub region_code: String,
+}
+
+/// Inserts an office; false when the id is taken.
+pub async fn insert_office(
+    conn: &mut AnyConnection,
+    office: &OfficeRow,
+    now_ms: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO offices (office_id, display_name, region_code, created_at_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (office_id) DO NOTHING",
+    )
+    .bind(&office.office_id)
+    .bind(&office.display_name)
+    .bind(&office.region_code)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn get_office(conn: &mut AnyConnection, office_id: &str) -> Result<Option<OfficeRow>> {
+    let row = sqlx::query(
+        "SELECT office_id, display_name, region_code FROM offices WHERE office_id = $1",
+    )
+    .bind(office_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(OfficeRow {
+            office_id: r.try_get("office_id")?,
+            display_name: r.try_get("display_name")?,
+            region_code: r.try_get("region_code")?,
+        })
+    })
+    .transpose()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotRow {
+    pub slot: String,
+    pub quota: i64,
+    pub booked: i64,
+}
+
+pub async fn slots_of_day(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+) -> Result<Vec<SlotRow>> {
+    let rows = sqlx::query("SELECT slot, quota, booked FROM slots WHERE office_id = $1 AND slot_date = $2 ORDER BY slot")
+        .bind(office_id)
+        .bind(date_text(date))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SlotRow {
+                slot: r.try_get("slot")?,
+                quota: r.try_get("quota")?,
+                booked: r.try_get("booked")?,
+            })
+        })
+        .collect()
+}
+
+/// Sets a slot's quota, creating the slot if needed. The update applies only while the new
+/// quota covers the seats booked (checked by the row itself, so a booking racing the change
+/// cannot slip under it); returns the seats booked when it does not.
+pub async fn set_slot_quota(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+    slot: &str,
+    quota: i64,
+) -> Result<std::result::Result<(), i64>> {
+    let n = sqlx::query(
+        "INSERT INTO slots (office_id, slot_date, slot, quota, booked) VALUES ($1, $2, $3, $4, 0)
+         ON CONFLICT (office_id, slot_date, slot) DO UPDATE SET quota = excluded.quota
+         WHERE slots.booked <= excluded.quota",
+    )
+    .bind(office_id)
+    .bind(date_text(date))
+    .bind(slot)
+    .bind(quota)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        return Ok(Ok(()));
+    }
+    let booked: i64 = sqlx::query(
+        "SELECT booked FROM slots WHERE office_id = $1 AND slot_date = $2 AND slot = $3",
+    )
+    .bind(office_id)
+    .bind(date_text(date))
+    .bind(slot)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("booked")?;
+    Ok(Err(booked))
+}
+
+/// Takes one seat if one is free: the single conditional UPDATE that makes over-booking
+/// impossible. On PostgreSQL a concurrent booker waits for the row lock and re-checks
+/// `booked < quota` against the committed row; SQLite serialises writers.
+pub async fn take_seat(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+    slot: &str,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE slots SET booked = booked + 1
+         WHERE office_id = $1 AND slot_date = $2 AND slot = $3 AND booked < quota",
+    )
+    .bind(office_id)
+    .bind(date_text(date))
+    .bind(slot)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Gives a seat back (a cancellation).
+pub async fn release_seat(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+    slot: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE slots SET booked = booked - 1 WHERE office_id = $1 AND slot_date = $2 AND slot = $3 AND booked > 0",
+    )
+    .bind(office_id)
+    .bind(date_text(date))
+    .bind(slot)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn slot_exists(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+    slot: &str,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT quota FROM slots WHERE office_id = $1 AND slot_date = $2 AND slot = $3",
+    )
+    .bind(office_id)
+    .bind(date_text(date))
+    .bind(slot)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppointmentRow {
+    pub appointment_id: String,
+    pub office_id: String,
+    pub date: Date,
+    pub slot: String,
+    pub purpose: String,
+    pub state: String,
+    pub booked_by: String,
+}
+
+pub async fn insert_appointment(
+    conn: &mut AnyConnection,
+    a: &AppointmentRow,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO appointments (appointment_id, office_id, slot_date, slot, purpose, state, booked_by, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&a.appointment_id)
+    .bind(&a.office_id)
+    .bind(date_text(a.date))
+    .bind(&a.slot)
+    .bind(&a.purpose)
+    .bind(&a.state)
+    .bind(&a.booked_by)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_appointment(
+    conn: &mut AnyConnection,
+    appointment_id: &str,
+) -> Result<Option<AppointmentRow>> {
+    let row = sqlx::query(
+        "SELECT appointment_id, office_id, slot_date, slot, purpose, state, booked_by FROM appointments
+         WHERE appointment_id = $1",
+    )
+    .bind(appointment_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(AppointmentRow {
+            appointment_id: r.try_get("appointment_id")?,
+            office_id: r.try_get("office_id")?,
+            date: parse_date(&r.try_get::<String, _>("slot_date")?)?,
+            slot: r.try_get("slot")?,
+            purpose: r.try_get("purpose")?,
+            state: r.try_get("state")?,
+            booked_by: r.try_get("booked_by")?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks a booked appointment cancelled; false when it was not booked (already cancelled).
+pub async fn cancel_appointment(
+    conn: &mut AnyConnection,
+    appointment_id: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE appointments SET state = 'cancelled', cancelled_at_ms = $1 WHERE appointment_id = $2 AND state = 'booked'",
+    )
+    .bind(now_ms)
+    .bind(appointment_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
