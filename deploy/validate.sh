@@ -18,6 +18,7 @@
 #                                CloudNativePG Cluster); the suite's own rules (validate.py)
 #   systemd/                     systemd-analyze verify + security (offline), env files' keys
 #   Dockerfile                   parsed; stages, build command, data, user, entrypoint
+#   validate.sh, validate.py     shellcheck (when installed), Python syntax
 # The image itself is not built (no container engine here).
 set -euo pipefail
 
@@ -154,6 +155,14 @@ check_dockerfile() {
   quiet "$PY" "$DEPLOY/validate.py" dockerfile
 }
 
+check_scripts() {
+  if command -v shellcheck >/dev/null 2>&1; then
+    say "shellcheck validate.sh"
+    quiet shellcheck "$DEPLOY/validate.sh"
+  fi
+  quiet "$PY" -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$DEPLOY/validate.py"
+}
+
 # ------------------------------------------------------------------ main
 
 ensure_promtool
@@ -164,4 +173,5 @@ check_dashboards
 check_kubernetes
 check_systemd
 check_dockerfile
+check_scripts
 say "all deploy checks passed"

@@ -24,7 +24,10 @@ use contracts::civil::onematter::v1::one_matter_service_server::OneMatterService
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The service as the `civil` binary and the tests mount it.
-pub const SERVICE: kit::ServiceDef = kit::ServiceDef { name: "onematter", mount: |ctx, m| Box::pin(mount(ctx, m)) };
+pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
+    name: "onematter",
+    mount: |ctx, m| Box::pin(mount(ctx, m)),
+};
 
 /// Executor tuning from `CIVIL_ONEMATTER_LEASE_MS`, `CIVIL_ONEMATTER_POLL_MS`, `CIVIL_ONEMATTER_BATCH`.
 fn executor_config(config: &kit::config::Config) -> anyhow::Result<executor::ExecutorConfig> {
@@ -45,9 +48,18 @@ fn executor_config(config: &kit::config::Config) -> anyhow::Result<executor::Exe
 
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
     let db = ctx.open_db(&MIGRATOR).await?;
-    let deps = workflows::Deps { ctx: ctx.clone(), externals: adapters::Externals::grpc(&ctx) };
+    let deps = workflows::Deps {
+        ctx: ctx.clone(),
+        externals: adapters::Externals::grpc(&ctx),
+    };
     let clock = Arc::new(executor::DbClock(db.dialect));
-    let executor = Arc::new(executor::Executor::new(db, clock, workflows::registry(deps), ctx.sealer.clone(), executor_config(&ctx.config)?));
+    let executor = Arc::new(executor::Executor::new(
+        db,
+        clock,
+        workflows::registry(deps),
+        ctx.sealer.clone(),
+        executor_config(&ctx.config)?,
+    ));
     ctx.spawn((*executor).clone().run(ctx.shutdown.clone()));
     proactive::subscribe(&ctx, executor.clone());
     let api = api::OneMatterApi::new(ctx.clone(), executor);

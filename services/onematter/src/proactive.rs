@@ -34,7 +34,12 @@ pub fn subscribe(ctx: &ServiceContext, executor: Arc<Executor>) {
         let executor = executor.clone();
         Box::pin(async move { on_death_registered(&executor, &event).await.map(|_| ()) })
     });
-    ctx.bus.subscribe(TOPIC_DEATH_REGISTERED, "onematter", handler, ctx.shutdown.clone());
+    ctx.bus.subscribe(
+        TOPIC_DEATH_REGISTERED,
+        "onematter",
+        handler,
+        ctx.shutdown.clone(),
+    );
 }
 
 /// What handling an event did.
@@ -64,7 +69,10 @@ pub async fn on_death_registered(executor: &Executor, event: &Event) -> anyhow::
         let key = after_death_key(&msg.person_index);
         let facts = json!({ "death_case": msg.death_case });
         let id = uuid::Uuid::now_v7().to_string();
-        let matter = AfterDeathMatter { death_case: msg.death_case.clone(), ..Default::default() };
+        let matter = AfterDeathMatter {
+            death_case: msg.death_case.clone(),
+            ..Default::default()
+        };
         let new = NewCase {
             id: id.clone(),
             kind: after_death::KIND,
@@ -85,10 +93,19 @@ pub async fn on_death_registered(executor: &Executor, event: &Event) -> anyhow::
             tracing::info!(case_id = %id, "after-death case started without application");
             Handled::Started(id)
         } else {
-            let existing = store::find_by_dedupe_key(&mut tx, &key).await?.ok_or_else(|| anyhow::anyhow!("case vanished"))?;
+            let existing = store::find_by_dedupe_key(&mut tx, &key)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("case vanished"))?;
             store::merge_facts(&mut tx, &existing, &facts).await?;
-            store::append_event(&mut tx, &existing, "death_registered", "", &format!("funeral registered the death: {}", msg.death_case), kit::now_ms())
-                .await?;
+            store::append_event(
+                &mut tx,
+                &existing,
+                "death_registered",
+                "",
+                &format!("funeral registered the death: {}", msg.death_case),
+                kit::now_ms(),
+            )
+            .await?;
             Handled::Joined(existing)
         };
         tx.commit().await?;

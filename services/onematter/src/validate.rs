@@ -27,74 +27,129 @@ impl Validated {
     /// own case.
     pub fn dedupe_key(&self, sealer: &kit::pii::Sealer, case_id: &str) -> String {
         match self.kind {
-            pb::MatterKind::AfterDeath => crate::proactive::after_death_key(&sealer.index(&self.subject.0)),
-            pb::MatterKind::MarriageBirthHousehold => format!("{}:{}", crate::workflows::marriage_birth_household::KIND, self.certificate),
+            pb::MatterKind::AfterDeath => {
+                crate::proactive::after_death_key(&sealer.index(&self.subject.0))
+            }
+            pb::MatterKind::MarriageBirthHousehold => format!(
+                "{}:{}",
+                crate::workflows::marriage_birth_household::KIND,
+                self.certificate
+            ),
             _ => format!("case:{case_id}"),
         }
     }
 }
 
-fn person(v: &mut Violations, p: Option<&PersonRef>, field: &str) -> Option<(civil_id::IdNumber, PersonRef)> {
+fn person(
+    v: &mut Violations,
+    p: Option<&PersonRef>,
+    field: &str,
+) -> Option<(civil_id::IdNumber, PersonRef)> {
     let Some(p) = p else {
         v.add(field, "is required");
         return None;
     };
     v.required(&p.name, &format!("{field}.name"));
     let id = v.id_number(&p.id_number, &format!("{field}.id_number"))?;
-    Some((id.clone(), PersonRef { id_number: id.as_str().to_owned(), name: p.name.trim().to_owned() }))
+    Some((
+        id.clone(),
+        PersonRef {
+            id_number: id.as_str().to_owned(),
+            name: p.name.trim().to_owned(),
+        },
+    ))
 }
 
 /// Validates a StartCase request against the county this deployment serves and today's date.
-pub fn start_case(req: &pb::StartCaseRequest, county: &str, today: Date) -> Result<Validated, ServiceError> {
+pub fn start_case(
+    req: &pb::StartCaseRequest,
+    county: &str,
+    today: Date,
+) -> Result<Validated, ServiceError> {
     let mut v = Violations::new();
     let kind = req.kind();
     v.check(kind != pb::MatterKind::Unspecified, "kind", "is required");
     if let Some(region) = v.region(&req.region, "region") {
-        v.check(region.as_str().starts_with(county), "region", "is outside the county this office serves");
+        v.check(
+            region.as_str().starts_with(county),
+            "region",
+            "is outside the county this office serves",
+        );
     }
     let declarant = person(&mut v, req.declarant.as_ref(), "declarant");
     v.required(&req.declarant_relationship, "declarant_relationship");
     let mut certificate = String::new();
     let (subject, input) = match kind {
-        pb::MatterKind::AfterDeath => match &req.after_death {
-            None => {
-                v.add("after_death", "is required for an after-death matter");
-                (None, Vec::new())
-            }
-            Some(m) => {
-                let deceased = person(&mut v, m.deceased.as_ref(), "after_death.deceased");
-                match &m.certificate {
-                    None => v.add("after_death.certificate", "is required"),
-                    Some(c) => {
-                        v.required(&c.number, "after_death.certificate.number");
-                        v.check(c.issuer() != contracts::civil::funeral::v1::CertificateIssuer::Unspecified, "after_death.certificate.issuer", "is required");
-                        if let Some(d) = v.date(c.date_of_death.as_ref(), "after_death.certificate.date_of_death") {
-                            v.check(d <= today, "after_death.certificate.date_of_death", "is in the future");
-                            if let Some((id, _)) = &deceased {
-                                v.check(d >= id.birth_date(), "after_death.certificate.date_of_death", "is before the birth date");
+        pb::MatterKind::AfterDeath => {
+            match &req.after_death {
+                None => {
+                    v.add("after_death", "is required for an after-death matter");
+                    (None, Vec::new())
+                }
+                Some(m) => {
+                    let deceased = person(&mut v, m.deceased.as_ref(), "after_death.deceased");
+                    match &m.certificate {
+                        None => v.add("after_death.certificate", "is required"),
+                        Some(c) => {
+                            v.required(&c.number, "after_death.certificate.number");
+                            v.check(c.issuer() != contracts::civil::funeral::v1::CertificateIssuer::Unspecified, "after_death.certificate.issuer", "is required");
+                            if let Some(d) = v.date(
+                                c.date_of_death.as_ref(),
+                                "after_death.certificate.date_of_death",
+                            ) {
+                                v.check(
+                                    d <= today,
+                                    "after_death.certificate.date_of_death",
+                                    "is in the future",
+                                );
+                                if let Some((id, _)) = &deceased {
+                                    v.check(
+                                        d >= id.birth_date(),
+                                        "after_death.certificate.date_of_death",
+                                        "is before the birth date",
+                                    );
+                                }
                             }
                         }
                     }
+                    let mut m = m.clone();
+                    if let (Some(d), Some((_, p))) = (m.deceased.as_mut(), &deceased) {
+                        *d = p.clone();
+                    }
+                    (deceased, m.encode_to_vec())
                 }
-                let mut m = m.clone();
-                if let (Some(d), Some((_, p))) = (m.deceased.as_mut(), &deceased) {
-                    *d = p.clone();
-                }
-                (deceased, m.encode_to_vec())
             }
-        },
+        }
         pb::MatterKind::MarriageBirthHousehold => match &req.marriage_birth_household {
             None => {
-                v.add("marriage_birth_household", "is required for a marriage-birth-household matter");
+                v.add(
+                    "marriage_birth_household",
+                    "is required for a marriage-birth-household matter",
+                );
                 (None, Vec::new())
             }
             Some(m) => {
-                v.required(&m.marriage_certificate_number, "marriage_birth_household.marriage_certificate_number");
+                v.required(
+                    &m.marriage_certificate_number,
+                    "marriage_birth_household.marriage_certificate_number",
+                );
                 certificate = m.marriage_certificate_number.trim().to_owned();
-                let a = person(&mut v, m.party_a.as_ref(), "marriage_birth_household.party_a");
-                let b = person(&mut v, m.party_b.as_ref(), "marriage_birth_household.party_b");
+                let a = person(
+                    &mut v,
+                    m.party_a.as_ref(),
+                    "marriage_birth_household.party_a",
+                );
+                let b = person(
+                    &mut v,
+                    m.party_b.as_ref(),
+                    "marriage_birth_household.party_b",
+                );
                 if let (Some((ia, _)), Some((ib, _))) = (&a, &b) {
-                    v.check(ia != ib, "marriage_birth_household.party_b", "is the same person as party_a");
+                    v.check(
+                        ia != ib,
+                        "marriage_birth_household.party_b",
+                        "is the same person as party_a",
+                    );
                 }
                 let mut m = m.clone();
                 m.party_a = a.as_ref().map(|x| x.1.clone());
@@ -104,21 +159,39 @@ pub fn start_case(req: &pb::StartCaseRequest, county: &str, today: Date) -> Resu
         },
         pb::MatterKind::OneApplicationManyBenefits => match &req.many_benefits {
             None => {
-                v.add("many_benefits", "is required for a one-application-many-benefits matter");
+                v.add(
+                    "many_benefits",
+                    "is required for a one-application-many-benefits matter",
+                );
                 (None, Vec::new())
             }
             Some(m) => {
                 use contracts::civil::assistance::v1::{BenefitKind, Relationship};
                 v.check(
-                    matches!(m.kind(), BenefitKind::MinimumLivingAllowance | BenefitKind::ExtremePovertySupport),
+                    matches!(
+                        m.kind(),
+                        BenefitKind::MinimumLivingAllowance | BenefitKind::ExtremePovertySupport
+                    ),
                     "many_benefits.kind",
                     "must be the minimum living allowance or extreme-poverty support",
                 );
-                let members = m.household.as_ref().map(|h| h.members.as_slice()).unwrap_or_default();
-                v.check(!members.is_empty(), "many_benefits.household.members", "lists no member");
+                let members = m
+                    .household
+                    .as_ref()
+                    .map(|h| h.members.as_slice())
+                    .unwrap_or_default();
+                v.check(
+                    !members.is_empty(),
+                    "many_benefits.household.members",
+                    "lists no member",
+                );
                 let mut subject = None;
                 for (i, member) in members.iter().enumerate() {
-                    let p = person(&mut v, member.person.as_ref(), &format!("many_benefits.household.members[{i}].person"));
+                    let p = person(
+                        &mut v,
+                        member.person.as_ref(),
+                        &format!("many_benefits.household.members[{i}].person"),
+                    );
                     if subject.is_none() || member.relationship() == Relationship::Applicant {
                         subject = p.or(subject);
                     }
@@ -130,7 +203,14 @@ pub fn start_case(req: &pb::StartCaseRequest, county: &str, today: Date) -> Resu
     };
     v.finish()?;
     match (declarant, subject) {
-        (Some(declarant), Some(subject)) => Ok(Validated { kind, region: req.region.trim().to_owned(), declarant, subject, input, certificate }),
+        (Some(declarant), Some(subject)) => Ok(Validated {
+            kind,
+            region: req.region.trim().to_owned(),
+            declarant,
+            subject,
+            input,
+            certificate,
+        }),
         _ => Err(ServiceError::invalid("kind", "the matter is incomplete")),
     }
 }
@@ -146,8 +226,15 @@ mod tests {
 
     fn id_with_check(body: &str) -> String {
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = body.chars().zip(weights).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
-        let check = "10X98765432".chars().nth((sum % 11) as usize).unwrap_or('0');
+        let sum: u32 = body
+            .chars()
+            .zip(weights)
+            .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
+            .sum();
+        let check = "10X98765432"
+            .chars()
+            .nth((sum % 11) as usize)
+            .unwrap_or('0');
         format!("{body}{check}")
     }
 
@@ -156,11 +243,17 @@ mod tests {
         pb::StartCaseRequest {
             request_id: "r1".into(),
             kind: pb::MatterKind::AfterDeath as i32,
-            declarant: Some(PersonRef { id_number: id_with_check("33072319700101002"), name: "王小明".into() }),
+            declarant: Some(PersonRef {
+                id_number: id_with_check("33072319700101002"),
+                name: "王小明".into(),
+            }),
             declarant_relationship: "child".into(),
             region: "330723001".into(),
             after_death: Some(pb::AfterDeathMatter {
-                deceased: Some(PersonRef { id_number: deceased, name: "王大明".into() }),
+                deceased: Some(PersonRef {
+                    id_number: deceased,
+                    name: "王大明".into(),
+                }),
                 certificate: Some(funeral::DeathCertificate {
                     issuer: funeral::CertificateIssuer::Medical as i32,
                     number: "M-1".into(),
@@ -175,26 +268,51 @@ mod tests {
 
     #[test]
     fn a_complete_after_death_declaration_is_accepted() {
-        let v = start_case(&request(PbDate { year: 2026, month: 3, day: 1 }), "330723", date!(2026 - 03 - 02)).expect("valid");
+        let v = start_case(
+            &request(PbDate {
+                year: 2026,
+                month: 3,
+                day: 1,
+            }),
+            "330723",
+            date!(2026 - 03 - 02),
+        )
+        .expect("valid");
         assert_eq!(v.kind, pb::MatterKind::AfterDeath);
         assert_eq!(v.subject.1.name, "王大明");
     }
 
     #[test]
     fn a_death_in_the_future_or_outside_the_county_is_refused_field_by_field() {
-        let mut req = request(PbDate { year: 2026, month: 3, day: 9 });
+        let mut req = request(PbDate {
+            year: 2026,
+            month: 3,
+            day: 9,
+        });
         req.region = "110101001".into();
         let err = start_case(&req, "330723", date!(2026 - 03 - 02)).expect_err("invalid");
-        let ServiceError::InvalidArgument(fields) = err else { panic!("invalid argument") };
+        let ServiceError::InvalidArgument(fields) = err else {
+            panic!("invalid argument")
+        };
         let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(names, vec!["region", "after_death.certificate.date_of_death"]);
+        assert_eq!(
+            names,
+            vec!["region", "after_death.certificate.date_of_death"]
+        );
     }
 
     #[test]
     fn the_matter_must_match_the_kind() {
-        let mut req = request(PbDate { year: 2026, month: 3, day: 1 });
+        let mut req = request(PbDate {
+            year: 2026,
+            month: 3,
+            day: 1,
+        });
         req.kind = pb::MatterKind::MarriageBirthHousehold as i32;
         let err = start_case(&req, "330723", date!(2026 - 03 - 02)).expect_err("invalid");
-        assert!(err.to_string().contains("marriage_birth_household"), "{err}");
+        assert!(
+            err.to_string().contains("marriage_birth_household"),
+            "{err}"
+        );
     }
 }

@@ -25,7 +25,10 @@ pub const TOPIC_APPROVED: &str = "placename.place_name_approved";
 /// Topic of [`contracts::civil::placename::v1::PlaceNameRenamed`].
 pub const TOPIC_RENAMED: &str = "placename.place_name_renamed";
 
-pub const SERVICE: kit::ServiceDef = kit::ServiceDef { name: "placename", mount: |ctx, m| Box::pin(mount(ctx, m)) };
+pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
+    name: "placename",
+    mount: |ctx, m| Box::pin(mount(ctx, m)),
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -36,18 +39,30 @@ pub fn policy_from(setting: impl Fn(&str) -> Option<String>) -> NamingPolicy {
     let mut policy = NamingPolicy::default();
     let list = |key: &str| -> Vec<String> {
         setting(key)
-            .map(|v| v.split([',', '，']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|v| {
+                v.split([',', '，'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     policy.person_names.extend(list("person_names"));
     policy.foreign_names.extend(list("foreign_names"));
     policy.exaggerated_refuse.extend(list("exaggerated_words"));
-    policy.allowed_characters.extend(list("allowed_characters").iter().flat_map(|s| s.chars()));
+    policy
+        .allowed_characters
+        .extend(list("allowed_characters").iter().flat_map(|s| s.chars()));
     policy
 }
 
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
-    let setting = |k: &str| ctx.config.service_setting("placename", k).map(str::to_owned);
+    let setting = |k: &str| {
+        ctx.config
+            .service_setting("placename", k)
+            .map(str::to_owned)
+    };
     let policy = policy_from(setting);
     let db = ctx.open_db(&MIGRATOR).await?;
     if setting("seed").as_deref() != Some("off") {

@@ -52,10 +52,11 @@ impl RegionNames {
             if code.len() < len {
                 break;
             }
-            if let Some(name) = self.name(&code[..len]) {
-                if !(len == 4 && PLACEHOLDER_CITIES.contains(&name)) {
-                    out.push_str(name);
-                }
+            if let Some(name) = self.name(&code[..len])
+                && !(len == 4 && PLACEHOLDER_CITIES.contains(&name))
+            {
+                out.push_str(name);
+            }
             }
         }
         out

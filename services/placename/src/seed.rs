@@ -63,7 +63,14 @@ pub async fn load_once(db: &kit::store::Db, source: &SeedSource) -> anyhow::Resu
     // Codes per county and category, taken from the sequence in one step per prefix.
     let mut by_prefix: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, (category, code, _)) in rows.iter().enumerate() {
-        by_prefix.entry(format!("{}{:02}", &code[..code.len().min(6)], category.number())).or_default().push(i);
+        by_prefix
+            .entry(format!(
+                "{}{:02}",
+                &code[..code.len().min(6)],
+                category.number()
+            ))
+            .or_default()
+            .push(i);
     }
     let mut codes = vec![String::new(); rows.len()];
     for (prefix, members) in &by_prefix {
@@ -103,5 +110,7 @@ pub async fn load_once(db: &kit::store::Db, source: &SeedSource) -> anyhow::Resu
 pub async fn build_index(db: &kit::store::Db) -> anyhow::Result<SearchIndex> {
     let mut conn = db.pool.acquire().await?;
     let rows = store::all_places(&mut conn).await?;
-    Ok(SearchIndex::build(rows.iter().map(PlaceRow::entry).collect()))
+    Ok(SearchIndex::build(
+        rows.iter().map(PlaceRow::entry).collect(),
+    ))
 }

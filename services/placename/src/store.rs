@@ -19,7 +19,8 @@ pub fn date_text(d: Date) -> String {
 }
 
 pub fn parse_date(s: &str) -> StoreResult<Date> {
-    Date::parse(s, DATE_FORMAT).map_err(|e| kit::ServiceError::Internal(anyhow::anyhow!("stored date {s:?}: {e}")))
+    Date::parse(s, DATE_FORMAT)
+        .map_err(|e| kit::ServiceError::Internal(anyhow::anyhow!("stored date {s:?}: {e}")))
 }
 
 fn opt_date(row: &AnyRow, column: &str) -> StoreResult<Option<Date>> {
@@ -54,7 +55,13 @@ pub struct PlaceRow {
 impl PlaceRow {
     /// The search-index entry of this record.
     pub fn entry(&self) -> Entry {
-        let mut e = Entry::new(self.id.clone(), self.name.clone(), self.region.clone(), self.category, self.status);
+        let mut e = Entry::new(
+            self.id.clone(),
+            self.name.clone(),
+            self.region.clone(),
+            self.category,
+            self.status,
+        );
         e.code = self.code.clone();
         e.generic_len = self.generic_part.len();
         e
@@ -133,23 +140,31 @@ pub async fn update_place(conn: &mut AnyConnection, p: &PlaceRow) -> StoreResult
 }
 
 pub async fn place_by_id(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<PlaceRow>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PLACE_COLUMNS} FROM place_names WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLACE_COLUMNS} FROM place_names WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(place_from).transpose()
 }
 
 /// Every record, for building the search index on start.
 pub async fn all_places(conn: &mut AnyConnection) -> StoreResult<Vec<PlaceRow>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PLACE_COLUMNS} FROM place_names")))
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLACE_COLUMNS} FROM place_names"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter().map(place_from).collect()
 }
 
 /// Takes the next code of a county and category: `{county}{category:02}{serial:06}`.
-pub async fn next_code(conn: &mut AnyConnection, region: &str, category: Category) -> StoreResult<String> {
+pub async fn next_code(
+    conn: &mut AnyConnection,
+    region: &str,
+    category: Category,
+) -> StoreResult<String> {
     let prefix = format!("{}{:02}", &region[..region.len().min(6)], category.number());
     let last = advance_sequence(conn, &prefix, 1).await?;
     Ok(format!("{prefix}{last:06}"))
@@ -181,7 +196,11 @@ pub async fn claim_seed(conn: &mut AnyConnection, name: &str) -> StoreResult<boo
 }
 
 pub async fn finish_seed(conn: &mut AnyConnection, name: &str, rows: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE seed_runs SET rows_loaded = $1 WHERE name = $2").bind(rows).bind(name).execute(&mut *conn).await?;
+    sqlx::query("UPDATE seed_runs SET rows_loaded = $1 WHERE name = $2")
+        .bind(rows)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -224,13 +243,19 @@ const APP_COLUMNS: &str = "id, kind, target_id, name, specific_part, generic_par
      new_place_name_id";
 
 fn warnings_text(ws: &[Warning]) -> String {
-    ws.iter().map(|w| format!("{}\t{}", w.code, w.message.replace(['\n', '\t'], " "))).collect::<Vec<_>>().join("\n")
+    ws.iter()
+        .map(|w| format!("{}\t{}", w.code, w.message.replace(['\n', '\t'], " ")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn warnings_from(text: &str) -> Vec<Warning> {
     text.lines()
         .filter_map(|l| l.split_once('\t'))
-        .map(|(code, message)| Warning { code: code.to_owned(), message: message.to_owned() })
+        .map(|(code, message)| Warning {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        })
         .collect()
 }
 
@@ -329,11 +354,16 @@ pub async fn update_application(conn: &mut AnyConnection, a: &ApplicationRow) ->
     Ok(())
 }
 
-pub async fn application_by_id(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<ApplicationRow>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {APP_COLUMNS} FROM naming_applications WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn application_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> StoreResult<Option<ApplicationRow>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {APP_COLUMNS} FROM naming_applications WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(app_from).transpose()
 }
 
@@ -371,11 +401,16 @@ pub async fn house_numbers_of(conn: &mut AnyConnection, road: &str) -> StoreResu
     rows.iter().map(house_from).collect()
 }
 
-pub async fn house_number_by_id(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<HouseRow>> {
-    let row = sqlx::query("SELECT id, road_id, side, number, sub_number, position_m FROM house_numbers WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn house_number_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> StoreResult<Option<HouseRow>> {
+    let row = sqlx::query(
+        "SELECT id, road_id, side, number, sub_number, position_m FROM house_numbers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(house_from).transpose()
 }
 
@@ -400,6 +435,9 @@ pub async fn insert_house_number(conn: &mut AnyConnection, h: &HouseRow) -> Stor
 
 /// Locks a road for house-number allocation (PostgreSQL row lock; SQLite serialises writers).
 pub async fn lock_place(conn: &mut AnyConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE place_names SET updated_at_ms = updated_at_ms WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE place_names SET updated_at_ms = updated_at_ms WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

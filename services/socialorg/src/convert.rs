@@ -12,7 +12,9 @@ pub fn kind_in(v: i32) -> Option<OrganisationKind> {
     match pb::OrganisationKind::try_from(v).ok()? {
         pb::OrganisationKind::Unspecified => None,
         pb::OrganisationKind::SocialGroup => Some(OrganisationKind::SocialGroup),
-        pb::OrganisationKind::PrivateNonEnterpriseUnit => Some(OrganisationKind::PrivateNonEnterpriseUnit),
+        pb::OrganisationKind::PrivateNonEnterpriseUnit => {
+            Some(OrganisationKind::PrivateNonEnterpriseUnit)
+        }
         pb::OrganisationKind::Foundation => Some(OrganisationKind::Foundation),
     }
 }
@@ -20,7 +22,9 @@ pub fn kind_in(v: i32) -> Option<OrganisationKind> {
 pub fn kind_out(k: OrganisationKind) -> pb::OrganisationKind {
     match k {
         OrganisationKind::SocialGroup => pb::OrganisationKind::SocialGroup,
-        OrganisationKind::PrivateNonEnterpriseUnit => pb::OrganisationKind::PrivateNonEnterpriseUnit,
+        OrganisationKind::PrivateNonEnterpriseUnit => {
+            pb::OrganisationKind::PrivateNonEnterpriseUnit
+        }
         OrganisationKind::Foundation => pb::OrganisationKind::Foundation,
     }
 }
@@ -169,7 +173,12 @@ pub fn task_out(t: &TaskRow) -> pb::RepresentativeChangeTask {
         task_id: t.id.clone(),
         organisation_id: t.organisation_id.clone(),
         reason: t.reason.clone(),
-        status: if t.open { pb::TaskStatus::Open } else { pb::TaskStatus::Done }.into(),
+        status: if t.open {
+            pb::TaskStatus::Open
+        } else {
+            pb::TaskStatus::Done
+        }
+        .into(),
         opened_at_ms: t.opened_at_ms,
     }
 }

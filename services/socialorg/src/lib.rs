@@ -21,7 +21,10 @@ pub const TOPIC_LISTED: &str = "socialorg.organisation_listed";
 /// Topic of [`contracts::civil::socialorg::v1::OrganisationDelisted`].
 pub const TOPIC_DELISTED: &str = "socialorg.organisation_delisted";
 
-pub const SERVICE: kit::ServiceDef = kit::ServiceDef { name: "socialorg", mount: |ctx, m| Box::pin(mount(ctx, m)) };
+pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
+    name: "socialorg",
+    mount: |ctx, m| Box::pin(mount(ctx, m)),
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -45,13 +48,18 @@ async fn daily_sweep(ctx: kit::ServiceContext, db: kit::store::Db) {
         let today = kit::today_cst();
         let result = async {
             let mut tx = db.begin().await?;
-            let out = api::sweep_all(&mut tx, &ctx.calendar, today, "", &api::system_principal()).await?;
+            let out =
+                api::sweep_all(&mut tx, &ctx.calendar, today, "", &api::system_principal()).await?;
             tx.commit().await?;
             Ok::<_, kit::ServiceError>(out)
         }
         .await;
         match result {
-            Ok(out) => tracing::info!(listed = out.listed.len(), delisted = out.delisted.len(), "listing sweep done"),
+            Ok(out) => tracing::info!(
+                listed = out.listed.len(),
+                delisted = out.delisted.len(),
+                "listing sweep done"
+            ),
             Err(e) => tracing::warn!(error = %e, "listing sweep failed; retrying later"),
         }
         tokio::time::sleep(SWEEP_EVERY).await;

@@ -21,7 +21,8 @@ pub fn date_text(d: Date) -> String {
 }
 
 pub fn parse_date(s: &str) -> StoreResult<Date> {
-    Date::parse(s, DATE_FORMAT).map_err(|e| kit::ServiceError::Internal(anyhow::anyhow!("stored date {s:?}: {e}")))
+    Date::parse(s, DATE_FORMAT)
+        .map_err(|e| kit::ServiceError::Internal(anyhow::anyhow!("stored date {s:?}: {e}")))
 }
 
 fn opt_date(row: &AnyRow, column: &str) -> StoreResult<Option<Date>> {
@@ -191,14 +192,21 @@ pub async fn lock_org(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<
 }
 
 pub async fn org_by_id(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<OrgRow>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ORG_COLUMNS} FROM organisations WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ORG_COLUMNS} FROM organisations WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(org_from).transpose()
 }
 
-pub async fn active_name_taken(conn: &mut AnyConnection, region: &str, name: &str, except_id: &str) -> StoreResult<bool> {
+pub async fn active_name_taken(
+    conn: &mut AnyConnection,
+    region: &str,
+    name: &str,
+    except_id: &str,
+) -> StoreResult<bool> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM organisations WHERE region = $1 AND name = $2 AND status = 'ACTIVE' AND id <> $3")
         .bind(region)
         .bind(name)
@@ -208,7 +216,10 @@ pub async fn active_name_taken(conn: &mut AnyConnection, region: &str, name: &st
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-pub async fn active_orgs_by_rep(conn: &mut AnyConnection, rep_index: &str) -> StoreResult<Vec<OrgRow>> {
+pub async fn active_orgs_by_rep(
+    conn: &mut AnyConnection,
+    rep_index: &str,
+) -> StoreResult<Vec<OrgRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ORG_COLUMNS} FROM organisations WHERE rep_index = $1 AND status = 'ACTIVE' ORDER BY id"
     )))
@@ -219,8 +230,12 @@ pub async fn active_orgs_by_rep(conn: &mut AnyConnection, rep_index: &str) -> St
 }
 
 pub async fn active_org_ids(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query("SELECT id FROM organisations WHERE status = 'ACTIVE' ORDER BY id").fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| r.try_get("id").map_err(Into::into)).collect()
+    let rows = sqlx::query("SELECT id FROM organisations WHERE status = 'ACTIVE' ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("id").map_err(Into::into))
+        .collect()
 }
 
 pub async fn insert_change(
@@ -328,7 +343,8 @@ pub async fn reports_of(conn: &mut AnyConnection, org: &str) -> StoreResult<Vec<
                 submitted_on: parse_date(&row.try_get::<String, _>("submitted_on")?)?,
                 due_on: parse_date(&row.try_get::<String, _>("due_on")?)?,
                 late: row.try_get::<i64, _>("late")? != 0,
-                result: InspectionResult::parse(&result).ok_or_else(|| corrupt("result", &result))?,
+                result: InspectionResult::parse(&result)
+                    .ok_or_else(|| corrupt("result", &result))?,
                 spending_ratio_met: row.try_get::<i64, _>("spending_ratio_met")? != 0,
             })
         })
@@ -336,7 +352,11 @@ pub async fn reports_of(conn: &mut AnyConnection, org: &str) -> StoreResult<Vec<
 }
 
 pub async fn reported_years(conn: &mut AnyConnection, org: &str) -> StoreResult<BTreeSet<i32>> {
-    Ok(reports_of(conn, org).await?.into_iter().map(|r| r.year).collect())
+    Ok(reports_of(conn, org)
+        .await?
+        .into_iter()
+        .map(|r| r.year)
+        .collect())
 }
 
 pub async fn insert_report(conn: &mut AnyConnection, r: &ReportRow) -> StoreResult<()> {
@@ -408,10 +428,12 @@ pub async fn listings_of(conn: &mut AnyConnection, org: &str) -> StoreResult<Vec
 }
 
 pub async fn listing_by_id(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<ListingRow>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{LISTING_SELECT} WHERE l.id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{LISTING_SELECT} WHERE l.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(listing_from).transpose()
 }
 
@@ -438,7 +460,13 @@ pub async fn listings_in_force(
     rows.iter().map(listing_from).collect()
 }
 
-pub async fn insert_listing(conn: &mut AnyConnection, org: &str, l: &Listing, fine_fen: i64, evidence: &str) -> StoreResult<()> {
+pub async fn insert_listing(
+    conn: &mut AnyConnection,
+    org: &str,
+    l: &Listing,
+    fine_fen: i64,
+    evidence: &str,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO listings (id, organisation_id, list, trigger_kind, listed_on, report_year, fine_fen, evidence,
          corrected_on, removal_due, removed_on, removal_reason, created_at_ms)
@@ -458,7 +486,12 @@ pub async fn insert_listing(conn: &mut AnyConnection, org: &str, l: &Listing, fi
     Ok(())
 }
 
-pub async fn record_correction(conn: &mut AnyConnection, id: &str, corrected_on: Date, removal_due: Date) -> StoreResult<()> {
+pub async fn record_correction(
+    conn: &mut AnyConnection,
+    id: &str,
+    corrected_on: Date,
+    removal_due: Date,
+) -> StoreResult<()> {
     sqlx::query("UPDATE listings SET corrected_on = $1, removal_due = $2 WHERE id = $3 AND removed_on IS NULL")
         .bind(date_text(corrected_on))
         .bind(date_text(removal_due))
@@ -469,7 +502,12 @@ pub async fn record_correction(conn: &mut AnyConnection, id: &str, corrected_on:
 }
 
 /// Ends a listing; false when it had already ended (a concurrent sweep).
-pub async fn remove_listing(conn: &mut AnyConnection, id: &str, removed_on: Date, reason: RemovalReason) -> StoreResult<bool> {
+pub async fn remove_listing(
+    conn: &mut AnyConnection,
+    id: &str,
+    removed_on: Date,
+    reason: RemovalReason,
+) -> StoreResult<bool> {
     let n = sqlx::query("UPDATE listings SET removed_on = $1, removal_reason = $2 WHERE id = $3 AND removed_on IS NULL")
         .bind(date_text(removed_on))
         .bind(reason.as_str())
@@ -504,7 +542,11 @@ pub async fn insert_rating(conn: &mut AnyConnection, r: &RatingRow) -> StoreResu
 }
 
 /// The latest rating in force on `on`.
-pub async fn rating_in_force(conn: &mut AnyConnection, org: &str, on: Date) -> StoreResult<Option<RatingRow>> {
+pub async fn rating_in_force(
+    conn: &mut AnyConnection,
+    org: &str,
+    on: Date,
+) -> StoreResult<Option<RatingRow>> {
     let row = sqlx::query(
         "SELECT organisation_id, level, granted_on, valid_until FROM ratings
          WHERE organisation_id = $1 AND granted_on <= $2 AND valid_until >= $2 ORDER BY granted_on DESC, id DESC LIMIT 1",

@@ -18,7 +18,11 @@ fn id(first17: &str) -> String {
 }
 
 fn d(y: i32, m: i32, day: i32) -> Option<Date> {
-    Some(Date { year: y, month: m, day })
+    Some(Date {
+        year: y,
+        month: m,
+        day,
+    })
 }
 
 fn rid() -> String {
@@ -43,7 +47,12 @@ impl Fixture {
         let officer = suite.token_for("officer-1", &[Role::SocialOrgOfficer], COUNTY);
         let service = suite.token_for("svc-onematter", &[Role::Service], COUNTY);
         let public = suite.token(&[Role::Citizen], "33");
-        Fixture { suite, officer, service, public }
+        Fixture {
+            suite,
+            officer,
+            service,
+            public,
+        }
     }
 
     fn client(&self) -> SocialOrgServiceClient<Channel> {
@@ -54,18 +63,36 @@ impl Fixture {
         self.suite.request(m, &self.officer)
     }
 
-    async fn register(&self, r: pb::RegisterOrganisationRequest) -> Result<pb::Organisation, tonic::Status> {
-        self.client().register_organisation(self.req(r)).await.map(|r| r.into_inner())
+    async fn register(
+        &self,
+        r: pb::RegisterOrganisationRequest,
+    ) -> Result<pb::Organisation, tonic::Status> {
+        self.client()
+            .register_organisation(self.req(r))
+            .await
+            .map(|r| r.into_inner())
     }
 
     async fn sweep(&self, date: Option<Date>) -> pb::ListingSweep {
-        let r = pb::RunListingSweepRequest { request_id: rid(), date };
-        self.client().run_listing_sweep(self.req(r)).await.expect("sweep").into_inner()
+        let r = pb::RunListingSweepRequest {
+            request_id: rid(),
+            date,
+        };
+        self.client()
+            .run_listing_sweep(self.req(r))
+            .await
+            .expect("sweep")
+            .into_inner()
     }
 
     async fn count(&self, sql: &str) -> i64 {
         let db = self.suite.db("socialorg").await;
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&db.pool).await.expect("count").try_get(0).expect("n")
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&db.pool)
+            .await
+            .expect("count")
+            .try_get(0)
+            .expect("n")
     }
 }
 
@@ -77,7 +104,10 @@ fn group(name: &str, rep: &str) -> pb::RegisterOrganisationRequest {
         name: name.into(),
         region_code: COUNTY.into(),
         address: "武义县壶山街道解放路12号".into(),
-        legal_representative: Some(PersonRef { id_number: id(rep), name: "王建国".into() }),
+        legal_representative: Some(PersonRef {
+            id_number: id(rep),
+            name: "王建国".into(),
+        }),
         supervisory_unit: "武义县文联".into(),
         individual_members: 60,
         unit_members: 0,
@@ -90,27 +120,49 @@ fn group(name: &str, rep: &str) -> pb::RegisterOrganisationRequest {
 
 fn assert_refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, reason: &str) {
     let status = result.expect_err(reason);
-    assert_eq!(status.code(), Code::FailedPrecondition, "{reason}: {status:?}");
+    assert_eq!(
+        status.code(),
+        Code::FailedPrecondition,
+        "{reason}: {status:?}"
+    );
     assert_eq!(reason_of(&status).as_deref(), Some(reason));
 }
 
 #[tokio::test]
 async fn registration_issues_a_valid_credit_code_and_records_the_event() {
     let f = Fixture::start().await;
-    let a = f.register(group("武义县书法家协会", "33072319700101001")).await.expect("registered");
-    let b = f.register(group("武义县摄影家协会", "33072319700101002")).await.expect("registered");
+    let a = f
+        .register(group("武义县书法家协会", "33072319700101001"))
+        .await
+        .expect("registered");
+    let b = f
+        .register(group("武义县摄影家协会", "33072319700101002"))
+        .await
+        .expect("registered");
     for (org, _) in [(&a, 1), (&b, 2)] {
         let code = civil_id::CreditCode::parse(&org.credit_code).expect("check char valid");
-        assert_eq!((code.authority(), code.kind(), code.region()), ('5', '1', COUNTY));
+        assert_eq!(
+            (code.authority(), code.kind(), code.region()),
+            ('5', '1', COUNTY)
+        );
     }
     assert_ne!(a.credit_code, b.credit_code);
     assert_eq!(a.status, pb::OrganisationStatus::Active as i32);
     assert!(a.decided_in_time, "decided 33 days after receipt");
     assert_eq!(a.decision_due, d(2024, 4, 30), "60 days after 2024-03-01");
     let rep = a.legal_representative.expect("rep");
-    assert!(rep.id_number.contains('*'), "the officer sees a masked number: {}", rep.id_number);
+    assert!(
+        rep.id_number.contains('*'),
+        "the officer sees a masked number: {}",
+        rep.id_number
+    );
     assert_eq!(f.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'civil.socialorg.v1.OrganisationRegistered'").await, 2);
-    assert_eq!(f.count("SELECT COUNT(*) FROM organisations WHERE rep_id_sealed LIKE '33072319700101%'").await, 0, "sealed at rest");
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM organisations WHERE rep_id_sealed LIKE '33072319700101%'")
+            .await,
+        0,
+        "sealed at rest"
+    );
 }
 
 #[tokio::test]
@@ -134,14 +186,46 @@ async fn foundations_and_private_units_get_their_kind_digit() {
 #[tokio::test]
 async fn each_refusal_reason_of_registration_is_reported() {
     let f = Fixture::start().await;
-    f.register(group("武义县围棋协会", "33072319700101005")).await.expect("first");
+    f.register(group("武义县围棋协会", "33072319700101005"))
+        .await
+        .expect("first");
     let cases: Vec<(pb::RegisterOrganisationRequest, &str)> = vec![
-        (pb::RegisterOrganisationRequest { individual_members: 49, ..group("武义县象棋协会", "33072319700101006") }, "SOCIALORG_TOO_FEW_MEMBERS"),
-        (pb::RegisterOrganisationRequest { funds_fen: 2_999_999, ..group("武义县象棋协会", "33072319700101006") }, "SOCIALORG_FUNDS_TOO_LOW"),
-        (group("中华武义象棋协会", "33072319700101006"), "SOCIALORG_NAME_NOT_ALLOWED"),
-        (group("武义县围棋协会", "33072319700101006"), "SOCIALORG_NAME_TAKEN"),
-        (pb::RegisterOrganisationRequest { supervisory_unit: String::new(), ..group("武义县象棋协会", "33072319700101006") }, "SOCIALORG_SUPERVISORY_UNIT_REQUIRED"),
-        (pb::RegisterOrganisationRequest { decided_on: d(2024, 2, 1), ..group("武义县象棋协会", "33072319700101006") }, "SOCIALORG_APPLICATION_IN_FUTURE"),
+        (
+            pb::RegisterOrganisationRequest {
+                individual_members: 49,
+                ..group("武义县象棋协会", "33072319700101006")
+            },
+            "SOCIALORG_TOO_FEW_MEMBERS",
+        ),
+        (
+            pb::RegisterOrganisationRequest {
+                funds_fen: 2_999_999,
+                ..group("武义县象棋协会", "33072319700101006")
+            },
+            "SOCIALORG_FUNDS_TOO_LOW",
+        ),
+        (
+            group("中华武义象棋协会", "33072319700101006"),
+            "SOCIALORG_NAME_NOT_ALLOWED",
+        ),
+        (
+            group("武义县围棋协会", "33072319700101006"),
+            "SOCIALORG_NAME_TAKEN",
+        ),
+        (
+            pb::RegisterOrganisationRequest {
+                supervisory_unit: String::new(),
+                ..group("武义县象棋协会", "33072319700101006")
+            },
+            "SOCIALORG_SUPERVISORY_UNIT_REQUIRED",
+        ),
+        (
+            pb::RegisterOrganisationRequest {
+                decided_on: d(2024, 2, 1),
+                ..group("武义县象棋协会", "33072319700101006")
+            },
+            "SOCIALORG_APPLICATION_IN_FUTURE",
+        ),
     ];
     for (request, reason) in cases {
         assert_refused(f.register(request).await, reason);
@@ -149,7 +233,9 @@ async fn each_refusal_reason_of_registration_is_reported() {
     let mut direct = group("武义县象棋协会", "33072319700101006");
     direct.supervisory_unit = String::new();
     direct.field = pb::ActivityField::CommunityService.into();
-    f.register(direct).await.expect("community service registers directly");
+    f.register(direct)
+        .await
+        .expect("community service registers directly");
 }
 
 #[tokio::test]
@@ -158,17 +244,37 @@ async fn malformed_input_is_invalid_argument_with_every_bad_field() {
     let bad = pb::RegisterOrganisationRequest {
         request_id: rid(),
         region_code: "3307".into(),
-        legal_representative: Some(PersonRef { id_number: "330723197001010010".into(), name: String::new() }),
-        decided_on: Some(Date { year: 2023, month: 2, day: 30 }),
+        legal_representative: Some(PersonRef {
+            id_number: "330723197001010010".into(),
+            name: String::new(),
+        }),
+        decided_on: Some(Date {
+            year: 2023,
+            month: 2,
+            day: 30,
+        }),
         ..Default::default()
     };
     let status = f.register(bad).await.expect_err("invalid");
     assert_eq!(status.code(), Code::InvalidArgument);
     let fields = violated_fields(&status);
-    for field in ["kind", "field", "name", "address", "region_code", "legal_representative.id_number", "legal_representative.name", "application_received_on", "decided_on"] {
+    for field in [
+        "kind",
+        "field",
+        "name",
+        "address",
+        "region_code",
+        "legal_representative.id_number",
+        "legal_representative.name",
+        "application_received_on",
+        "decided_on",
+    ] {
         assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
     }
-    assert!(!status.message().contains("330723197001010010"), "the number is not echoed");
+    assert!(
+        !status.message().contains("330723197001010010"),
+        "the number is not echoed"
+    );
 }
 
 #[tokio::test]
@@ -179,17 +285,38 @@ async fn wrong_role_or_region_is_permission_denied() {
     for token in [&registrar, &other_county] {
         let status = f
             .client()
-            .register_organisation(f.suite.request(group("武义县钓鱼协会", "33072319700101007"), token))
+            .register_organisation(
+                f.suite
+                    .request(group("武义县钓鱼协会", "33072319700101007"), token),
+            )
             .await
             .expect_err("denied");
         assert_eq!(status.code(), Code::PermissionDenied);
     }
-    let org = f.register(group("武义县钓鱼协会", "33072319700101007")).await.expect("registered");
-    let r = pb::ListByLegalRepresentativeRequest { id_number: id("33072319700101007") };
-    let status = f.client().list_by_legal_representative(f.suite.request(r, &f.public)).await.expect_err("citizen denied");
+    let org = f
+        .register(group("武义县钓鱼协会", "33072319700101007"))
+        .await
+        .expect("registered");
+    let r = pb::ListByLegalRepresentativeRequest {
+        id_number: id("33072319700101007"),
+    };
+    let status = f
+        .client()
+        .list_by_legal_representative(f.suite.request(r, &f.public))
+        .await
+        .expect_err("citizen denied");
     assert_eq!(status.code(), Code::PermissionDenied);
-    let r = pb::GrantRatingRequest { request_id: rid(), organisation_id: org.organisation_id, level: 3, assessed_on: d(2026, 9, 1) };
-    let status = f.client().grant_rating(f.suite.request(r, &other_county)).await.expect_err("other county");
+    let r = pb::GrantRatingRequest {
+        request_id: rid(),
+        organisation_id: org.organisation_id,
+        level: 3,
+        assessed_on: d(2026, 9, 1),
+    };
+    let status = f
+        .client()
+        .grant_rating(f.suite.request(r, &other_county))
+        .await
+        .expect_err("other county");
     assert_eq!(status.code(), Code::PermissionDenied);
 }
 
@@ -201,7 +328,10 @@ async fn a_retried_request_id_returns_the_first_answer_and_a_reused_one_is_refus
     let again = f.register(request.clone()).await.expect("retry");
     assert_eq!(first, again);
     assert_eq!(f.count("SELECT COUNT(*) FROM organisations").await, 1);
-    let reused = pb::RegisterOrganisationRequest { name: "武义县太极剑协会".into(), ..request };
+    let reused = pb::RegisterOrganisationRequest {
+        name: "武义县太极剑协会".into(),
+        ..request
+    };
     assert_refused(f.register(reused).await, "REQUEST_ID_REUSED");
 }
 
@@ -209,45 +339,107 @@ async fn a_retried_request_id_returns_the_first_answer_and_a_reused_one_is_refus
 async fn the_after_death_matter_finds_the_organisations_and_opens_one_task_each() {
     let f = Fixture::start().await;
     let rep = "33072319500101009";
-    let org = f.register(group("武义县老年书画研究会", rep)).await.expect("registered");
-    f.register(group("武义县老年体育协会", rep)).await.expect("registered");
-    let r = pb::ListByLegalRepresentativeRequest { id_number: id(rep).to_lowercase() };
-    let found = f.client().list_by_legal_representative(f.suite.request(r, &f.service)).await.expect("list").into_inner();
+    let org = f
+        .register(group("武义县老年书画研究会", rep))
+        .await
+        .expect("registered");
+    f.register(group("武义县老年体育协会", rep))
+        .await
+        .expect("registered");
+    let r = pb::ListByLegalRepresentativeRequest {
+        id_number: id(rep).to_lowercase(),
+    };
+    let found = f
+        .client()
+        .list_by_legal_representative(f.suite.request(r, &f.service))
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(found.organisations.len(), 2);
-    assert_eq!(found.organisations[0].legal_representative.as_ref().expect("rep").id_number, id(rep), "the service sees it in full");
+    assert_eq!(
+        found.organisations[0]
+            .legal_representative
+            .as_ref()
+            .expect("rep")
+            .id_number,
+        id(rep),
+        "the service sees it in full"
+    );
 
     let open = |request_id: &str| pb::OpenRepresentativeChangeTaskRequest {
         request_id: request_id.into(),
         organisation_id: org.organisation_id.clone(),
         reason: "legal representative deceased".into(),
     };
-    let task = f.client().open_representative_change_task(f.suite.request(open("case-1/step-socialorg"), &f.service)).await.expect("task").into_inner();
-    let retried = f.client().open_representative_change_task(f.suite.request(open("case-1/step-socialorg"), &f.service)).await.expect("retry").into_inner();
-    let other = f.client().open_representative_change_task(f.suite.request(open("case-2/step-socialorg"), &f.service)).await.expect("joins").into_inner();
+    let task = f
+        .client()
+        .open_representative_change_task(f.suite.request(open("case-1/step-socialorg"), &f.service))
+        .await
+        .expect("task")
+        .into_inner();
+    let retried = f
+        .client()
+        .open_representative_change_task(f.suite.request(open("case-1/step-socialorg"), &f.service))
+        .await
+        .expect("retry")
+        .into_inner();
+    let other = f
+        .client()
+        .open_representative_change_task(f.suite.request(open("case-2/step-socialorg"), &f.service))
+        .await
+        .expect("joins")
+        .into_inner();
     assert_eq!(task, retried);
-    assert_eq!(task.task_id, other.task_id, "one open task per organisation");
+    assert_eq!(
+        task.task_id, other.task_id,
+        "one open task per organisation"
+    );
     assert_eq!(task.status, pb::TaskStatus::Open as i32);
-    assert_eq!(f.count("SELECT COUNT(*) FROM representative_tasks").await, 1);
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM representative_tasks").await,
+        1
+    );
 
     let change = pb::ChangeOrganisationRequest {
         request_id: rid(),
         organisation_id: org.organisation_id.clone(),
-        new_legal_representative: Some(PersonRef { id_number: id("33072319800101010"), name: "李红".into() }),
+        new_legal_representative: Some(PersonRef {
+            id_number: id("33072319800101010"),
+            name: "李红".into(),
+        }),
         changed_on: d(2026, 11, 2),
         ..Default::default()
     };
-    let changed = f.client().change_organisation(f.req(change)).await.expect("changed").into_inner();
-    assert!(changed.open_task_id.is_empty(), "the change closes the task");
+    let changed = f
+        .client()
+        .change_organisation(f.req(change))
+        .await
+        .expect("changed")
+        .into_inner();
+    assert!(
+        changed.open_task_id.is_empty(),
+        "the change closes the task"
+    );
     let r = pb::ListByLegalRepresentativeRequest { id_number: id(rep) };
-    let found = f.client().list_by_legal_representative(f.suite.request(r, &f.service)).await.expect("list").into_inner();
+    let found = f
+        .client()
+        .list_by_legal_representative(f.suite.request(r, &f.service))
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(found.organisations.len(), 1);
 }
 
 #[tokio::test]
 async fn changes_are_registered_and_refused_when_nothing_changes_or_not_active() {
     let f = Fixture::start().await;
-    let org = f.register(group("武义县茶文化研究会", "33072319700101011")).await.expect("registered");
-    f.register(group("武义县茶叶协会", "33072319700101012")).await.expect("registered");
+    let org = f
+        .register(group("武义县茶文化研究会", "33072319700101011"))
+        .await
+        .expect("registered");
+    f.register(group("武义县茶叶协会", "33072319700101012"))
+        .await
+        .expect("registered");
     let change = |name: &str| pb::ChangeOrganisationRequest {
         request_id: rid(),
         organisation_id: org.organisation_id.clone(),
@@ -255,25 +447,53 @@ async fn changes_are_registered_and_refused_when_nothing_changes_or_not_active()
         changed_on: d(2026, 10, 9),
         ..Default::default()
     };
-    let changed = f.client().change_organisation(f.req(change("武义县茶文化促进会"))).await.expect("renamed").into_inner();
+    let changed = f
+        .client()
+        .change_organisation(f.req(change("武义县茶文化促进会")))
+        .await
+        .expect("renamed")
+        .into_inner();
     assert_eq!(changed.name, "武义县茶文化促进会");
-    assert_refused(f.client().change_organisation(f.req(change("武义县茶文化促进会"))).await, "SOCIALORG_NOTHING_TO_CHANGE");
-    assert_refused(f.client().change_organisation(f.req(change("武义县茶叶协会"))).await, "SOCIALORG_NAME_TAKEN");
+    assert_refused(
+        f.client()
+            .change_organisation(f.req(change("武义县茶文化促进会")))
+            .await,
+        "SOCIALORG_NOTHING_TO_CHANGE",
+    );
+    assert_refused(
+        f.client()
+            .change_organisation(f.req(change("武义县茶叶协会")))
+            .await,
+        "SOCIALORG_NAME_TAKEN",
+    );
     let dereg = pb::DeregisterOrganisationRequest {
         request_id: rid(),
         organisation_id: org.organisation_id.clone(),
         deregistered_on: d(2026, 10, 12),
         reason: "dissolved by members".into(),
     };
-    let gone = f.client().deregister_organisation(f.req(dereg)).await.expect("deregistered").into_inner();
+    let gone = f
+        .client()
+        .deregister_organisation(f.req(dereg))
+        .await
+        .expect("deregistered")
+        .into_inner();
     assert_eq!(gone.status, pb::OrganisationStatus::Deregistered as i32);
-    assert_refused(f.client().change_organisation(f.req(change("武义县茶道会"))).await, "SOCIALORG_NOT_ACTIVE");
+    assert_refused(
+        f.client()
+            .change_organisation(f.req(change("武义县茶道会")))
+            .await,
+        "SOCIALORG_NOT_ACTIVE",
+    );
 }
 
 #[tokio::test]
 async fn a_non_reporter_is_listed_at_the_deadline_and_leaves_five_working_days_after_filing() {
     let f = Fixture::start().await;
-    let org = f.register(group("武义县登山协会", "33072319700101013")).await.expect("registered");
+    let org = f
+        .register(group("武义县登山协会", "33072319700101013"))
+        .await
+        .expect("registered");
     let report = |year: i32, on: Option<Date>| pb::SubmitAnnualReportRequest {
         request_id: rid(),
         organisation_id: org.organisation_id.clone(),
@@ -287,33 +507,69 @@ async fn a_non_reporter_is_listed_at_the_deadline_and_leaves_five_working_days_a
     let swept = f.sweep(d(2025, 6, 10)).await;
     assert_eq!(swept.listed.len(), 1);
     let listing = &swept.listed[0];
-    assert_eq!(listing.trigger, pb::ListingTrigger::MissedAnnualReport as i32);
+    assert_eq!(
+        listing.trigger,
+        pb::ListingTrigger::MissedAnnualReport as i32
+    );
     assert_eq!(listing.list, pb::CreditList::Abnormal as i32);
     assert_eq!(listing.listed_on, d(2025, 6, 4));
     assert!(listing.evidence.contains("2024"));
-    assert!(f.sweep(d(2025, 6, 10)).await.listed.is_empty(), "listed once");
+    assert!(
+        f.sweep(d(2025, 6, 10)).await.listed.is_empty(),
+        "listed once"
+    );
 
     // The public sees the list with public fields only.
-    let list = pb::ListCreditListingsRequest { list: pb::CreditList::Abnormal.into(), on: d(2025, 6, 20), ..Default::default() };
-    let public = f.client().list_credit_listings(f.suite.request(list.clone(), &f.public)).await.expect("public").into_inner();
+    let list = pb::ListCreditListingsRequest {
+        list: pb::CreditList::Abnormal.into(),
+        on: d(2025, 6, 20),
+        ..Default::default()
+    };
+    let public = f
+        .client()
+        .list_credit_listings(f.suite.request(list.clone(), &f.public))
+        .await
+        .expect("public")
+        .into_inner();
     assert_eq!(public.listings.len(), 1);
     assert_eq!(public.listings[0].credit_code, org.credit_code);
 
-    let filed = f.client().submit_annual_report(f.req(report(2024, d(2025, 7, 1)))).await.expect("late report").into_inner();
+    let filed = f
+        .client()
+        .submit_annual_report(f.req(report(2024, d(2025, 7, 1))))
+        .await
+        .expect("late report")
+        .into_inner();
     assert!(filed.late);
     assert!(f.sweep(d(2025, 7, 7)).await.delisted.is_empty());
     let swept = f.sweep(d(2025, 7, 8)).await;
     assert_eq!(swept.delisted.len(), 1);
-    assert_eq!(swept.delisted[0].removal_reason, pb::RemovalReason::Corrected as i32);
+    assert_eq!(
+        swept.delisted[0].removal_reason,
+        pb::RemovalReason::Corrected as i32
+    );
     assert_eq!(f.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'civil.socialorg.v1.OrganisationDelisted'").await, 1);
-    assert_refused(f.client().submit_annual_report(f.req(report(2024, d(2025, 7, 2)))).await, "SOCIALORG_REPORT_ALREADY_FILED");
-    assert_refused(f.client().submit_annual_report(f.req(report(2026, d(2026, 7, 2)))).await, "SOCIALORG_REPORT_YEAR_NOT_ENDED");
+    assert_refused(
+        f.client()
+            .submit_annual_report(f.req(report(2024, d(2025, 7, 2))))
+            .await,
+        "SOCIALORG_REPORT_ALREADY_FILED",
+    );
+    assert_refused(
+        f.client()
+            .submit_annual_report(f.req(report(2026, d(2026, 7, 2))))
+            .await,
+        "SOCIALORG_REPORT_YEAR_NOT_ENDED",
+    );
 }
 
 #[tokio::test]
 async fn two_years_on_the_abnormal_list_escalate_and_the_serious_list_needs_two_clean_years() {
     let f = Fixture::start().await;
-    let org = f.register(group("武义县龙舟协会", "33072319700101014")).await.expect("registered");
+    let org = f
+        .register(group("武义县龙舟协会", "33072319700101014"))
+        .await
+        .expect("registered");
     for year in [2024, 2025] {
         let r = pb::SubmitAnnualReportRequest {
             request_id: rid(),
@@ -323,7 +579,10 @@ async fn two_years_on_the_abnormal_list_escalate_and_the_serious_list_needs_two_
             result: pb::InspectionResult::Passed.into(),
             ..Default::default()
         };
-        f.client().submit_annual_report(f.req(r)).await.expect("report");
+        f.client()
+            .submit_annual_report(f.req(r))
+            .await
+            .expect("report");
     }
     let breach = pb::RecordBreachRequest {
         request_id: rid(),
@@ -333,26 +592,60 @@ async fn two_years_on_the_abnormal_list_escalate_and_the_serious_list_needs_two_
         fine_fen: 0,
         evidence: "two registered letters returned 2024-01-10 and 2024-02-20".into(),
     };
-    let listing = f.client().record_breach(f.req(breach)).await.expect("listed").into_inner();
+    let listing = f
+        .client()
+        .record_breach(f.req(breach))
+        .await
+        .expect("listed")
+        .into_inner();
     assert_eq!(listing.list, pb::CreditList::Abnormal as i32);
     assert!(f.sweep(d(2026, 2, 28)).await.listed.is_empty());
     let swept = f.sweep(d(2026, 3, 1)).await;
     assert_eq!(swept.listed.len(), 1);
-    assert_eq!(swept.listed[0].trigger, pb::ListingTrigger::AbnormalTwoYears as i32);
+    assert_eq!(
+        swept.listed[0].trigger,
+        pb::ListingTrigger::AbnormalTwoYears as i32
+    );
     assert_eq!(swept.listed[0].list, pb::CreditList::Serious as i32);
-    assert_eq!(swept.delisted[0].removal_reason, pb::RemovalReason::Escalated as i32);
+    assert_eq!(
+        swept.delisted[0].removal_reason,
+        pb::RemovalReason::Escalated as i32
+    );
 
-    let apply = |on: Option<Date>| pb::ApplyForSeriousListRemovalRequest { request_id: rid(), organisation_id: org.organisation_id.clone(), applied_on: on };
-    assert_refused(f.client().apply_for_serious_list_removal(f.req(apply(d(2027, 2, 28)))).await, "SOCIALORG_NOT_TWO_CLEAN_YEARS");
-    let removed = f.client().apply_for_serious_list_removal(f.req(apply(d(2028, 3, 1)))).await.expect("removed").into_inner();
+    let apply = |on: Option<Date>| pb::ApplyForSeriousListRemovalRequest {
+        request_id: rid(),
+        organisation_id: org.organisation_id.clone(),
+        applied_on: on,
+    };
+    assert_refused(
+        f.client()
+            .apply_for_serious_list_removal(f.req(apply(d(2027, 2, 28))))
+            .await,
+        "SOCIALORG_NOT_TWO_CLEAN_YEARS",
+    );
+    let removed = f
+        .client()
+        .apply_for_serious_list_removal(f.req(apply(d(2028, 3, 1))))
+        .await
+        .expect("removed")
+        .into_inner();
     assert_eq!(removed.delisted.len(), 1);
-    assert_refused(f.client().apply_for_serious_list_removal(f.req(apply(d(2028, 3, 2)))).await, "SOCIALORG_NOT_ON_SERIOUS_LIST");
+    assert_refused(
+        f.client()
+            .apply_for_serious_list_removal(f.req(apply(d(2028, 3, 2))))
+            .await,
+        "SOCIALORG_NOT_ON_SERIOUS_LIST",
+    );
 }
 
 #[tokio::test]
-async fn a_correction_needs_a_listing_in_force_and_a_large_fine_goes_straight_to_the_serious_list() {
+async fn a_correction_needs_a_listing_in_force_and_a_large_fine_goes_straight_to_the_serious_list()
+{
     let f = Fixture::start().await;
-    let org = f.register(group("武义县美食协会", "33072319700101015")).await.expect("registered");
+    let org = f
+        .register(group("武义县美食协会", "33072319700101015"))
+        .await
+        .expect("registered");
     let breach = |trigger: pb::ListingTrigger, fine_fen: i64| pb::RecordBreachRequest {
         request_id: rid(),
         organisation_id: org.organisation_id.clone(),
@@ -361,8 +654,18 @@ async fn a_correction_needs_a_listing_in_force_and_a_large_fine_goes_straight_to
         fine_fen,
         evidence: "武民罚〔2026〕3号".into(),
     };
-    let warning = f.client().record_breach(f.req(breach(pb::ListingTrigger::Warning, 0))).await.expect("warning").into_inner();
-    let fine = f.client().record_breach(f.req(breach(pb::ListingTrigger::Fine, 5_000_000))).await.expect("fine").into_inner();
+    let warning = f
+        .client()
+        .record_breach(f.req(breach(pb::ListingTrigger::Warning, 0)))
+        .await
+        .expect("warning")
+        .into_inner();
+    let fine = f
+        .client()
+        .record_breach(f.req(breach(pb::ListingTrigger::Fine, 5_000_000)))
+        .await
+        .expect("fine")
+        .into_inner();
     assert_eq!(fine.list, pb::CreditList::Serious as i32);
     let correct = |listing: &str| pb::RecordCorrectionRequest {
         request_id: rid(),
@@ -370,9 +673,23 @@ async fn a_correction_needs_a_listing_in_force_and_a_large_fine_goes_straight_to
         corrected_on: d(2026, 4, 30),
         evidence: "rectification report accepted".into(),
     };
-    let corrected = f.client().record_correction(f.req(correct(&warning.listing_id))).await.expect("corrected").into_inner();
-    assert_eq!(corrected.removal_due, d(2026, 5, 11), "5 working days, the May Day holiday not counted");
-    assert_refused(f.client().record_correction(f.req(correct(&fine.listing_id))).await, "SOCIALORG_NOT_CORRECTABLE");
+    let corrected = f
+        .client()
+        .record_correction(f.req(correct(&warning.listing_id)))
+        .await
+        .expect("corrected")
+        .into_inner();
+    assert_eq!(
+        corrected.removal_due,
+        d(2026, 5, 11),
+        "5 working days, the May Day holiday not counted"
+    );
+    assert_refused(
+        f.client()
+            .record_correction(f.req(correct(&fine.listing_id)))
+            .await,
+        "SOCIALORG_NOT_CORRECTABLE",
+    );
     let status = f
         .client()
         .record_breach(f.req(breach(pb::ListingTrigger::MissedAnnualReport, 0)))
@@ -384,10 +701,24 @@ async fn a_correction_needs_a_listing_in_force_and_a_large_fine_goes_straight_to
 #[tokio::test]
 async fn a_rating_needs_two_years_a_passed_report_and_no_penalty_and_lasts_five_years() {
     let f = Fixture::start().await;
-    let org = f.register(group("武义县慈善总会", "33072319700101016")).await.expect("registered");
-    let grant = |on: Option<Date>| pb::GrantRatingRequest { request_id: rid(), organisation_id: org.organisation_id.clone(), level: 4, assessed_on: on };
-    assert_refused(f.client().grant_rating(f.req(grant(d(2025, 4, 2)))).await, "SOCIALORG_RATING_TOO_NEW");
-    assert_refused(f.client().grant_rating(f.req(grant(d(2026, 9, 1)))).await, "SOCIALORG_RATING_INSPECTION");
+    let org = f
+        .register(group("武义县慈善总会", "33072319700101016"))
+        .await
+        .expect("registered");
+    let grant = |on: Option<Date>| pb::GrantRatingRequest {
+        request_id: rid(),
+        organisation_id: org.organisation_id.clone(),
+        level: 4,
+        assessed_on: on,
+    };
+    assert_refused(
+        f.client().grant_rating(f.req(grant(d(2025, 4, 2)))).await,
+        "SOCIALORG_RATING_TOO_NEW",
+    );
+    assert_refused(
+        f.client().grant_rating(f.req(grant(d(2026, 9, 1)))).await,
+        "SOCIALORG_RATING_INSPECTION",
+    );
     let r = pb::SubmitAnnualReportRequest {
         request_id: rid(),
         organisation_id: org.organisation_id.clone(),
@@ -396,10 +727,28 @@ async fn a_rating_needs_two_years_a_passed_report_and_no_penalty_and_lasts_five_
         result: pb::InspectionResult::Passed.into(),
         ..Default::default()
     };
-    f.client().submit_annual_report(f.req(r)).await.expect("report");
-    let rating = f.client().grant_rating(f.req(grant(d(2026, 9, 1)))).await.expect("rated").into_inner();
+    f.client()
+        .submit_annual_report(f.req(r))
+        .await
+        .expect("report");
+    let rating = f
+        .client()
+        .grant_rating(f.req(grant(d(2026, 9, 1))))
+        .await
+        .expect("rated")
+        .into_inner();
     assert_eq!(rating.valid_until, d(2031, 8, 31));
-    let shown = f.client().get_organisation(f.suite.request(pb::GetOrganisationRequest { organisation_id: org.organisation_id.clone() }, &f.public)).await.expect("get").into_inner();
+    let shown = f
+        .client()
+        .get_organisation(f.suite.request(
+            pb::GetOrganisationRequest {
+                organisation_id: org.organisation_id.clone(),
+            },
+            &f.public,
+        ))
+        .await
+        .expect("get")
+        .into_inner();
     assert_eq!(shown.rating.map(|r| r.level), Some(4));
     let warning = pb::RecordBreachRequest {
         request_id: rid(),
@@ -409,22 +758,47 @@ async fn a_rating_needs_two_years_a_passed_report_and_no_penalty_and_lasts_five_
         fine_fen: 0,
         evidence: "武民罚〔2026〕9号".into(),
     };
-    f.client().record_breach(f.req(warning)).await.expect("warning");
-    assert_refused(f.client().grant_rating(f.req(grant(d(2026, 10, 1)))).await, "SOCIALORG_RATING_UNDER_PENALTY");
+    f.client()
+        .record_breach(f.req(warning))
+        .await
+        .expect("warning");
+    assert_refused(
+        f.client().grant_rating(f.req(grant(d(2026, 10, 1)))).await,
+        "SOCIALORG_RATING_UNDER_PENALTY",
+    );
 }
 
 #[tokio::test]
 async fn the_audit_chain_verifies_and_names_the_officer() {
     let f = Fixture::start().await;
-    f.register(group("武义县集邮协会", "33072319700101017")).await.expect("registered");
-    let _ = f.register(pb::RegisterOrganisationRequest { individual_members: 1, ..group("武义县集币协会", "33072319700101018") }).await;
+    f.register(group("武义县集邮协会", "33072319700101017"))
+        .await
+        .expect("registered");
+    let _ = f
+        .register(pb::RegisterOrganisationRequest {
+            individual_members: 1,
+            ..group("武义县集币协会", "33072319700101018")
+        })
+        .await;
     f.sweep(d(2025, 6, 10)).await;
     let db = f.suite.db("socialorg").await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let rows = auth::audit::verify(&db.pool).await.expect("chain verifies");
     assert!(rows >= 3, "rows: {rows}");
     let actors = auth::audit::list(&db.pool, 0, 100).await.expect("list");
-    assert!(actors.iter().any(|r| r.entry.actor == "officer-1" && r.entry.action == "socialorg.RegisterOrganisation"));
-    assert!(actors.iter().any(|r| r.entry.outcome == "SOCIALORG_TOO_FEW_MEMBERS"), "refusals are audited");
-    assert!(actors.iter().all(|r| !r.entry.object.contains("33072319700101")), "no identity numbers in audit objects");
+    assert!(actors.iter().any(
+        |r| r.entry.actor == "officer-1" && r.entry.action == "socialorg.RegisterOrganisation"
+    ));
+    assert!(
+        actors
+            .iter()
+            .any(|r| r.entry.outcome == "SOCIALORG_TOO_FEW_MEMBERS"),
+        "refusals are audited"
+    );
+    assert!(
+        actors
+            .iter()
+            .all(|r| !r.entry.object.contains("33072319700101")),
+        "no identity numbers in audit objects"
+    );
 }

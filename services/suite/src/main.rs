@@ -29,6 +29,8 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         ttl_hours: u64,
     },
+    /// Print the dev issuer's public keys (JWKS), to configure services elsewhere with them.
+    Jwks,
     /// Verify a service's audit hash chain.
     AuditVerify { service: String },
 }
@@ -39,7 +41,9 @@ async fn main() -> anyhow::Result<()> {
     let config = kit::config::Config::load()?;
     match cli.command {
         Command::Serve { services } => {
-            let _telemetry = kit::telemetry::init("civil", &config);
+            // Traces name the service a process runs, so Jaeger lists them apart.
+            let trace_name = if services.len() == 1 { format!("civil-{}", services[0]) } else { "civil".to_owned() };
+            let _telemetry = kit::telemetry::init(&trace_name, &config);
             if let Some(addr) = &config.metrics_listen {
                 kit::telemetry::serve_metrics(addr)?;
             }
@@ -83,6 +87,10 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 issuer.mint(&spec, Duration::from_secs(ttl_hours * 3600))
             );
+            Ok(())
+        }
+        Command::Jwks => {
+            println!("{}", auth::token::DevIssuer::load_or_create(&config.data_dir)?.jwks_json());
             Ok(())
         }
         Command::AuditVerify { service } => {

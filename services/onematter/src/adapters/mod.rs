@@ -22,27 +22,54 @@ type Call<'a, T> = BoxFuture<'a, Result<T, Status>>;
 
 /// 公安户籍.
 pub trait HouseholdRegister: Send + Sync {
-    fn deregister_deceased(&self, req: Request<ext::DeregisterDeceasedRequest>) -> Call<'_, ext::HouseholdReceipt>;
-    fn update_marital_status(&self, req: Request<ext::UpdateMaritalStatusRequest>) -> Call<'_, ext::HouseholdReceipt>;
-    fn withdraw_change(&self, req: Request<ext::WithdrawChangeRequest>) -> Call<'_, ext::HouseholdReceipt>;
+    fn deregister_deceased(
+        &self,
+        req: Request<ext::DeregisterDeceasedRequest>,
+    ) -> Call<'_, ext::HouseholdReceipt>;
+    fn update_marital_status(
+        &self,
+        req: Request<ext::UpdateMaritalStatusRequest>,
+    ) -> Call<'_, ext::HouseholdReceipt>;
+    fn withdraw_change(
+        &self,
+        req: Request<ext::WithdrawChangeRequest>,
+    ) -> Call<'_, ext::HouseholdReceipt>;
 }
 
 /// 人社 社会保险.
 pub trait SocialInsurance: Send + Sync {
-    fn stop_pension_for_death(&self, req: Request<ext::StopPensionForDeathRequest>) -> Call<'_, ext::PensionStop>;
+    fn stop_pension_for_death(
+        &self,
+        req: Request<ext::StopPensionForDeathRequest>,
+    ) -> Call<'_, ext::PensionStop>;
 }
 
 /// 医保.
 pub trait MedicalInsurance: Send + Sync {
-    fn end_enrolment_for_death(&self, req: Request<ext::EndEnrolmentForDeathRequest>) -> Call<'_, ext::EnrolmentEnd>;
-    fn enrol_medical_assistance(&self, req: Request<ext::EnrolMedicalAssistanceRequest>) -> Call<'_, ext::MedicalAssistanceEnrolment>;
-    fn withdraw_medical_assistance(&self, req: Request<ext::WithdrawMedicalAssistanceRequest>) -> Call<'_, ext::MedicalAssistanceEnrolment>;
+    fn end_enrolment_for_death(
+        &self,
+        req: Request<ext::EndEnrolmentForDeathRequest>,
+    ) -> Call<'_, ext::EnrolmentEnd>;
+    fn enrol_medical_assistance(
+        &self,
+        req: Request<ext::EnrolMedicalAssistanceRequest>,
+    ) -> Call<'_, ext::MedicalAssistanceEnrolment>;
+    fn withdraw_medical_assistance(
+        &self,
+        req: Request<ext::WithdrawMedicalAssistanceRequest>,
+    ) -> Call<'_, ext::MedicalAssistanceEnrolment>;
 }
 
 /// 卫健 生育服务登记.
 pub trait BirthServices: Send + Sync {
-    fn register_couple(&self, req: Request<ext::RegisterCoupleRequest>) -> Call<'_, ext::BirthServiceRegistration>;
-    fn cancel_registration(&self, req: Request<ext::CancelRegistrationRequest>) -> Call<'_, ext::BirthServiceRegistration>;
+    fn register_couple(
+        &self,
+        req: Request<ext::RegisterCoupleRequest>,
+    ) -> Call<'_, ext::BirthServiceRegistration>;
+    fn cancel_registration(
+        &self,
+        req: Request<ext::CancelRegistrationRequest>,
+    ) -> Call<'_, ext::BirthServiceRegistration>;
 }
 
 /// The outside systems a workflow may call.
@@ -72,48 +99,83 @@ impl Externals {
 pub struct Grpc(pub tonic::transport::Channel);
 
 impl HouseholdRegister for Grpc {
-    fn deregister_deceased(&self, req: Request<ext::DeregisterDeceasedRequest>) -> Call<'_, ext::HouseholdReceipt> {
+    fn deregister_deceased(
+        &self,
+        req: Request<ext::DeregisterDeceasedRequest>,
+    ) -> Call<'_, ext::HouseholdReceipt> {
         let mut c = HouseholdRegisterServiceClient::new(self.0.clone());
         Box::pin(async move { c.deregister_deceased(req).await.map(|r| r.into_inner()) })
     }
-    fn update_marital_status(&self, req: Request<ext::UpdateMaritalStatusRequest>) -> Call<'_, ext::HouseholdReceipt> {
+    fn update_marital_status(
+        &self,
+        req: Request<ext::UpdateMaritalStatusRequest>,
+    ) -> Call<'_, ext::HouseholdReceipt> {
         let mut c = HouseholdRegisterServiceClient::new(self.0.clone());
         Box::pin(async move { c.update_marital_status(req).await.map(|r| r.into_inner()) })
     }
-    fn withdraw_change(&self, req: Request<ext::WithdrawChangeRequest>) -> Call<'_, ext::HouseholdReceipt> {
+    fn withdraw_change(
+        &self,
+        req: Request<ext::WithdrawChangeRequest>,
+    ) -> Call<'_, ext::HouseholdReceipt> {
         let mut c = HouseholdRegisterServiceClient::new(self.0.clone());
         Box::pin(async move { c.withdraw_change(req).await.map(|r| r.into_inner()) })
     }
 }
 
 impl SocialInsurance for Grpc {
-    fn stop_pension_for_death(&self, req: Request<ext::StopPensionForDeathRequest>) -> Call<'_, ext::PensionStop> {
+    fn stop_pension_for_death(
+        &self,
+        req: Request<ext::StopPensionForDeathRequest>,
+    ) -> Call<'_, ext::PensionStop> {
         let mut c = SocialInsuranceServiceClient::new(self.0.clone());
         Box::pin(async move { c.stop_pension_for_death(req).await.map(|r| r.into_inner()) })
     }
 }
 
 impl MedicalInsurance for Grpc {
-    fn end_enrolment_for_death(&self, req: Request<ext::EndEnrolmentForDeathRequest>) -> Call<'_, ext::EnrolmentEnd> {
+    fn end_enrolment_for_death(
+        &self,
+        req: Request<ext::EndEnrolmentForDeathRequest>,
+    ) -> Call<'_, ext::EnrolmentEnd> {
         let mut c = MedicalInsuranceServiceClient::new(self.0.clone());
         Box::pin(async move { c.end_enrolment_for_death(req).await.map(|r| r.into_inner()) })
     }
-    fn enrol_medical_assistance(&self, req: Request<ext::EnrolMedicalAssistanceRequest>) -> Call<'_, ext::MedicalAssistanceEnrolment> {
+    fn enrol_medical_assistance(
+        &self,
+        req: Request<ext::EnrolMedicalAssistanceRequest>,
+    ) -> Call<'_, ext::MedicalAssistanceEnrolment> {
         let mut c = MedicalInsuranceServiceClient::new(self.0.clone());
-        Box::pin(async move { c.enrol_medical_assistance(req).await.map(|r| r.into_inner()) })
+        Box::pin(async move {
+            c.enrol_medical_assistance(req)
+                .await
+                .map(|r| r.into_inner())
+        })
     }
-    fn withdraw_medical_assistance(&self, req: Request<ext::WithdrawMedicalAssistanceRequest>) -> Call<'_, ext::MedicalAssistanceEnrolment> {
+    fn withdraw_medical_assistance(
+        &self,
+        req: Request<ext::WithdrawMedicalAssistanceRequest>,
+    ) -> Call<'_, ext::MedicalAssistanceEnrolment> {
         let mut c = MedicalInsuranceServiceClient::new(self.0.clone());
-        Box::pin(async move { c.withdraw_medical_assistance(req).await.map(|r| r.into_inner()) })
+        Box::pin(async move {
+            c.withdraw_medical_assistance(req)
+                .await
+                .map(|r| r.into_inner())
+        })
     }
 }
 
 impl BirthServices for Grpc {
-    fn register_couple(&self, req: Request<ext::RegisterCoupleRequest>) -> Call<'_, ext::BirthServiceRegistration> {
+    fn register_couple(
+        &self,
+        req: Request<ext::RegisterCoupleRequest>,
+    ) -> Call<'_, ext::BirthServiceRegistration> {
         let mut c = BirthServiceClient::new(self.0.clone());
         Box::pin(async move { c.register_couple(req).await.map(|r| r.into_inner()) })
     }
-    fn cancel_registration(&self, req: Request<ext::CancelRegistrationRequest>) -> Call<'_, ext::BirthServiceRegistration> {
+    fn cancel_registration(
+        &self,
+        req: Request<ext::CancelRegistrationRequest>,
+    ) -> Call<'_, ext::BirthServiceRegistration> {
         let mut c = BirthServiceClient::new(self.0.clone());
         Box::pin(async move { c.cancel_registration(req).await.map(|r| r.into_inner()) })
     }

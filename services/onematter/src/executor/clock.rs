@@ -16,7 +16,8 @@ use kit::store::Dialect;
 
 /// Unix milliseconds, read within the transaction about to use them.
 pub trait Clock: Send + Sync + 'static {
-    fn now_ms<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<i64, sqlx::Error>>;
+    fn now_ms<'a>(&'a self, conn: &'a mut AnyConnection)
+    -> BoxFuture<'a, Result<i64, sqlx::Error>>;
 }
 
 /// The database clock on PostgreSQL, the process clock on SQLite.
@@ -24,7 +25,10 @@ pub trait Clock: Send + Sync + 'static {
 pub struct DbClock(pub Dialect);
 
 impl Clock for DbClock {
-    fn now_ms<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
+    fn now_ms<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+    ) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
         Box::pin(async move {
             match self.0 {
                 Dialect::Postgres => {
@@ -58,7 +62,10 @@ impl FakeClock {
 }
 
 impl Clock for FakeClock {
-    fn now_ms<'a>(&'a self, _conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
+    fn now_ms<'a>(
+        &'a self,
+        _conn: &'a mut AnyConnection,
+    ) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
         let now = self.get();
         Box::pin(async move { Ok(now) })
     }

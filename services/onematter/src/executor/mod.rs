@@ -114,7 +114,11 @@ impl Plan {
 
     /// Steps that depend on `name`.
     pub fn dependants(&self, name: &str) -> Vec<&'static str> {
-        self.steps.iter().filter(|s| s.depends_on.contains(&name)).map(|s| s.name).collect()
+        self.steps
+            .iter()
+            .filter(|s| s.depends_on.contains(&name))
+            .map(|s| s.name)
+            .collect()
     }
 
     /// Checks that every dependency names an earlier step (so the plan has no cycle).
@@ -122,7 +126,10 @@ impl Plan {
         for (i, s) in self.steps.iter().enumerate() {
             for d in s.depends_on {
                 if !self.steps[..i].iter().any(|e| e.name == *d) {
-                    return Err(format!("{}: step {} depends on {d}, which is not an earlier step", self.kind, s.name));
+                    return Err(format!(
+                        "{}: step {} depends on {d}, which is not an earlier step",
+                        self.kind, s.name
+                    ));
                 }
             }
         }
@@ -188,19 +195,31 @@ impl StepCall {
 pub enum StepOutcome {
     /// Done: `summary` is shown on the case (no personal data); `output` is kept for later
     /// steps (seal anything personal before putting it there).
-    Done { summary: String, output: serde_json::Value },
+    Done {
+        summary: String,
+        output: serde_json::Value,
+    },
     /// Not yet (e.g. an application still under review): look again after `recheck_after`.
     /// Not a failure, so attempts start again.
-    Pending { summary: String, recheck_after: Duration },
+    Pending {
+        summary: String,
+        recheck_after: Duration,
+    },
 }
 
 impl StepOutcome {
     pub fn done(summary: impl Into<String>) -> Self {
-        StepOutcome::Done { summary: summary.into(), output: serde_json::Value::Null }
+        StepOutcome::Done {
+            summary: summary.into(),
+            output: serde_json::Value::Null,
+        }
     }
 
     pub fn with_output(summary: impl Into<String>, output: serde_json::Value) -> Self {
-        StepOutcome::Done { summary: summary.into(), output }
+        StepOutcome::Done {
+            summary: summary.into(),
+            output,
+        }
     }
 }
 
@@ -214,7 +233,10 @@ pub struct StepError {
 
 impl StepError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A terminal error in the workflow's own logic (bad input, inconsistent data).
@@ -226,7 +248,11 @@ impl StepError {
     pub fn retryable(&self) -> bool {
         matches!(
             self.code,
-            Code::Unavailable | Code::DeadlineExceeded | Code::Aborted | Code::ResourceExhausted | Code::Internal
+            Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::Aborted
+                | Code::ResourceExhausted
+                | Code::Internal
         )
     }
 
@@ -242,7 +268,10 @@ impl From<tonic::Status> for StepError {
             Some(reason) => format!("{reason}: {}", s.message()),
             None => s.message().to_owned(),
         };
-        StepError { code: s.code(), message }
+        StepError {
+            code: s.code(),
+            message,
+        }
     }
 }
 
@@ -285,7 +314,10 @@ pub enum EngineError {
     #[error("no such case")]
     NotFound,
     #[error("{reason}: {message}")]
-    Refused { reason: &'static str, message: String },
+    Refused {
+        reason: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
@@ -306,8 +338,18 @@ impl From<EngineError> for kit::ServiceError {
 /// an engine with its own store would signal its workflow there instead.
 pub trait Engine: Send + Sync + 'static {
     fn case(&self, case_id: &str) -> BoxFuture<'_, Result<Option<CaseRecord>, EngineError>>;
-    fn events_after(&self, case_id: &str, after_seq: i64) -> BoxFuture<'_, Result<Vec<CaseEvent>, EngineError>>;
-    fn retry_step<'a>(&'a self, conn: &'a mut AnyConnection, case_id: &'a str, step: &'a str, actor: &'a str) -> BoxFuture<'a, Result<(), EngineError>>;
+    fn events_after(
+        &self,
+        case_id: &str,
+        after_seq: i64,
+    ) -> BoxFuture<'_, Result<Vec<CaseEvent>, EngineError>>;
+    fn retry_step<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        case_id: &'a str,
+        step: &'a str,
+        actor: &'a str,
+    ) -> BoxFuture<'a, Result<(), EngineError>>;
     fn resume<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
@@ -316,7 +358,13 @@ pub trait Engine: Send + Sync + 'static {
         note: &'a str,
         completed_by_hand: &'a [String],
     ) -> BoxFuture<'a, Result<(), EngineError>>;
-    fn cancel<'a>(&'a self, conn: &'a mut AnyConnection, case_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), EngineError>>;
+    fn cancel<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        case_id: &'a str,
+        actor: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), EngineError>>;
 }
 
 #[cfg(test)]
@@ -347,10 +395,23 @@ mod tests {
 
     #[test]
     fn transient_grpc_codes_are_retried_and_refusals_are_not() {
-        for code in [Code::Unavailable, Code::DeadlineExceeded, Code::Aborted, Code::ResourceExhausted, Code::Internal] {
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::Aborted,
+            Code::ResourceExhausted,
+            Code::Internal,
+        ] {
             assert!(StepError::new(code, "x").retryable(), "{code:?}");
         }
-        for code in [Code::FailedPrecondition, Code::InvalidArgument, Code::PermissionDenied, Code::NotFound, Code::AlreadyExists, Code::Unauthenticated] {
+        for code in [
+            Code::FailedPrecondition,
+            Code::InvalidArgument,
+            Code::PermissionDenied,
+            Code::NotFound,
+            Code::AlreadyExists,
+            Code::Unauthenticated,
+        ] {
             assert!(!StepError::new(code, "x").retryable(), "{code:?}");
         }
     }
@@ -358,10 +419,28 @@ mod tests {
     #[test]
     fn a_plan_whose_step_depends_on_a_later_step_is_rejected() {
         static STEPS: [StepDef; 2] = [
-            StepDef { name: "a", depends_on: &["b"], retry: POLICY, attempt_timeout: Duration::from_secs(1), deadline: Duration::from_secs(9), compensable: false },
-            StepDef { name: "b", depends_on: &[], retry: POLICY, attempt_timeout: Duration::from_secs(1), deadline: Duration::from_secs(9), compensable: false },
+            StepDef {
+                name: "a",
+                depends_on: &["b"],
+                retry: POLICY,
+                attempt_timeout: Duration::from_secs(1),
+                deadline: Duration::from_secs(9),
+                compensable: false,
+            },
+            StepDef {
+                name: "b",
+                depends_on: &[],
+                retry: POLICY,
+                attempt_timeout: Duration::from_secs(1),
+                deadline: Duration::from_secs(9),
+                compensable: false,
+            },
         ];
-        let plan = Plan { kind: "bad", steps: &STEPS, on_failure: OnFailure::Park };
+        let plan = Plan {
+            kind: "bad",
+            steps: &STEPS,
+            on_failure: OnFailure::Park,
+        };
         assert!(plan.validate().is_err());
         assert_eq!(plan.dependants("b"), vec!["a"]);
     }

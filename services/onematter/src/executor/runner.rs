@@ -15,7 +15,10 @@ use contracts::civil::onematter::v1 as pb;
 use kit::store::{Db, Dialect};
 
 use super::store::{self, CaseEvent, CaseRecord, Claimed, NewCase, case_state, step_state};
-use super::{Clock, Engine, EngineError, OnFailure, Phase, Registry, StepCall, StepError, StepOutcome, idempotency_key};
+use super::{
+    Clock, Engine, EngineError, OnFailure, Phase, Registry, StepCall, StepError, StepOutcome,
+    idempotency_key,
+};
 
 /// Tuning of one executor (one per process; replicas each run one).
 #[derive(Debug, Clone)]
@@ -35,7 +38,11 @@ pub struct ExecutorConfig {
 impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
-            worker_id: format!("onematter-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            worker_id: format!(
+                "onematter-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7().simple()
+            ),
             batch: 16,
             lease: Duration::from_secs(60),
             heartbeat: Duration::from_secs(15),
@@ -58,7 +65,9 @@ pub enum Attempt {
 pub enum Recorded {
     Succeeded,
     Pending,
-    RetryScheduled { at_ms: i64 },
+    RetryScheduled {
+        at_ms: i64,
+    },
     /// Failed for good; the case is parked or compensating (or already was).
     Failed,
     /// Another executor holds the step now (lease expired, case cancelled): result discarded.
@@ -76,8 +85,20 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(db: Db, clock: Arc<dyn Clock>, registry: Registry, sealer: kit::pii::Sealer, config: ExecutorConfig) -> Self {
-        Self { db, clock, registry, sealer, config }
+    pub fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        registry: Registry,
+        sealer: kit::pii::Sealer,
+        config: ExecutorConfig,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            registry,
+            sealer,
+            config,
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -91,7 +112,8 @@ impl Executor {
     /// Seals a matter's protobuf bytes for `NewCase::input_sealed`.
     pub fn seal_input(&self, bytes: &[u8]) -> String {
         use base64::Engine as _;
-        self.sealer.seal(&base64::engine::general_purpose::STANDARD.encode(bytes))
+        self.sealer
+            .seal(&base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
     fn open_input(&self, sealed: &str) -> Vec<u8> {
@@ -105,11 +127,18 @@ impl Executor {
 
     /// Records a new case and its steps inside the caller's transaction. Returns false when a
     /// case with the same dedupe key exists (nothing is written).
-    pub async fn create_case(&self, conn: &mut AnyConnection, new: &NewCase) -> Result<bool, EngineError> {
+    pub async fn create_case(
+        &self,
+        conn: &mut AnyConnection,
+        new: &NewCase,
+    ) -> Result<bool, EngineError> {
         let workflow = self
             .registry
             .get(new.kind)
-            .ok_or_else(|| EngineError::Refused { reason: "ONEMATTER_UNKNOWN_MATTER", message: format!("no workflow {}", new.kind) })?;
+            .ok_or_else(|| EngineError::Refused {
+                reason: "ONEMATTER_UNKNOWN_MATTER",
+                message: format!("no workflow {}", new.kind),
+            })?;
         let now = self.clock.now_ms(conn).await?;
         Ok(store::insert_case(conn, workflow.plan(), new, now).await?)
     }
@@ -124,10 +153,30 @@ impl Executor {
         };
         let now = self.clock.now_ms(&mut tx).await?;
         let lease_ms = self.config.lease.as_millis() as i64;
-        let claimed = store::claim(&mut tx, self.db.dialect, now, lease_ms, &self.config.worker_id, self.config.batch).await?;
+        let claimed = store::claim(
+            &mut tx,
+            self.db.dialect,
+            now,
+            lease_ms,
+            &self.config.worker_id,
+            self.config.batch,
+        )
+        .await?;
         for c in &claimed {
-            let kind = if c.phase == Phase::Undo { "compensation_started" } else { "step_started" };
-            store::append_event(&mut tx, &c.case_id, kind, &c.step, &format!("attempt {}", c.attempts), now).await?;
+            let kind = if c.phase == Phase::Undo {
+                "compensation_started"
+            } else {
+                "step_started"
+            };
+            store::append_event(
+                &mut tx,
+                &c.case_id,
+                kind,
+                &c.step,
+                &format!("attempt {}", c.attempts),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(claimed)
@@ -148,13 +197,18 @@ impl Executor {
                 );
                 kit::telemetry::set_parent_from_traceparent(&span, &traceparent);
                 let Some(workflow) = self.registry.get(&call.kind).cloned() else {
-                    return Attempt::Exhausted("the case's workflow is not known to this executor".into());
+                    return Attempt::Exhausted(
+                        "the case's workflow is not known to this executor".into(),
+                    );
                 };
                 let run = async move {
                     match tokio::time::timeout(timeout, workflow.run(call)).await {
                         Ok(Ok(outcome)) => Attempt::Outcome(outcome),
                         Ok(Err(e)) => Attempt::Failed(e),
-                        Err(_) => Attempt::Failed(StepError::new(tonic::Code::DeadlineExceeded, format!("attempt took longer than {timeout:?}"))),
+                        Err(_) => Attempt::Failed(StepError::new(
+                            tonic::Code::DeadlineExceeded,
+                            format!("attempt took longer than {timeout:?}"),
+                        )),
                     }
                 }
                 .instrument(span);
@@ -164,12 +218,18 @@ impl Executor {
                 }
             }
             Ok(Err(reason)) => Attempt::Exhausted(reason),
-            Err(e) => Attempt::Failed(StepError::new(tonic::Code::Unavailable, format!("store: {e}"))),
+            Err(e) => Attempt::Failed(StepError::new(
+                tonic::Code::Unavailable,
+                format!("store: {e}"),
+            )),
         }
     }
 
     /// Loads what the step needs; `Ok(Err(reason))` when it must not run at all.
-    async fn prepare(&self, claimed: &Claimed) -> Result<Result<(StepCall, Duration, String), String>, sqlx::Error> {
+    async fn prepare(
+        &self,
+        claimed: &Claimed,
+    ) -> Result<Result<(StepCall, Duration, String), String>, sqlx::Error> {
         let mut conn = self.db.pool.acquire().await?;
         let now = self.clock.now_ms(&mut conn).await?;
         let Some(case) = store::load_case(&mut conn, &claimed.case_id).await? else {
@@ -182,18 +242,21 @@ impl Executor {
                 claimed.attempts, claimed.max_attempts
             )));
         }
-        if let Some(deadline) = claimed.deadline_at_ms {
-            if now >= deadline {
-                return Ok(Err("the step's deadline passed".into()));
-            }
+        if claimed.deadline_at_ms.is_some_and(|deadline| now >= deadline) {
+            return Ok(Err("the step's deadline passed".into()));
         }
-        let Some(def) = self.registry.get(&case.kind).and_then(|w| w.plan().step(&claimed.step)) else {
+        let Some(def) = self
+            .registry
+            .get(&case.kind)
+            .and_then(|w| w.plan().step(&claimed.step))
+        else {
             return Ok(Err("the step is not in the case's plan".into()));
         };
         let outputs: HashMap<String, serde_json::Value> = case
             .steps
             .iter()
-            .filter(|s| s.state == step_state::SUCCEEDED || s.state == step_state::SKIPPED || s.state == step_state::COMPENSATED)
+            // Outputs are written only on success; a step being undone sees its own.
+            .filter(|s| !s.output.is_null())
             .map(|s| (s.step.clone(), s.output.clone()))
             .collect();
         let call = StepCall {
@@ -224,7 +287,12 @@ impl Executor {
             let extended = async {
                 let mut conn = self.db.pool.acquire().await?;
                 let now = self.clock.now_ms(&mut conn).await?;
-                store::heartbeat(&mut conn, claimed, now + self.config.lease.as_millis() as i64).await
+                store::heartbeat(
+                    &mut conn,
+                    claimed,
+                    now + self.config.lease.as_millis() as i64,
+                )
+                .await
             }
             .await;
             match extended {
@@ -240,7 +308,12 @@ impl Executor {
 
     /// Records an attempt in one transaction: the step's new state and output, released
     /// dependants, the case's state, and the case updates. Fenced by the lease token.
-    pub async fn record(&self, claimed: &Claimed, attempt: Attempt, elapsed: Duration) -> Result<Recorded, sqlx::Error> {
+    pub async fn record(
+        &self,
+        claimed: &Claimed,
+        attempt: Attempt,
+        elapsed: Duration,
+    ) -> Result<Recorded, sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
         let now = self.clock.now_ms(&mut tx).await?;
         let Some((kind, _, _)) = store::case_head(&mut tx, &claimed.case_id).await? else {
@@ -254,50 +327,142 @@ impl Executor {
         let recorded = match attempt {
             Attempt::Outcome(StepOutcome::Done { summary, output }) => {
                 outcome_label = "ok";
-                let new_state = if claimed.phase == Phase::Do { step_state::SUCCEEDED } else { step_state::COMPENSATED };
-                if !store::settle(&mut tx, claimed, new_state, now, Some(&output), Some(&summary), "", false, now).await? {
+                let new_state = if claimed.phase == Phase::Do {
+                    step_state::SUCCEEDED
+                } else {
+                    step_state::COMPENSATED
+                };
+                if !store::settle(
+                    &mut tx,
+                    claimed,
+                    new_state,
+                    now,
+                    Some(&output),
+                    Some(&summary),
+                    "",
+                    false,
+                    now,
+                )
+                .await?
+                {
                     return self.discard(tx, claimed).await;
                 }
-                let event = if claimed.phase == Phase::Do { "step_succeeded" } else { "step_compensated" };
-                let seq = store::append_event(&mut tx, &claimed.case_id, event, &claimed.step, &summary, now).await?;
-                let (_, state, _) = store::case_head(&mut tx, &claimed.case_id).await?.unwrap_or_default();
+                let event = if claimed.phase == Phase::Do {
+                    "step_succeeded"
+                } else {
+                    "step_compensated"
+                };
+                let seq = store::append_event(
+                    &mut tx,
+                    &claimed.case_id,
+                    event,
+                    &claimed.step,
+                    &summary,
+                    now,
+                )
+                .await?;
+                let (_, state, _) = store::case_head(&mut tx, &claimed.case_id)
+                    .await?
+                    .unwrap_or_default();
                 if claimed.phase == Phase::Do {
                     store::set_done_seq(&mut tx, &claimed.case_id, &claimed.step, seq).await?;
                     if state == case_state::COMPENSATING {
-                        self.advance_compensation(&mut tx, &claimed.case_id, now).await?;
+                        self.advance_compensation(&mut tx, &claimed.case_id, now)
+                            .await?;
                     } else {
-                        store::release(&mut tx, &claimed.case_id, &plan.dependants(&claimed.step), now).await?;
+                        store::release(
+                            &mut tx,
+                            &claimed.case_id,
+                            &plan.dependants(&claimed.step),
+                            now,
+                        )
+                        .await?;
                         if state == case_state::RUNNING {
-                            self.complete_if_done(&mut tx, &claimed.case_id, now).await?;
+                            self.complete_if_done(&mut tx, &claimed.case_id, now)
+                                .await?;
                         }
                     }
                 } else {
-                    self.advance_compensation(&mut tx, &claimed.case_id, now).await?;
+                    self.advance_compensation(&mut tx, &claimed.case_id, now)
+                        .await?;
                 }
                 Recorded::Succeeded
             }
-            Attempt::Outcome(StepOutcome::Pending { summary, recheck_after }) => {
+            Attempt::Outcome(StepOutcome::Pending {
+                summary,
+                recheck_after,
+            }) => {
                 outcome_label = "pending";
                 let at = now + recheck_after.as_millis() as i64;
-                if !store::settle(&mut tx, claimed, step_state::READY, at, None, Some(&summary), "", true, now).await? {
+                if !store::settle(
+                    &mut tx,
+                    claimed,
+                    step_state::READY,
+                    at,
+                    None,
+                    Some(&summary),
+                    "",
+                    true,
+                    now,
+                )
+                .await?
+                {
                     return self.discard(tx, claimed).await;
                 }
-                store::append_event(&mut tx, &claimed.case_id, "step_waiting", &claimed.step, &summary, now).await?;
+                store::append_event(
+                    &mut tx,
+                    &claimed.case_id,
+                    "step_waiting",
+                    &claimed.step,
+                    &summary,
+                    now,
+                )
+                .await?;
                 Recorded::Pending
             }
             Attempt::Failed(error) => {
                 let def = plan.step(&claimed.step);
                 let attempt_no = claimed.attempts.max(1) as u32;
-                let backoff = def.map(|d| d.retry.backoff(attempt_no, rand::thread_rng().r#gen::<f64>())).unwrap_or_default();
+                let backoff = def
+                    .map(|d| {
+                        d.retry
+                            .backoff(attempt_no, rand::thread_rng().r#gen::<f64>())
+                    })
+                    .unwrap_or_default();
                 let retry_at = now + backoff.as_millis() as i64;
                 let within_deadline = claimed.deadline_at_ms.is_none_or(|d| retry_at < d);
                 if error.retryable() && claimed.attempts < claimed.max_attempts && within_deadline {
                     outcome_label = "retry";
-                    if !store::settle(&mut tx, claimed, step_state::READY, retry_at, None, None, &error.describe(), false, now).await? {
+                    if !store::settle(
+                        &mut tx,
+                        claimed,
+                        step_state::READY,
+                        retry_at,
+                        None,
+                        None,
+                        &error.describe(),
+                        false,
+                        now,
+                    )
+                    .await?
+                    {
                         return self.discard(tx, claimed).await;
                     }
-                    let message = format!("attempt {} failed ({}); next in {} ms", claimed.attempts, error.describe(), backoff.as_millis());
-                    store::append_event(&mut tx, &claimed.case_id, "step_retry", &claimed.step, &message, now).await?;
+                    let message = format!(
+                        "attempt {} failed ({}); next in {} ms",
+                        claimed.attempts,
+                        error.describe(),
+                        backoff.as_millis()
+                    );
+                    store::append_event(
+                        &mut tx,
+                        &claimed.case_id,
+                        "step_retry",
+                        &claimed.step,
+                        &message,
+                        now,
+                    )
+                    .await?;
                     metrics::counter!("civil_onematter_step_retries_total", "workflow" => plan.kind, "step" => claimed.step.clone()).increment(1);
                     Recorded::RetryScheduled { at_ms: retry_at }
                 } else {
@@ -305,11 +470,17 @@ impl Executor {
                     let why = if !error.retryable() {
                         error.describe()
                     } else if !within_deadline {
-                        format!("{} (the next attempt would pass the step's deadline)", error.describe())
+                        format!(
+                            "{} (the next attempt would pass the step's deadline)",
+                            error.describe()
+                        )
                     } else {
                         format!("{} (after {} attempts)", error.describe(), claimed.attempts)
                     };
-                    if !self.fail(&mut tx, plan.on_failure, claimed, &why, now).await? {
+                    if !self
+                        .fail(&mut tx, plan.on_failure, claimed, &why, now)
+                        .await?
+                    {
                         return self.discard(tx, claimed).await;
                     }
                     Recorded::Failed
@@ -317,7 +488,10 @@ impl Executor {
             }
             Attempt::Exhausted(why) => {
                 outcome_label = "exhausted";
-                if !self.fail(&mut tx, plan.on_failure, claimed, &why, now).await? {
+                if !self
+                    .fail(&mut tx, plan.on_failure, claimed, &why, now)
+                    .await?
+                {
                     return self.discard(tx, claimed).await;
                 }
                 Recorded::Failed
@@ -332,7 +506,11 @@ impl Executor {
         Ok(recorded)
     }
 
-    async fn discard(&self, tx: sqlx::Transaction<'static, sqlx::Any>, claimed: &Claimed) -> Result<Recorded, sqlx::Error> {
+    async fn discard(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        claimed: &Claimed,
+    ) -> Result<Recorded, sqlx::Error> {
         tx.rollback().await?;
         tracing::warn!(case_id = %claimed.case_id, step = %claimed.step, token = claimed.lease_token, "stale lease: result discarded");
         metrics::counter!("civil_onematter_stale_results_total").increment(1);
@@ -340,30 +518,104 @@ impl Executor {
     }
 
     /// Marks the step failed and applies the plan's failure policy. False when fenced out.
-    async fn fail(&self, conn: &mut AnyConnection, policy: OnFailure, claimed: &Claimed, why: &str, now: i64) -> Result<bool, sqlx::Error> {
-        if !store::settle(conn, claimed, step_state::FAILED, now, None, None, why, false, now).await? {
+    async fn fail(
+        &self,
+        conn: &mut AnyConnection,
+        policy: OnFailure,
+        claimed: &Claimed,
+        why: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        if !store::settle(
+            conn,
+            claimed,
+            step_state::FAILED,
+            now,
+            None,
+            None,
+            why,
+            false,
+            now,
+        )
+        .await?
+        {
             return Ok(false);
         }
-        store::append_event(conn, &claimed.case_id, "step_failed", &claimed.step, why, now).await?;
-        let (_, state, _) = store::case_head(conn, &claimed.case_id).await?.unwrap_or_default();
+        store::append_event(
+            conn,
+            &claimed.case_id,
+            "step_failed",
+            &claimed.step,
+            why,
+            now,
+        )
+        .await?;
+        let (_, state, _) = store::case_head(conn, &claimed.case_id)
+            .await?
+            .unwrap_or_default();
         if claimed.phase == Phase::Undo {
             let reason = format!("compensation of step {} failed: {why}", claimed.step);
-            store::set_case_state(conn, &claimed.case_id, case_state::PARKED, Some(&reason)).await?;
-            store::append_event(conn, &claimed.case_id, "case_parked", &claimed.step, &reason, now).await?;
+            store::set_case_state(conn, &claimed.case_id, case_state::PARKED, Some(&reason))
+                .await?;
+            store::append_event(
+                conn,
+                &claimed.case_id,
+                "case_parked",
+                &claimed.step,
+                &reason,
+                now,
+            )
+            .await?;
         } else if state == case_state::COMPENSATING {
-            self.advance_compensation(conn, &claimed.case_id, now).await?;
+            self.advance_compensation(conn, &claimed.case_id, now)
+                .await?;
         } else if state == case_state::RUNNING {
             let reason = format!("step {} failed: {why}", claimed.step);
             match policy {
                 OnFailure::Park => {
-                    store::set_case_state(conn, &claimed.case_id, case_state::PARKED, Some(&reason)).await?;
-                    store::append_event(conn, &claimed.case_id, "case_parked", &claimed.step, &reason, now).await?;
+                    store::set_case_state(
+                        conn,
+                        &claimed.case_id,
+                        case_state::PARKED,
+                        Some(&reason),
+                    )
+                    .await?;
+                    store::append_event(
+                        conn,
+                        &claimed.case_id,
+                        "case_parked",
+                        &claimed.step,
+                        &reason,
+                        now,
+                    )
+                    .await?;
                 }
                 OnFailure::Compensate => {
-                    store::set_case_state(conn, &claimed.case_id, case_state::COMPENSATING, Some(&reason)).await?;
-                    store::move_steps(conn, &claimed.case_id, &[step_state::BLOCKED, step_state::READY], step_state::CANCELLED).await?;
-                    store::append_event(conn, &claimed.case_id, "case_compensating", &claimed.step, &reason, now).await?;
-                    self.advance_compensation(conn, &claimed.case_id, now).await?;
+                    store::set_case_state(
+                        conn,
+                        &claimed.case_id,
+                        case_state::COMPENSATING,
+                        Some(&reason),
+                    )
+                    .await?;
+                    store::move_steps(
+                        conn,
+                        &claimed.case_id,
+                        &[step_state::BLOCKED, step_state::READY],
+                        step_state::CANCELLED,
+                    )
+                    .await?;
+                    store::append_event(
+                        conn,
+                        &claimed.case_id,
+                        "case_compensating",
+                        &claimed.step,
+                        &reason,
+                        now,
+                    )
+                    .await?;
+                    self.advance_compensation(conn, &claimed.case_id, now)
+                        .await?;
                 }
             }
         }
@@ -372,42 +624,80 @@ impl Executor {
 
     /// Schedules the undo of the last completed compensable step, one at a time, once nothing
     /// is in flight; with none left the case is compensated.
-    async fn advance_compensation(&self, conn: &mut AnyConnection, case_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    async fn advance_compensation(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         if store::compensation_busy(conn, case_id).await? {
             return Ok(());
         }
         match store::last_compensable(conn, case_id).await? {
             Some(step) => store::reset_step(conn, case_id, &step, Phase::Undo, now).await,
-            None => self.finish(conn, case_id, case_state::COMPENSATED, now).await,
+            None => {
+                self.finish(conn, case_id, case_state::COMPENSATED, now)
+                    .await
+            }
         }
     }
 
-    async fn complete_if_done(&self, conn: &mut AnyConnection, case_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    async fn complete_if_done(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         let open = store::count_steps(
             conn,
             case_id,
-            &[step_state::BLOCKED, step_state::READY, step_state::RUNNING, step_state::FAILED],
+            &[
+                step_state::BLOCKED,
+                step_state::READY,
+                step_state::RUNNING,
+                step_state::FAILED,
+            ],
         )
         .await?;
         if open == 0 {
-            self.finish(conn, case_id, case_state::COMPLETED, now).await?;
+            self.finish(conn, case_id, case_state::COMPLETED, now)
+                .await?;
         }
         Ok(())
     }
 
     /// Moves a case to a final state, writes its last update and the CaseFinished event.
-    async fn finish(&self, conn: &mut AnyConnection, case_id: &str, state: &str, now: i64) -> Result<(), sqlx::Error> {
+    async fn finish(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        state: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         store::set_case_state(conn, case_id, state, None).await?;
         store::append_event(conn, case_id, &format!("case_{state}"), "", "", now).await?;
-        let Some(case) = store::load_case(conn, case_id).await? else { return Ok(()) };
+        let Some(case) = store::load_case(conn, case_id).await? else {
+            return Ok(());
+        };
         let event = pb::CaseFinished {
             r#case: format!("cases/{case_id}"),
-            kind: pb::MatterKind::from_str_name(&format!("MATTER_KIND_{}", case.kind.to_ascii_uppercase())).unwrap_or_default() as i32,
+            kind: pb::MatterKind::from_str_name(&format!(
+                "MATTER_KIND_{}",
+                case.kind.to_ascii_uppercase()
+            ))
+            .unwrap_or_default() as i32,
             state: to_pb_state(state) as i32,
             region: case.region,
             reason: case.reason,
         };
-        kit::outbox::append(conn, "onematter.case_finished", "civil.onematter.v1.CaseFinished", case_id, &event).await?;
+        kit::outbox::append(
+            conn,
+            "onematter.case_finished",
+            "civil.onematter.v1.CaseFinished",
+            case_id,
+            &event,
+        )
+        .await?;
         Ok(())
     }
 
@@ -442,7 +732,11 @@ impl Executor {
                 last_gauge = Instant::now();
                 self.refresh_gauge().await;
             }
-            let pause = if ran as i64 >= self.config.batch { Duration::ZERO } else { self.config.poll };
+            let pause = if ran as i64 >= self.config.batch {
+                Duration::ZERO
+            } else {
+                self.config.poll
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(pause) => {}
@@ -452,7 +746,9 @@ impl Executor {
 
     /// Sets `civil_onematter_cases{state}` from the store (every replica reports the same).
     pub async fn refresh_gauge(&self) {
-        let Ok(mut conn) = self.db.pool.acquire().await else { return };
+        let Ok(mut conn) = self.db.pool.acquire().await else {
+            return;
+        };
         if let Ok(counts) = store::count_by_state(&mut conn).await {
             for state in [
                 case_state::RUNNING,
@@ -462,51 +758,119 @@ impl Executor {
                 case_state::COMPENSATED,
                 case_state::CANCELLED,
             ] {
-                let n = counts.iter().find(|(s, _)| s == state).map(|(_, n)| *n).unwrap_or(0);
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == state)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0);
                 metrics::gauge!("civil_onematter_cases", "state" => state).set(n as f64);
             }
         }
     }
 
-    async fn retry_step_in(&self, conn: &mut AnyConnection, case_id: &str, step: &str, actor: &str) -> Result<(), EngineError> {
+    async fn retry_step_in(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        step: &str,
+        actor: &str,
+    ) -> Result<(), EngineError> {
         let now = self.clock.now_ms(conn).await?;
-        let (_, state, _) = store::case_head(conn, case_id).await?.ok_or(EngineError::NotFound)?;
+        let (_, state, _) = store::case_head(conn, case_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if case_state::is_final(&state) {
-            return Err(refused("ONEMATTER_CASE_FINISHED", format!("the case is {state}")));
+            return Err(refused(
+                "ONEMATTER_CASE_FINISHED",
+                format!("the case is {state}"),
+            ));
         }
-        let (step_now, phase) = store::step_status(conn, case_id, step).await?.ok_or(EngineError::NotFound)?;
+        let (step_now, phase) = store::step_status(conn, case_id, step)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if step_now != step_state::FAILED && step_now != step_state::READY {
-            return Err(refused("ONEMATTER_STEP_NOT_RETRYABLE", format!("the step is {step_now}")));
+            return Err(refused(
+                "ONEMATTER_STEP_NOT_RETRYABLE",
+                format!("the step is {step_now}"),
+            ));
         }
         store::reset_step(conn, case_id, step, phase, now).await?;
-        if state == case_state::PARKED && store::count_steps(conn, case_id, &[step_state::FAILED]).await? == 0 {
-            let next = if phase == Phase::Undo { case_state::COMPENSATING } else { case_state::RUNNING };
+        if state == case_state::PARKED
+            && store::count_steps(conn, case_id, &[step_state::FAILED]).await? == 0
+        {
+            let next = if phase == Phase::Undo {
+                case_state::COMPENSATING
+            } else {
+                case_state::RUNNING
+            };
             store::set_case_state(conn, case_id, next, Some("")).await?;
         }
-        store::append_event(conn, case_id, "step_retry_requested", step, &format!("by {actor}"), now).await?;
+        store::append_event(
+            conn,
+            case_id,
+            "step_retry_requested",
+            step,
+            &format!("by {actor}"),
+            now,
+        )
+        .await?;
         Ok(())
     }
 
-    async fn resume_in(&self, conn: &mut AnyConnection, case_id: &str, actor: &str, note: &str, by_hand: &[String]) -> Result<(), EngineError> {
+    async fn resume_in(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        actor: &str,
+        note: &str,
+        by_hand: &[String],
+    ) -> Result<(), EngineError> {
         let now = self.clock.now_ms(conn).await?;
-        let (kind, state, _) = store::case_head(conn, case_id).await?.ok_or(EngineError::NotFound)?;
+        let (kind, state, _) = store::case_head(conn, case_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if state != case_state::PARKED {
-            return Err(refused("ONEMATTER_CASE_NOT_PARKED", format!("the case is {state}")));
+            return Err(refused(
+                "ONEMATTER_CASE_NOT_PARKED",
+                format!("the case is {state}"),
+            ));
         }
         let failed = store::steps_in_state(conn, case_id, step_state::FAILED).await?;
         for name in by_hand {
             if !failed.iter().any(|(s, p)| s == name && *p == Phase::Do) {
-                return Err(refused("ONEMATTER_STEP_NOT_RETRYABLE", format!("step {name} has not failed")));
+                return Err(refused(
+                    "ONEMATTER_STEP_NOT_RETRYABLE",
+                    format!("step {name} has not failed"),
+                ));
             }
         }
         let compensating = failed.iter().any(|(_, p)| *p == Phase::Undo);
-        let next = if compensating { case_state::COMPENSATING } else { case_state::RUNNING };
+        let next = if compensating {
+            case_state::COMPENSATING
+        } else {
+            case_state::RUNNING
+        };
         store::set_case_state(conn, case_id, next, Some("")).await?;
         let plan = self.registry.get(&kind).map(|w| w.plan());
         for (step, phase) in &failed {
             if by_hand.contains(step) {
-                store::skip_step(conn, case_id, step, &format!("completed by hand: {note}"), now).await?;
-                let seq = store::append_event(conn, case_id, "step_completed_by_hand", step, &format!("by {actor}"), now).await?;
+                store::skip_step(
+                    conn,
+                    case_id,
+                    step,
+                    &format!("completed by hand: {note}"),
+                    now,
+                )
+                .await?;
+                let seq = store::append_event(
+                    conn,
+                    case_id,
+                    "step_completed_by_hand",
+                    step,
+                    &format!("by {actor}"),
+                    now,
+                )
+                .await?;
                 store::set_done_seq(conn, case_id, step, seq).await?;
                 if let Some(plan) = plan {
                     store::release(conn, case_id, &plan.dependants(step), now).await?;
@@ -515,22 +879,54 @@ impl Executor {
                 store::reset_step(conn, case_id, step, *phase, now).await?;
             }
         }
-        store::append_event(conn, case_id, "case_resumed", "", &format!("by {actor}: {note}"), now).await?;
+        store::append_event(
+            conn,
+            case_id,
+            "case_resumed",
+            "",
+            &format!("by {actor}: {note}"),
+            now,
+        )
+        .await?;
         if !compensating {
             self.complete_if_done(conn, case_id, now).await?;
         }
         Ok(())
     }
 
-    async fn cancel_in(&self, conn: &mut AnyConnection, case_id: &str, actor: &str, reason: &str) -> Result<(), EngineError> {
+    async fn cancel_in(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), EngineError> {
         let now = self.clock.now_ms(conn).await?;
-        let (_, state, _) = store::case_head(conn, case_id).await?.ok_or(EngineError::NotFound)?;
+        let (_, state, _) = store::case_head(conn, case_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if case_state::is_final(&state) {
-            return Err(refused("ONEMATTER_CASE_FINISHED", format!("the case is {state}")));
+            return Err(refused(
+                "ONEMATTER_CASE_FINISHED",
+                format!("the case is {state}"),
+            ));
         }
-        store::move_steps(conn, case_id, &[step_state::BLOCKED, step_state::READY, step_state::RUNNING], step_state::CANCELLED).await?;
-        store::set_case_state(conn, case_id, case_state::CANCELLED, Some(&format!("cancelled by {actor}: {reason}"))).await?;
-        self.finish(conn, case_id, case_state::CANCELLED, now).await?;
+        store::move_steps(
+            conn,
+            case_id,
+            &[step_state::BLOCKED, step_state::READY, step_state::RUNNING],
+            step_state::CANCELLED,
+        )
+        .await?;
+        store::set_case_state(
+            conn,
+            case_id,
+            case_state::CANCELLED,
+            Some(&format!("cancelled by {actor}: {reason}")),
+        )
+        .await?;
+        self.finish(conn, case_id, case_state::CANCELLED, now)
+            .await?;
         Ok(())
     }
 }
@@ -561,7 +957,11 @@ impl Engine for Executor {
         })
     }
 
-    fn events_after(&self, case_id: &str, after_seq: i64) -> BoxFuture<'_, Result<Vec<CaseEvent>, EngineError>> {
+    fn events_after(
+        &self,
+        case_id: &str,
+        after_seq: i64,
+    ) -> BoxFuture<'_, Result<Vec<CaseEvent>, EngineError>> {
         let case_id = case_id.to_owned();
         Box::pin(async move {
             let mut conn = self.db.pool.acquire().await?;
@@ -569,15 +969,34 @@ impl Engine for Executor {
         })
     }
 
-    fn retry_step<'a>(&'a self, conn: &'a mut AnyConnection, case_id: &'a str, step: &'a str, actor: &'a str) -> BoxFuture<'a, Result<(), EngineError>> {
+    fn retry_step<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        case_id: &'a str,
+        step: &'a str,
+        actor: &'a str,
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
         Box::pin(self.retry_step_in(conn, case_id, step, actor))
     }
 
-    fn resume<'a>(&'a self, conn: &'a mut AnyConnection, case_id: &'a str, actor: &'a str, note: &'a str, completed_by_hand: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>> {
+    fn resume<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        case_id: &'a str,
+        actor: &'a str,
+        note: &'a str,
+        completed_by_hand: &'a [String],
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
         Box::pin(self.resume_in(conn, case_id, actor, note, completed_by_hand))
     }
 
-    fn cancel<'a>(&'a self, conn: &'a mut AnyConnection, case_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), EngineError>> {
+    fn cancel<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        case_id: &'a str,
+        actor: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
         Box::pin(self.cancel_in(conn, case_id, actor, reason))
     }
 }

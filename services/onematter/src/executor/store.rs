@@ -126,7 +126,12 @@ fn step_id(case_id: &str, step: &str) -> String {
 
 /// Inserts the case and its steps, unless a case with the same dedupe key exists.
 /// Returns false (and writes nothing) in that case.
-pub async fn insert_case(conn: &mut AnyConnection, plan: &Plan, new: &NewCase, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn insert_case(
+    conn: &mut AnyConnection,
+    plan: &Plan,
+    new: &NewCase,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO cases (id, kind, state, dedupe_key, region, applicant, declarant_sealed, declarant_index,
             declarant_relationship, subject_sealed, subject_index, input_sealed, facts, reason, origin, traceparent,
@@ -178,19 +183,40 @@ pub async fn insert_case(conn: &mut AnyConnection, plan: &Plan, new: &NewCase, n
         .execute(&mut *conn)
         .await?;
     }
-    append_event(conn, &new.id, "case_started", "", &format!("origin: {}", new.origin), now).await?;
+    append_event(
+        conn,
+        &new.id,
+        "case_started",
+        "",
+        &format!("origin: {}", new.origin),
+        now,
+    )
+    .await?;
     Ok(true)
 }
 
 /// The id of the case holding `dedupe_key`.
-pub async fn find_by_dedupe_key(conn: &mut AnyConnection, dedupe_key: &str) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("SELECT id FROM cases WHERE dedupe_key = $1").bind(dedupe_key).fetch_optional(&mut *conn).await?;
+pub async fn find_by_dedupe_key(
+    conn: &mut AnyConnection,
+    dedupe_key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT id FROM cases WHERE dedupe_key = $1")
+        .bind(dedupe_key)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.map(|r| r.try_get("id")).transpose()
 }
 
 /// Appends a case update with the case's current state; returns its sequence number. The
 /// case row is updated first, which serialises the writers of one case (PostgreSQL row lock).
-pub async fn append_event(conn: &mut AnyConnection, case_id: &str, kind: &str, step: &str, message: &str, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn append_event(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    kind: &str,
+    step: &str,
+    message: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     let row = sqlx::query("UPDATE cases SET event_seq = event_seq + 1, updated_at_ms = $2 WHERE id = $1 RETURNING event_seq, state")
         .bind(case_id)
         .bind(now)
@@ -213,8 +239,17 @@ pub async fn append_event(conn: &mut AnyConnection, case_id: &str, kind: &str, s
 
 /// Takes up to `limit` due steps: ready ones whose time has come, and running ones whose
 /// lease expired (their executor died or stalled). Each claim increments the attempt count and
-/// the fencing token.
-pub async fn claim(conn: &mut AnyConnection, dialect: Dialect, now: i64, lease_ms: i64, worker: &str, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+/// the fencing token. Steps of a parked case still run when they do not depend on the failed
+/// step (the family gets every independent result); the failed step's dependants wait for the
+/// operator.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    now: i64,
+    lease_ms: i64,
+    worker: &str,
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
     let lock = match dialect {
         // Replicas skip each other's rows instead of queueing behind them.
         Dialect::Postgres => "FOR UPDATE OF s SKIP LOCKED",
@@ -226,7 +261,7 @@ pub async fn claim(conn: &mut AnyConnection, dialect: Dialect, now: i64, lease_m
             lease_until_ms = $1 + $2, leased_by = $3, started_at_ms = $1
          WHERE id IN (
             SELECT s.id FROM case_steps s JOIN cases c ON c.id = s.case_id
-            WHERE c.state IN ('running', 'compensating')
+            WHERE c.state IN ('running', 'compensating', 'parked')
               AND ((s.state = 'ready' AND s.next_run_at_ms <= $1) OR (s.state = 'running' AND s.lease_until_ms < $1))
             ORDER BY s.next_run_at_ms, s.id
             LIMIT $4 {lock})
@@ -260,7 +295,11 @@ pub async fn claim(conn: &mut AnyConnection, dialect: Dialect, now: i64, lease_m
 }
 
 /// Extends a lease; false when the token is no longer current.
-pub async fn heartbeat(conn: &mut AnyConnection, claimed: &Claimed, until: i64) -> Result<bool, sqlx::Error> {
+pub async fn heartbeat(
+    conn: &mut AnyConnection,
+    claimed: &Claimed,
+    until: i64,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query("UPDATE case_steps SET lease_until_ms = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'")
         .bind(&claimed.id)
         .bind(claimed.lease_token)
@@ -284,7 +323,10 @@ pub async fn settle(
     reset_attempts: bool,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let finished = matches!(state, step_state::SUCCEEDED | step_state::FAILED | step_state::COMPENSATED);
+    let finished = matches!(
+        state,
+        step_state::SUCCEEDED | step_state::FAILED | step_state::COMPENSATED
+    );
     let n = sqlx::query(
         "UPDATE case_steps SET state = $3, next_run_at_ms = $4,
             output = COALESCE($5, output), summary = COALESCE($6, summary), last_error = $7,
@@ -309,7 +351,12 @@ pub async fn settle(
 }
 
 /// Records the completion order of a step (compensation runs in reverse of it).
-pub async fn set_done_seq(conn: &mut AnyConnection, case_id: &str, step: &str, seq: i64) -> Result<(), sqlx::Error> {
+pub async fn set_done_seq(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    step: &str,
+    seq: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE case_steps SET done_seq = $3 WHERE case_id = $1 AND step = $2")
         .bind(case_id)
         .bind(step)
@@ -321,7 +368,12 @@ pub async fn set_done_seq(conn: &mut AnyConnection, case_id: &str, step: &str, s
 
 /// Decrements the pending dependencies of `dependants` and readies those with none left.
 /// Returns the steps that became ready.
-pub async fn release(conn: &mut AnyConnection, case_id: &str, dependants: &[&str], now: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn release(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    dependants: &[&str],
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
     for d in dependants {
         sqlx::query("UPDATE case_steps SET pending_deps = pending_deps - 1 WHERE case_id = $1 AND step = $2")
             .bind(case_id)
@@ -341,7 +393,12 @@ pub async fn release(conn: &mut AnyConnection, case_id: &str, dependants: &[&str
 }
 
 /// Sets a case's state, and its reason unless `reason` is None.
-pub async fn set_case_state(conn: &mut AnyConnection, case_id: &str, state: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
+pub async fn set_case_state(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    state: &str,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE cases SET state = $2, reason = COALESCE($3, reason) WHERE id = $1")
         .bind(case_id)
         .bind(state)
@@ -352,25 +409,53 @@ pub async fn set_case_state(conn: &mut AnyConnection, case_id: &str, state: &str
 }
 
 /// Number of steps of the case in any of `states`.
-pub async fn count_steps(conn: &mut AnyConnection, case_id: &str, states: &[&str]) -> Result<i64, sqlx::Error> {
-    let list = states.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
-    let sql = format!("SELECT COUNT(*) AS n FROM case_steps WHERE case_id = $1 AND state IN ({list})");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id).fetch_one(&mut *conn).await?;
+pub async fn count_steps(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    states: &[&str],
+) -> Result<i64, sqlx::Error> {
+    let list = states
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql =
+        format!("SELECT COUNT(*) AS n FROM case_steps WHERE case_id = $1 AND state IN ({list})");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .fetch_one(&mut *conn)
+        .await?;
     row.try_get("n")
 }
 
 /// Steps of a case in a state.
-pub async fn steps_in_state(conn: &mut AnyConnection, case_id: &str, state: &str) -> Result<Vec<(String, Phase)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT step, phase FROM case_steps WHERE case_id = $1 AND state = $2 ORDER BY position")
-        .bind(case_id)
-        .bind(state)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get("step")?, Phase::parse(&r.try_get::<String, _>("phase")?)))).collect()
+pub async fn steps_in_state(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    state: &str,
+) -> Result<Vec<(String, Phase)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT step, phase FROM case_steps WHERE case_id = $1 AND state = $2 ORDER BY position",
+    )
+    .bind(case_id)
+    .bind(state)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("step")?,
+                Phase::parse(&r.try_get::<String, _>("phase")?),
+            ))
+        })
+        .collect()
 }
 
 /// Whether an undo is scheduled or any step is in flight (compensation runs one step at a time).
-pub async fn compensation_busy(conn: &mut AnyConnection, case_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn compensation_busy(
+    conn: &mut AnyConnection,
+    case_id: &str,
+) -> Result<bool, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM case_steps WHERE case_id = $1 AND (state = 'running' OR (state = 'ready' AND phase = 'undo'))",
     )
@@ -381,23 +466,49 @@ pub async fn compensation_busy(conn: &mut AnyConnection, case_id: &str) -> Resul
 }
 
 /// A step's state and phase.
-pub async fn step_status(conn: &mut AnyConnection, case_id: &str, step: &str) -> Result<Option<(String, Phase)>, sqlx::Error> {
+pub async fn step_status(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    step: &str,
+) -> Result<Option<(String, Phase)>, sqlx::Error> {
     let row = sqlx::query("SELECT state, phase FROM case_steps WHERE case_id = $1 AND step = $2")
         .bind(case_id)
         .bind(step)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| Ok((r.try_get("state")?, Phase::parse(&r.try_get::<String, _>("phase")?)))).transpose()
+    row.map(|r| {
+        Ok((
+            r.try_get("state")?,
+            Phase::parse(&r.try_get::<String, _>("phase")?),
+        ))
+    })
+    .transpose()
 }
 
 /// A case's kind, state and reason.
-pub async fn case_head(conn: &mut AnyConnection, case_id: &str) -> Result<Option<(String, String, String)>, sqlx::Error> {
-    let row = sqlx::query("SELECT kind, state, reason FROM cases WHERE id = $1").bind(case_id).fetch_optional(&mut *conn).await?;
-    row.map(|r| Ok((r.try_get("kind")?, r.try_get("state")?, r.try_get("reason")?))).transpose()
+pub async fn case_head(
+    conn: &mut AnyConnection,
+    case_id: &str,
+) -> Result<Option<(String, String, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT kind, state, reason FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("kind")?,
+            r.try_get("state")?,
+            r.try_get("reason")?,
+        ))
+    })
+    .transpose()
 }
 
 /// The last-completed step that can be undone and was not yet.
-pub async fn last_compensable(conn: &mut AnyConnection, case_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn last_compensable(
+    conn: &mut AnyConnection,
+    case_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT step FROM case_steps WHERE case_id = $1 AND state = 'succeeded' AND compensable = 1
          ORDER BY done_seq DESC LIMIT 1",
@@ -409,7 +520,13 @@ pub async fn last_compensable(conn: &mut AnyConnection, case_id: &str) -> Result
 }
 
 /// Makes a step runnable now with fresh attempts, in `phase`.
-pub async fn reset_step(conn: &mut AnyConnection, case_id: &str, step: &str, phase: Phase, now: i64) -> Result<(), sqlx::Error> {
+pub async fn reset_step(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    step: &str,
+    phase: Phase,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE case_steps SET state = 'ready', phase = $3, attempts = 0, next_run_at_ms = $4,
             deadline_at_ms = $4 + deadline_ms, last_error = '', finished_at_ms = NULL
@@ -425,17 +542,37 @@ pub async fn reset_step(conn: &mut AnyConnection, case_id: &str, step: &str, pha
 }
 
 /// Sets steps of a case from one state to another (fencing running ones out).
-pub async fn move_steps(conn: &mut AnyConnection, case_id: &str, from: &[&str], to: &str) -> Result<u64, sqlx::Error> {
-    let list = from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+pub async fn move_steps(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    from: &[&str],
+    to: &str,
+) -> Result<u64, sqlx::Error> {
+    let list = from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "UPDATE case_steps SET state = $2, lease_token = lease_token + 1, lease_until_ms = NULL
          WHERE case_id = $1 AND state IN ({list})"
     );
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id).bind(to).execute(&mut *conn).await?.rows_affected())
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .bind(to)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }
 
 /// Marks one step skipped (completed by hand).
-pub async fn skip_step(conn: &mut AnyConnection, case_id: &str, step: &str, note: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn skip_step(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    step: &str,
+    note: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "UPDATE case_steps SET state = 'skipped', summary = $3, finished_at_ms = $4
          WHERE case_id = $1 AND step = $2 AND state = 'failed' AND phase = 'do'",
@@ -451,9 +588,17 @@ pub async fn skip_step(conn: &mut AnyConnection, case_id: &str, step: &str, note
 }
 
 /// Merges non-personal facts into the case.
-pub async fn merge_facts(conn: &mut AnyConnection, case_id: &str, patch: &serde_json::Value) -> Result<(), sqlx::Error> {
-    let row = sqlx::query("SELECT facts FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *conn).await?;
-    let mut facts: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("facts")?).unwrap_or_default();
+pub async fn merge_facts(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    patch: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let row = sqlx::query("SELECT facts FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut facts: serde_json::Value =
+        serde_json::from_str(&row.try_get::<String, _>("facts")?).unwrap_or_default();
     if let (Some(f), Some(p)) = (facts.as_object_mut(), patch.as_object()) {
         for (k, v) in p {
             f.insert(k.clone(), v.clone());
@@ -461,12 +606,23 @@ pub async fn merge_facts(conn: &mut AnyConnection, case_id: &str, patch: &serde_
     } else {
         facts = patch.clone();
     }
-    sqlx::query("UPDATE cases SET facts = $2 WHERE id = $1").bind(case_id).bind(facts.to_string()).execute(&mut *conn).await?;
+    sqlx::query("UPDATE cases SET facts = $2 WHERE id = $1")
+        .bind(case_id)
+        .bind(facts.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Sets the applicant of a case started without application (a family member joins it).
-pub async fn adopt(conn: &mut AnyConnection, case_id: &str, applicant: &str, declarant_sealed: &str, declarant_index: &str, relationship: &str) -> Result<bool, sqlx::Error> {
+pub async fn adopt(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    applicant: &str,
+    declarant_sealed: &str,
+    declarant_index: &str,
+    relationship: &str,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "UPDATE cases SET applicant = $2, declarant_sealed = $3, declarant_index = $4, declarant_relationship = $5
          WHERE id = $1 AND applicant = ''",
@@ -510,9 +666,16 @@ fn case_from_row(r: &AnyRow) -> Result<CaseRecord, sqlx::Error> {
 }
 
 /// A case with its steps (in plan order).
-pub async fn load_case(conn: &mut AnyConnection, case_id: &str) -> Result<Option<CaseRecord>, sqlx::Error> {
+pub async fn load_case(
+    conn: &mut AnyConnection,
+    case_id: &str,
+) -> Result<Option<CaseRecord>, sqlx::Error> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id).fetch_optional(&mut *conn).await? else {
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
         return Ok(None);
     };
     let mut case = case_from_row(&row)?;
@@ -555,7 +718,11 @@ pub struct CaseFilter {
 }
 
 /// Cases (without steps), newest first.
-pub async fn list_cases(conn: &mut AnyConnection, filter: &CaseFilter, limit: i64) -> Result<Vec<CaseRecord>, sqlx::Error> {
+pub async fn list_cases(
+    conn: &mut AnyConnection,
+    filter: &CaseFilter,
+    limit: i64,
+) -> Result<Vec<CaseRecord>, sqlx::Error> {
     let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1");
     let mut binds: Vec<String> = Vec::new();
     let mut add = |clause: &str, value: String, binds: &mut Vec<String>| {
@@ -582,11 +749,20 @@ pub async fn list_cases(conn: &mut AnyConnection, filter: &CaseFilter, limit: i6
     for b in binds {
         query = query.bind(b);
     }
-    query.fetch_all(&mut *conn).await?.iter().map(case_from_row).collect()
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(case_from_row)
+        .collect()
 }
 
 /// Updates of a case after `after_seq`, oldest first.
-pub async fn events_after(conn: &mut AnyConnection, case_id: &str, after_seq: i64) -> Result<Vec<CaseEvent>, sqlx::Error> {
+pub async fn events_after(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    after_seq: i64,
+) -> Result<Vec<CaseEvent>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT case_id, seq, kind, step, message, case_state, at_ms FROM case_events
          WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
@@ -612,6 +788,10 @@ pub async fn events_after(conn: &mut AnyConnection, case_id: &str, after_seq: i6
 
 /// Cases per state, for the `civil_onematter_cases{state}` gauge.
 pub async fn count_by_state(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state").fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+        .collect()
 }

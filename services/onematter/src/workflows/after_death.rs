@@ -37,11 +37,25 @@ pub const PENSION: &str = "pension_stop";
 pub const MEDICAL: &str = "medical_insurance_end";
 
 const fn suite(name: &'static str, depends_on: &'static [&'static str]) -> StepDef {
-    StepDef { name, depends_on, retry: SUITE_RETRY, attempt_timeout: Duration::from_secs(15), deadline: Duration::from_secs(3 * 24 * 3600), compensable: false }
+    StepDef {
+        name,
+        depends_on,
+        retry: SUITE_RETRY,
+        attempt_timeout: Duration::from_secs(15),
+        deadline: Duration::from_secs(3 * 24 * 3600),
+        compensable: false,
+    }
 }
 
 const fn outside(name: &'static str) -> StepDef {
-    StepDef { name, depends_on: &[DEATH_CASE], retry: OUTSIDE_RETRY, attempt_timeout: Duration::from_secs(30), deadline: Duration::from_secs(7 * 24 * 3600), compensable: false }
+    StepDef {
+        name,
+        depends_on: &[DEATH_CASE],
+        retry: OUTSIDE_RETRY,
+        attempt_timeout: Duration::from_secs(30),
+        deadline: Duration::from_secs(7 * 24 * 3600),
+        compensable: false,
+    }
 }
 
 static STEPS: [StepDef; 9] = [
@@ -56,7 +70,11 @@ static STEPS: [StepDef; 9] = [
     outside(MEDICAL),
 ];
 
-pub static PLAN: Plan = Plan { kind: KIND, steps: &STEPS, on_failure: OnFailure::Park };
+pub static PLAN: Plan = Plan {
+    kind: KIND,
+    steps: &STEPS,
+    on_failure: OnFailure::Park,
+};
 
 pub struct AfterDeath(pub Deps);
 
@@ -92,12 +110,17 @@ struct Deceased {
 /// Finds `cases/…` in funeral's ALREADY_EXISTS message ("the person already has a death case: cases/…").
 fn named_case(message: &str) -> Option<String> {
     let at = message.find("cases/")?;
-    let name: String = message[at..].chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != ';').collect();
+    let name: String = message[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ';')
+        .collect();
     (name.len() > "cases/".len()).then_some(name)
 }
 
 impl AfterDeath {
-    fn funeral(&self) -> funeral::funeral_service_client::FuneralServiceClient<tonic::transport::Channel> {
+    fn funeral(
+        &self,
+    ) -> funeral::funeral_service_client::FuneralServiceClient<tonic::transport::Channel> {
         funeral::funeral_service_client::FuneralServiceClient::new(self.0.ctx.channel("funeral"))
     }
 
@@ -105,14 +128,22 @@ impl AfterDeath {
         let person = self.0.open_person(out_str(call, DEATH_CASE, "person")?)?;
         let date_of_death = parse_date(out_str(call, DEATH_CASE, "date_of_death")?)
             .ok_or_else(|| StepError::terminal("the date of death is not readable"))?;
-        Ok(Deceased { person, date_of_death })
+        Ok(Deceased {
+            person,
+            date_of_death,
+        })
     }
 
     /// Registers the death with funeral, or reads the death case that already exists (started
     /// from the funeral registration, or registered earlier by the funeral home).
     async fn death_case(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let m: AfterDeathMatter = matter(call)?;
-        let known = call.facts.get("death_case").and_then(|v| v.as_str()).map(str::to_owned).filter(|s| !s.is_empty());
+        let known = call
+            .facts
+            .get("death_case")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .filter(|s| !s.is_empty());
         let existing = known.or_else(|| Some(m.death_case.clone()).filter(|s| !s.is_empty()));
         let (case, registered) = match existing {
             Some(name) => (self.get_death_case(call, name).await?, false),
@@ -124,25 +155,42 @@ impl AfterDeath {
                     region: call.region.clone(),
                     ethnicity: m.ethnicity,
                 };
-                match self.funeral().register_death(self.0.request(call, req)).await {
+                match self
+                    .funeral()
+                    .register_death(self.0.request(call, req))
+                    .await
+                {
                     Ok(r) => (r.into_inner(), true),
                     Err(s) if s.code() == Code::AlreadyExists => {
-                        let name = named_case(s.message()).ok_or_else(|| StepError::from(s.clone()))?;
+                        let name =
+                            named_case(s.message()).ok_or_else(|| StepError::from(s.clone()))?;
                         (self.get_death_case(call, name).await?, false)
                     }
                     Err(s) => return Err(s.into()),
                 }
             }
         };
-        let person = case.deceased.clone().or(m.deceased).ok_or_else(|| StepError::terminal("the death case names no person"))?;
+        let person = case
+            .deceased
+            .clone()
+            .or(m.deceased)
+            .ok_or_else(|| StepError::terminal("the death case names no person"))?;
         let date = case
             .certificate
             .as_ref()
             .and_then(|c| c.date_of_death)
             .or(m.certificate.as_ref().and_then(|c| c.date_of_death))
             .ok_or_else(|| StepError::terminal("no date of death"))?;
-        let certificate_number = case.certificate.as_ref().map(|c| c.number.clone()).unwrap_or_default();
-        let summary = if registered { format!("death registered: {}", case.name) } else { format!("death case found: {}", case.name) };
+        let certificate_number = case
+            .certificate
+            .as_ref()
+            .map(|c| c.number.clone())
+            .unwrap_or_default();
+        let summary = if registered {
+            format!("death registered: {}", case.name)
+        } else {
+            format!("death case found: {}", case.name)
+        };
         Ok(StepOutcome::with_output(
             summary,
             json!({
@@ -155,86 +203,177 @@ impl AfterDeath {
         ))
     }
 
-    async fn get_death_case(&self, call: &StepCall, name: String) -> Result<funeral::DeathCase, StepError> {
+    async fn get_death_case(
+        &self,
+        call: &StepCall,
+        name: String,
+    ) -> Result<funeral::DeathCase, StepError> {
         let req = funeral::GetDeathCaseRequest { name };
-        Ok(self.funeral().get_death_case(self.0.request(call, req)).await?.into_inner())
+        Ok(self
+            .funeral()
+            .get_death_case(self.0.request(call, req))
+            .await?
+            .into_inner())
     }
 
     /// The basic-service fee waiver, decided by funeral from assistance's records.
     async fn fee_waiver(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
-        let req = funeral::DecideFeeWaiverRequest { request_id: call.key.clone(), death_case: out_str(call, DEATH_CASE, "death_case")?.to_owned() };
-        let w = self.funeral().decide_fee_waiver(self.0.request(call, req)).await?.into_inner();
+        let req = funeral::DecideFeeWaiverRequest {
+            request_id: call.key.clone(),
+            death_case: out_str(call, DEATH_CASE, "death_case")?.to_owned(),
+        };
+        let w = self
+            .funeral()
+            .decide_fee_waiver(self.0.request(call, req))
+            .await?
+            .into_inner();
         let summary = if w.waived {
-            let grounds: Vec<_> = w.grounds().map(|g| g.as_str_name().trim_start_matches("WAIVER_GROUND_").to_ascii_lowercase()).collect();
+            let grounds: Vec<_> = w
+                .grounds()
+                .map(|g| {
+                    g.as_str_name()
+                        .trim_start_matches("WAIVER_GROUND_")
+                        .to_ascii_lowercase()
+                })
+                .collect();
             format!("basic funeral services free ({})", grounds.join(", "))
         } else {
             "no fee waiver".to_owned()
         };
-        Ok(StepOutcome::with_output(summary, json!({ "waived": w.waived })))
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "waived": w.waived }),
+        ))
     }
 
     /// Ends assistance benefits: a one-member household's ends the month after the death, a
     /// larger household's is recalculated without the member.
     async fn assistance(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let d = self.deceased(call)?;
-        let req = assistance::TerminateForDeathRequest { request_id: call.key.clone(), id_number: d.person.id_number, date_of_death: Some(d.date_of_death) };
-        let mut client = assistance::assistance_service_client::AssistanceServiceClient::new(self.0.ctx.channel("assistance"));
-        let r = client.terminate_for_death(self.0.request(call, req)).await?.into_inner();
-        let ended = r.effects.iter().filter(|e| e.outcome() == assistance::DeathOutcome::Terminated).count();
-        let recalculated = r.effects.iter().filter(|e| e.outcome() == assistance::DeathOutcome::Recalculated).count();
+        let req = assistance::TerminateForDeathRequest {
+            request_id: call.key.clone(),
+            id_number: d.person.id_number,
+            date_of_death: Some(d.date_of_death),
+        };
+        let mut client = assistance::assistance_service_client::AssistanceServiceClient::new(
+            self.0.ctx.channel("assistance"),
+        );
+        let r = client
+            .terminate_for_death(self.0.request(call, req))
+            .await?
+            .into_inner();
+        let ended = r
+            .effects
+            .iter()
+            .filter(|e| e.outcome() == assistance::DeathOutcome::Terminated)
+            .count();
+        let recalculated = r
+            .effects
+            .iter()
+            .filter(|e| e.outcome() == assistance::DeathOutcome::Recalculated)
+            .count();
         let summary = if r.effects.is_empty() {
             "no assistance benefits".to_owned()
         } else {
             format!("{ended} benefit(s) ended, {recalculated} household(s) recalculated")
         };
-        Ok(StepOutcome::with_output(summary, json!({ "ended": ended, "recalculated": recalculated })))
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "ended": ended, "recalculated": recalculated }),
+        ))
     }
 
     /// Stops the advanced-age allowance (the month of death is paid) and releases any bed.
     async fn eldercare(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let d = self.deceased(call)?;
-        let req = eldercare::StopForDeathRequest { request_id: call.key.clone(), id_number: d.person.id_number, date_of_death: Some(d.date_of_death) };
-        let mut client = eldercare::eldercare_service_client::EldercareServiceClient::new(self.0.ctx.channel("eldercare"));
-        let r = client.stop_for_death(self.0.request(call, req)).await?.into_inner();
+        let req = eldercare::StopForDeathRequest {
+            request_id: call.key.clone(),
+            id_number: d.person.id_number,
+            date_of_death: Some(d.date_of_death),
+        };
+        let mut client = eldercare::eldercare_service_client::EldercareServiceClient::new(
+            self.0.ctx.channel("eldercare"),
+        );
+        let r = client
+            .stop_for_death(self.0.request(call, req))
+            .await?
+            .into_inner();
         let summary = match (r.elder_known, r.allowance_stopped, r.bed_released) {
             (false, _, _) => "not a registered elder".to_owned(),
             (true, stopped, released) => format!(
                 "allowance {}, bed {}",
-                if stopped { "stopped after the month of death" } else { "not running" },
+                if stopped {
+                    "stopped after the month of death"
+                } else {
+                    "not running"
+                },
                 if released { "released" } else { "none" }
             ),
         };
-        Ok(StepOutcome::with_output(summary, json!({ "allowance_stopped": r.allowance_stopped, "bed_released": r.bed_released })))
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "allowance_stopped": r.allowance_stopped, "bed_released": r.bed_released }),
+        ))
     }
 
     /// Records the death with the marriage registry: a marriage in effect ends, the spouse is widowed.
     async fn marriage(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let d = self.deceased(call)?;
-        let req = marriage::RecordDeathRequest { request_id: call.key.clone(), person: Some(d.person), date_of_death: Some(d.date_of_death) };
-        let mut client = marriage::marriage_service_client::MarriageServiceClient::new(self.0.ctx.channel("marriage"));
-        let r = client.record_death(self.0.request(call, req)).await?.into_inner();
+        let req = marriage::RecordDeathRequest {
+            request_id: call.key.clone(),
+            person: Some(d.person),
+            date_of_death: Some(d.date_of_death),
+        };
+        let mut client = marriage::marriage_service_client::MarriageServiceClient::new(
+            self.0.ctx.channel("marriage"),
+        );
+        let r = client
+            .record_death(self.0.request(call, req))
+            .await?
+            .into_inner();
         let widowed = r.widowed_spouse.is_some_and(|s| !s.id_number.is_empty());
-        let summary = if widowed { "spouse recorded as widowed".to_owned() } else { "no marriage in effect".to_owned() };
-        Ok(StepOutcome::with_output(summary, json!({ "spouse_widowed": widowed, "marriage": r.marriage_certificate_number })))
+        let summary = if widowed {
+            "spouse recorded as widowed".to_owned()
+        } else {
+            "no marriage in effect".to_owned()
+        };
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "spouse_widowed": widowed, "marriage": r.marriage_certificate_number }),
+        ))
     }
 
     /// Opens a representative-change task for every active organisation the deceased represented.
     async fn socialorg(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let d = self.deceased(call)?;
-        let mut client = socialorg::social_org_service_client::SocialOrgServiceClient::new(self.0.ctx.channel("socialorg"));
+        let mut client = socialorg::social_org_service_client::SocialOrgServiceClient::new(
+            self.0.ctx.channel("socialorg"),
+        );
         let list = client
-            .list_by_legal_representative(self.0.request(call, socialorg::ListByLegalRepresentativeRequest { id_number: d.person.id_number }))
+            .list_by_legal_representative(self.0.request(
+                call,
+                socialorg::ListByLegalRepresentativeRequest {
+                    id_number: d.person.id_number,
+                },
+            ))
             .await?
             .into_inner();
         let mut opened = Vec::new();
-        for org in list.organisations.iter().filter(|o| o.status() == socialorg::OrganisationStatus::Active) {
+        for org in list
+            .organisations
+            .iter()
+            .filter(|o| o.status() == socialorg::OrganisationStatus::Active)
+        {
             let req = socialorg::OpenRepresentativeChangeTaskRequest {
                 // One key per organisation under the step's key: a re-run reopens nothing.
                 request_id: format!("{}:{}", call.key, org.organisation_id),
                 organisation_id: org.organisation_id.clone(),
                 reason: "legal representative deceased".into(),
             };
-            match client.open_representative_change_task(self.0.request(call, req)).await {
+            match client
+                .open_representative_change_task(self.0.request(call, req))
+                .await
+            {
                 Ok(task) => opened.push(task.into_inner().task_id),
                 // Deregistered since the listing: nothing to replace.
                 Err(s) if reason(&s).as_deref() == Some("SOCIALORG_NOT_ACTIVE") => {}
@@ -246,7 +385,10 @@ impl AfterDeath {
         } else {
             format!("{} representative-change task(s) opened", opened.len())
         };
-        Ok(StepOutcome::with_output(summary, json!({ "tasks": opened })))
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "tasks": opened }),
+        ))
     }
 
     /// 户口注销 through the public security adapter.
@@ -256,15 +398,28 @@ impl AfterDeath {
             request_id: call.key.clone(),
             person: Some(d.person),
             date_of_death: Some(d.date_of_death),
-            death_certificate_number: out_str(call, DEATH_CASE, "death_certificate_number").unwrap_or_default().to_owned(),
-            cremation_certificate_number: out_str(call, DEATH_CASE, "cremation_certificate_number").unwrap_or_default().to_owned(),
+            death_certificate_number: out_str(call, DEATH_CASE, "death_certificate_number")
+                .unwrap_or_default()
+                .to_owned(),
+            cremation_certificate_number: out_str(call, DEATH_CASE, "cremation_certificate_number")
+                .unwrap_or_default()
+                .to_owned(),
             region: call.region.clone(),
         };
-        match self.0.externals.household_register.deregister_deceased(self.0.request(call, req)).await {
-            Ok(r) => Ok(StepOutcome::with_output("household registration deregistered", json!({ "receipt": r.receipt_id }))),
-            Err(s) if reason(&s).as_deref() == Some("HOUSEHOLD_ALREADY_DEREGISTERED") => {
-                Ok(StepOutcome::done("household registration was already deregistered"))
-            }
+        match self
+            .0
+            .externals
+            .household_register
+            .deregister_deceased(self.0.request(call, req))
+            .await
+        {
+            Ok(r) => Ok(StepOutcome::with_output(
+                "household registration deregistered",
+                json!({ "receipt": r.receipt_id }),
+            )),
+            Err(s) if reason(&s).as_deref() == Some("HOUSEHOLD_ALREADY_DEREGISTERED") => Ok(
+                StepOutcome::done("household registration was already deregistered"),
+            ),
             Err(s) => Err(s.into()),
         }
     }
@@ -272,31 +427,62 @@ impl AfterDeath {
     /// 养老金停发 through the social insurance adapter.
     async fn pension(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let d = self.deceased(call)?;
-        let req = ext::StopPensionForDeathRequest { request_id: call.key.clone(), person: Some(d.person), date_of_death: Some(d.date_of_death) };
-        let r = self.0.externals.social_insurance.stop_pension_for_death(self.0.request(call, req)).await?;
+        let req = ext::StopPensionForDeathRequest {
+            request_id: call.key.clone(),
+            person: Some(d.person),
+            date_of_death: Some(d.date_of_death),
+        };
+        let r = self
+            .0
+            .externals
+            .social_insurance
+            .stop_pension_for_death(self.0.request(call, req))
+            .await?;
         let summary = if r.insured {
             format!(
                 "pension stopped from {}{}",
                 r.stopped_from_month,
-                if r.survivor_benefits_claimable { "; survivors' benefits claimable" } else { "" }
+                if r.survivor_benefits_claimable {
+                    "; survivors' benefits claimable"
+                } else {
+                    ""
+                }
             )
         } else {
             "no pension".to_owned()
         };
-        Ok(StepOutcome::with_output(summary, json!({ "insured": r.insured, "stopped_from_month": r.stopped_from_month })))
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "insured": r.insured, "stopped_from_month": r.stopped_from_month }),
+        ))
     }
 
     /// Ends the medical insurance enrolment through the medical insurance adapter.
     async fn medical(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let d = self.deceased(call)?;
-        let req = ext::EndEnrolmentForDeathRequest { request_id: call.key.clone(), person: Some(d.person), date_of_death: Some(d.date_of_death) };
-        let r = self.0.externals.medical_insurance.end_enrolment_for_death(self.0.request(call, req)).await?;
+        let req = ext::EndEnrolmentForDeathRequest {
+            request_id: call.key.clone(),
+            person: Some(d.person),
+            date_of_death: Some(d.date_of_death),
+        };
+        let r = self
+            .0
+            .externals
+            .medical_insurance
+            .end_enrolment_for_death(self.0.request(call, req))
+            .await?;
         let summary = match (&r.enrolled, &r.covered_until) {
-            (true, Some(until)) => format!("medical insurance ended, covered until {}", date_text(until)),
+            (true, Some(until)) => format!(
+                "medical insurance ended, covered until {}",
+                date_text(until)
+            ),
             (true, None) => "medical insurance ended".to_owned(),
             (false, _) => "not enrolled in medical insurance".to_owned(),
         };
-        Ok(StepOutcome::with_output(summary, json!({ "enrolled": r.enrolled })))
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "enrolled": r.enrolled }),
+        ))
     }
 }
 
@@ -309,12 +495,18 @@ mod tests {
         assert!(PLAN.validate().is_ok());
         let after: Vec<_> = PLAN.dependants(DEATH_CASE);
         assert_eq!(after.len(), PLAN.steps.len() - 1);
-        assert!(PLAN.steps.iter().all(|s| s.depends_on.len() <= 1), "no step waits on a sibling");
+        assert!(
+            PLAN.steps.iter().all(|s| s.depends_on.len() <= 1),
+            "no step waits on a sibling"
+        );
     }
 
     #[test]
     fn the_existing_death_case_is_read_from_funerals_message() {
-        assert_eq!(named_case("the person already has a death case: cases/0199-ab").as_deref(), Some("cases/0199-ab"));
+        assert_eq!(
+            named_case("the person already has a death case: cases/0199-ab").as_deref(),
+            Some("cases/0199-ab")
+        );
         assert_eq!(named_case("the person already has a death case"), None);
     }
 }

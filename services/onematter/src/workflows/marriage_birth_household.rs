@@ -17,7 +17,9 @@ use contracts::civil::marriage::v1 as marriage;
 use contracts::civil::onematter::v1::MarriageBirthHouseholdMatter;
 
 use super::{Deps, OUTSIDE_RETRY, SUITE_RETRY, matter, out_str};
-use crate::executor::{OnFailure, Phase, Plan, StepCall, StepDef, StepError, StepOutcome, Workflow};
+use crate::executor::{
+    OnFailure, Phase, Plan, StepCall, StepDef, StepError, StepOutcome, Workflow,
+};
 
 pub const KIND: &str = "marriage_birth_household";
 
@@ -27,13 +29,45 @@ pub const HOUSEHOLD: &str = "household_register_update";
 pub const BIRTH: &str = "birth_service_registration";
 
 static STEPS: [StepDef; 4] = [
-    StepDef { name: VERIFY, depends_on: &[], retry: SUITE_RETRY, attempt_timeout: Duration::from_secs(15), deadline: Duration::from_secs(24 * 3600), compensable: false },
-    StepDef { name: ASSISTANCE, depends_on: &[VERIFY], retry: SUITE_RETRY, attempt_timeout: Duration::from_secs(15), deadline: Duration::from_secs(3 * 24 * 3600), compensable: false },
-    StepDef { name: HOUSEHOLD, depends_on: &[VERIFY], retry: OUTSIDE_RETRY, attempt_timeout: Duration::from_secs(30), deadline: Duration::from_secs(7 * 24 * 3600), compensable: true },
-    StepDef { name: BIRTH, depends_on: &[VERIFY], retry: OUTSIDE_RETRY, attempt_timeout: Duration::from_secs(30), deadline: Duration::from_secs(7 * 24 * 3600), compensable: true },
+    StepDef {
+        name: VERIFY,
+        depends_on: &[],
+        retry: SUITE_RETRY,
+        attempt_timeout: Duration::from_secs(15),
+        deadline: Duration::from_secs(24 * 3600),
+        compensable: false,
+    },
+    StepDef {
+        name: ASSISTANCE,
+        depends_on: &[VERIFY],
+        retry: SUITE_RETRY,
+        attempt_timeout: Duration::from_secs(15),
+        deadline: Duration::from_secs(3 * 24 * 3600),
+        compensable: false,
+    },
+    StepDef {
+        name: HOUSEHOLD,
+        depends_on: &[VERIFY],
+        retry: OUTSIDE_RETRY,
+        attempt_timeout: Duration::from_secs(30),
+        deadline: Duration::from_secs(7 * 24 * 3600),
+        compensable: true,
+    },
+    StepDef {
+        name: BIRTH,
+        depends_on: &[VERIFY],
+        retry: OUTSIDE_RETRY,
+        attempt_timeout: Duration::from_secs(30),
+        deadline: Duration::from_secs(7 * 24 * 3600),
+        compensable: true,
+    },
 ];
 
-pub static PLAN: Plan = Plan { kind: KIND, steps: &STEPS, on_failure: OnFailure::Compensate };
+pub static PLAN: Plan = Plan {
+    kind: KIND,
+    steps: &STEPS,
+    on_failure: OnFailure::Compensate,
+};
 
 pub struct MarriageBirthHousehold(pub Deps);
 
@@ -60,36 +94,74 @@ impl Workflow for MarriageBirthHousehold {
 
 /// Whether the certificate's parties are the two declared (in either order).
 fn same_couple(record: &marriage::Marriage, m: &MarriageBirthHouseholdMatter) -> bool {
-    let id = |p: Option<&contracts::civil::common::v1::PersonRef>| p.map(|p| p.id_number.to_ascii_uppercase()).unwrap_or_default();
-    let on_record = [id(record.party_a.as_ref().and_then(|p| p.person.as_ref())), id(record.party_b.as_ref().and_then(|p| p.person.as_ref()))];
+    let id = |p: Option<&contracts::civil::common::v1::PersonRef>| {
+        p.map(|p| p.id_number.to_ascii_uppercase())
+            .unwrap_or_default()
+    };
+    let on_record = [
+        id(record.party_a.as_ref().and_then(|p| p.person.as_ref())),
+        id(record.party_b.as_ref().and_then(|p| p.person.as_ref())),
+    ];
     let declared = [id(m.party_a.as_ref()), id(m.party_b.as_ref())];
-    !declared[0].is_empty() && (on_record == declared || on_record == [declared[1].clone(), declared[0].clone()])
+    !declared[0].is_empty()
+        && (on_record == declared || on_record == [declared[1].clone(), declared[0].clone()])
 }
 
 impl MarriageBirthHousehold {
     /// The marriage must be on record, in effect, between the two declared persons.
-    async fn verify(&self, call: &StepCall, m: &MarriageBirthHouseholdMatter) -> Result<StepOutcome, StepError> {
-        let mut client = marriage::marriage_service_client::MarriageServiceClient::new(self.0.ctx.channel("marriage"));
-        let req = marriage::GetMarriageRequest { certificate_number: m.marriage_certificate_number.clone() };
-        let record = client.get_marriage(self.0.request(call, req)).await?.into_inner();
+    async fn verify(
+        &self,
+        call: &StepCall,
+        m: &MarriageBirthHouseholdMatter,
+    ) -> Result<StepOutcome, StepError> {
+        let mut client = marriage::marriage_service_client::MarriageServiceClient::new(
+            self.0.ctx.channel("marriage"),
+        );
+        let req = marriage::GetMarriageRequest {
+            certificate_number: m.marriage_certificate_number.clone(),
+        };
+        let record = client
+            .get_marriage(self.0.request(call, req))
+            .await?
+            .into_inner();
         if record.state() != marriage::MarriageState::InEffect {
             return Err(StepError::terminal("the marriage is not in effect"));
         }
         if !same_couple(&record, m) {
-            return Err(StepError::terminal("the certificate does not name the declared spouses"));
+            return Err(StepError::terminal(
+                "the certificate does not name the declared spouses",
+            ));
         }
-        let date = record.registration_date.map(|d| super::date_text(&d)).unwrap_or_default();
-        Ok(StepOutcome::with_output(format!("marriage {} verified", record.certificate_number), json!({ "registration_date": date })))
+        let date = record
+            .registration_date
+            .map(|d| super::date_text(&d))
+            .unwrap_or_default();
+        Ok(StepOutcome::with_output(
+            format!("marriage {} verified", record.certificate_number),
+            json!({ "registration_date": date }),
+        ))
     }
 
     /// Finds assistance households of either spouse. The assistance contract has no RPC to change
     /// a household's members, so the step reports them for the township clerk.
-    async fn assistance(&self, call: &StepCall, m: &MarriageBirthHouseholdMatter) -> Result<StepOutcome, StepError> {
-        let mut client = assistance::assistance_service_client::AssistanceServiceClient::new(self.0.ctx.channel("assistance"));
+    async fn assistance(
+        &self,
+        call: &StepCall,
+        m: &MarriageBirthHouseholdMatter,
+    ) -> Result<StepOutcome, StepError> {
+        let mut client = assistance::assistance_service_client::AssistanceServiceClient::new(
+            self.0.ctx.channel("assistance"),
+        );
         let mut households = Vec::new();
         for party in [&m.party_a, &m.party_b].into_iter().flatten() {
-            let req = assistance::GetRecipientStatusRequest { id_number: party.id_number.clone(), purpose: "婚育户一件事: household composition after marriage".into() };
-            let status = client.get_recipient_status(self.0.request(call, req)).await?.into_inner();
+            let req = assistance::GetRecipientStatusRequest {
+                id_number: party.id_number.clone(),
+                purpose: "婚育户一件事: household composition after marriage".into(),
+            };
+            let status = client
+                .get_recipient_status(self.0.request(call, req))
+                .await?
+                .into_inner();
             households.extend(status.active_benefits.into_iter().map(|b| b.benefit_id));
         }
         households.sort();
@@ -97,21 +169,41 @@ impl MarriageBirthHousehold {
         let summary = if households.is_empty() {
             "neither spouse is in an assistance household".to_owned()
         } else {
-            format!("{} assistance household(s) to recompose: the township clerk is to record the new member", households.len())
+            format!(
+                "{} assistance household(s) to recompose: the township clerk is to record the new member",
+                households.len()
+            )
         };
-        Ok(StepOutcome::with_output(summary, json!({ "benefits": households })))
+        Ok(StepOutcome::with_output(
+            summary,
+            json!({ "benefits": households }),
+        ))
     }
 
-    async fn household(&self, call: &StepCall, m: &MarriageBirthHouseholdMatter) -> Result<StepOutcome, StepError> {
+    async fn household(
+        &self,
+        call: &StepCall,
+        m: &MarriageBirthHouseholdMatter,
+    ) -> Result<StepOutcome, StepError> {
         let req = ext::UpdateMaritalStatusRequest {
             request_id: call.key.clone(),
             party_a: m.party_a.clone(),
             party_b: m.party_b.clone(),
             marriage_certificate_number: m.marriage_certificate_number.clone(),
-            registration_date: out_str(call, VERIFY, "registration_date").ok().and_then(super::parse_date),
+            registration_date: out_str(call, VERIFY, "registration_date")
+                .ok()
+                .and_then(super::parse_date),
         };
-        let r = self.0.externals.household_register.update_marital_status(self.0.request(call, req)).await?;
-        Ok(StepOutcome::with_output("household register: marital status updated", json!({ "receipt": r.receipt_id })))
+        let r = self
+            .0
+            .externals
+            .household_register
+            .update_marital_status(self.0.request(call, req))
+            .await?;
+        Ok(StepOutcome::with_output(
+            "household register: marital status updated",
+            json!({ "receipt": r.receipt_id }),
+        ))
     }
 
     async fn withdraw_household(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
@@ -120,13 +212,24 @@ impl MarriageBirthHousehold {
             receipt_id: out_str(call, HOUSEHOLD, "receipt")?.to_owned(),
             reason: "婚育户一件事 could not be completed".into(),
         };
-        self.0.externals.household_register.withdraw_change(self.0.request(call, req)).await?;
+        self.0
+            .externals
+            .household_register
+            .withdraw_change(self.0.request(call, req))
+            .await?;
         Ok(StepOutcome::done("household register change withdrawn"))
     }
 
-    async fn birth(&self, call: &StepCall, m: &MarriageBirthHouseholdMatter) -> Result<StepOutcome, StepError> {
+    async fn birth(
+        &self,
+        call: &StepCall,
+        m: &MarriageBirthHouseholdMatter,
+    ) -> Result<StepOutcome, StepError> {
         if !m.register_birth_service {
-            return Ok(StepOutcome::with_output("birth-service registration not requested", json!({ "registration": "" })));
+            return Ok(StepOutcome::with_output(
+                "birth-service registration not requested",
+                json!({ "registration": "" }),
+            ));
         }
         let req = ext::RegisterCoupleRequest {
             request_id: call.key.clone(),
@@ -135,8 +238,16 @@ impl MarriageBirthHousehold {
             marriage_certificate_number: m.marriage_certificate_number.clone(),
             region: call.region.clone(),
         };
-        let r = self.0.externals.birth_service.register_couple(self.0.request(call, req)).await?;
-        Ok(StepOutcome::with_output("registered for birth services", json!({ "registration": r.registration_id })))
+        let r = self
+            .0
+            .externals
+            .birth_service
+            .register_couple(self.0.request(call, req))
+            .await?;
+        Ok(StepOutcome::with_output(
+            "registered for birth services",
+            json!({ "registration": r.registration_id }),
+        ))
     }
 
     async fn cancel_birth(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
@@ -144,8 +255,16 @@ impl MarriageBirthHousehold {
         if registration.is_empty() {
             return Ok(StepOutcome::done("nothing to cancel"));
         }
-        let req = ext::CancelRegistrationRequest { request_id: call.key.clone(), registration_id: registration, reason: "婚育户一件事 could not be completed".into() };
-        self.0.externals.birth_service.cancel_registration(self.0.request(call, req)).await?;
+        let req = ext::CancelRegistrationRequest {
+            request_id: call.key.clone(),
+            registration_id: registration,
+            reason: "婚育户一件事 could not be completed".into(),
+        };
+        self.0
+            .externals
+            .birth_service
+            .cancel_registration(self.0.request(call, req))
+            .await?;
         Ok(StepOutcome::done("birth-service registration cancelled"))
     }
 }
@@ -156,14 +275,30 @@ mod tests {
     use contracts::civil::common::v1::PersonRef;
 
     fn person(id: &str) -> Option<PersonRef> {
-        Some(PersonRef { id_number: id.into(), name: String::new() })
+        Some(PersonRef {
+            id_number: id.into(),
+            name: String::new(),
+        })
     }
 
     #[test]
     fn the_certificate_must_name_the_declared_spouses_in_either_order() {
-        let party = |id: &str| Some(marriage::CertificateParty { person: person(id), ..Default::default() });
-        let record = marriage::Marriage { party_a: party("A1"), party_b: party("B1"), ..Default::default() };
-        let m = |a: &str, b: &str| MarriageBirthHouseholdMatter { party_a: person(a), party_b: person(b), ..Default::default() };
+        let party = |id: &str| {
+            Some(marriage::CertificateParty {
+                person: person(id),
+                ..Default::default()
+            })
+        };
+        let record = marriage::Marriage {
+            party_a: party("A1"),
+            party_b: party("B1"),
+            ..Default::default()
+        };
+        let m = |a: &str, b: &str| MarriageBirthHouseholdMatter {
+            party_a: person(a),
+            party_b: person(b),
+            ..Default::default()
+        };
         assert!(same_couple(&record, &m("A1", "B1")));
         assert!(same_couple(&record, &m("B1", "A1")));
         assert!(!same_couple(&record, &m("A1", "C1")));
@@ -171,7 +306,12 @@ mod tests {
 
     #[test]
     fn only_the_outside_changes_are_undone() {
-        let undoable: Vec<_> = PLAN.steps.iter().filter(|s| s.compensable).map(|s| s.name).collect();
+        let undoable: Vec<_> = PLAN
+            .steps
+            .iter()
+            .filter(|s| s.compensable)
+            .map(|s| s.name)
+            .collect();
         assert_eq!(undoable, vec![HOUSEHOLD, BIRTH]);
         assert_eq!(PLAN.on_failure, OnFailure::Compensate);
     }

@@ -55,15 +55,22 @@ impl Deps {
 
     /// Seals a person for a step output (outputs are stored; personal data only sealed).
     pub fn seal_person(&self, person: &PersonRef) -> String {
-        self.ctx.sealer.seal(&base64::engine::general_purpose::STANDARD.encode(person.encode_to_vec()))
+        self.ctx
+            .sealer
+            .seal(&base64::engine::general_purpose::STANDARD.encode(person.encode_to_vec()))
     }
 
     pub fn open_person(&self, sealed: &str) -> Result<PersonRef, StepError> {
-        let text = self.ctx.sealer.open(sealed).map_err(|_| StepError::terminal("a sealed person cannot be opened"))?;
+        let text = self
+            .ctx
+            .sealer
+            .open(sealed)
+            .map_err(|_| StepError::terminal("a sealed person cannot be opened"))?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text)
             .map_err(|_| StepError::terminal("a sealed person is corrupted"))?;
-        PersonRef::decode(bytes.as_slice()).map_err(|_| StepError::terminal("a sealed person is corrupted"))
+        PersonRef::decode(bytes.as_slice())
+            .map_err(|_| StepError::terminal("a sealed person is corrupted"))
     }
 }
 
@@ -71,13 +78,16 @@ impl Deps {
 pub fn registry(deps: Deps) -> Registry {
     Registry::new()
         .with(Arc::new(after_death::AfterDeath(deps.clone())))
-        .with(Arc::new(marriage_birth_household::MarriageBirthHousehold(deps.clone())))
+        .with(Arc::new(marriage_birth_household::MarriageBirthHousehold(
+            deps.clone(),
+        )))
         .with(Arc::new(many_benefits::ManyBenefits(deps)))
 }
 
 /// Decodes the case's matter.
 pub fn matter<M: Message + Default>(call: &StepCall) -> Result<M, StepError> {
-    M::decode(call.input.as_slice()).map_err(|_| StepError::terminal("the case's matter cannot be read"))
+    M::decode(call.input.as_slice())
+        .map_err(|_| StepError::terminal("the case's matter cannot be read"))
 }
 
 /// `YYYY-MM-DD` of a proto date.
@@ -88,7 +98,11 @@ pub fn date_text(d: &Date) -> String {
 /// A proto date from `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Option<Date> {
     let mut parts = s.split('-').map(|p| p.parse::<i32>().ok());
-    Some(Date { year: parts.next()??, month: parts.next()??, day: parts.next()?? })
+    Some(Date {
+        year: parts.next()??,
+        month: parts.next()??,
+        day: parts.next()??,
+    })
 }
 
 /// A string field of a step output.
@@ -96,7 +110,12 @@ pub fn out_str<'a>(call: &'a StepCall, step: &str, field: &str) -> Result<&'a st
     call.output(step)
         .and_then(|o| o.get(field))
         .and_then(|v| v.as_str())
-        .ok_or_else(|| StepError::new(Code::FailedPrecondition, format!("output {field} of step {step} is missing")))
+        .ok_or_else(|| {
+            StepError::new(
+                Code::FailedPrecondition,
+                format!("output {field} of step {step} is missing"),
+            )
+        })
 }
 
 /// The refusal reason of a status (ErrorInfo), if any.

@@ -4,288 +4,670 @@ use super::Double;
 
 #[tonic::async_trait]
 impl contracts::civil::funeral::v1::funeral_service_server::FuneralService for Double {
-    async fn register_death(&self, request: tonic::Request<contracts::civil::funeral::v1::RegisterDeathRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
+    async fn register_death(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::RegisterDeathRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
         self.dispatch("FuneralService/RegisterDeath", request).await
     }
-    async fn get_death_case(&self, request: tonic::Request<contracts::civil::funeral::v1::GetDeathCaseRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
+    async fn get_death_case(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::GetDeathCaseRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
         self.dispatch("FuneralService/GetDeathCase", request).await
     }
-    async fn record_body_custody(&self, request: tonic::Request<contracts::civil::funeral::v1::RecordBodyCustodyRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
-        self.dispatch("FuneralService/RecordBodyCustody", request).await
+    async fn record_body_custody(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::RecordBodyCustodyRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
+        self.dispatch("FuneralService/RecordBodyCustody", request)
+            .await
     }
-    async fn decide_fee_waiver(&self, request: tonic::Request<contracts::civil::funeral::v1::DecideFeeWaiverRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::FeeWaiver>, tonic::Status> {
-        self.dispatch("FuneralService/DecideFeeWaiver", request).await
+    async fn decide_fee_waiver(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::DecideFeeWaiverRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::FeeWaiver>, tonic::Status> {
+        self.dispatch("FuneralService/DecideFeeWaiver", request)
+            .await
     }
-    async fn book_cremation(&self, request: tonic::Request<contracts::civil::funeral::v1::BookCremationRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::CremationBooking>, tonic::Status> {
+    async fn book_cremation(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::BookCremationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::CremationBooking>, tonic::Status>
+    {
         self.dispatch("FuneralService/BookCremation", request).await
     }
-    async fn complete_cremation(&self, request: tonic::Request<contracts::civil::funeral::v1::CompleteCremationRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::CremationCertificate>, tonic::Status> {
-        self.dispatch("FuneralService/CompleteCremation", request).await
+    async fn complete_cremation(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::CompleteCremationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::CremationCertificate>, tonic::Status>
+    {
+        self.dispatch("FuneralService/CompleteCremation", request)
+            .await
     }
-    async fn record_burial(&self, request: tonic::Request<contracts::civil::funeral::v1::RecordBurialRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
+    async fn record_burial(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::RecordBurialRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::DeathCase>, tonic::Status> {
         self.dispatch("FuneralService/RecordBurial", request).await
     }
-    async fn register_eco_burial(&self, request: tonic::Request<contracts::civil::funeral::v1::RegisterEcoBurialRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::EcoBurial>, tonic::Status> {
-        self.dispatch("FuneralService/RegisterEcoBurial", request).await
+    async fn register_eco_burial(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::RegisterEcoBurialRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::EcoBurial>, tonic::Status> {
+        self.dispatch("FuneralService/RegisterEcoBurial", request)
+            .await
     }
-    async fn register_cemetery(&self, request: tonic::Request<contracts::civil::funeral::v1::RegisterCemeteryRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::Cemetery>, tonic::Status> {
-        self.dispatch("FuneralService/RegisterCemetery", request).await
+    async fn register_cemetery(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::RegisterCemeteryRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::Cemetery>, tonic::Status> {
+        self.dispatch("FuneralService/RegisterCemetery", request)
+            .await
     }
-    async fn lease_plot(&self, request: tonic::Request<contracts::civil::funeral::v1::LeasePlotRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::PlotLease>, tonic::Status> {
+    async fn lease_plot(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::LeasePlotRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::PlotLease>, tonic::Status> {
         self.dispatch("FuneralService/LeasePlot", request).await
     }
-    async fn reserve_spouse_plot(&self, request: tonic::Request<contracts::civil::funeral::v1::ReserveSpousePlotRequest>) -> Result<tonic::Response<contracts::civil::funeral::v1::PlotLease>, tonic::Status> {
-        self.dispatch("FuneralService/ReserveSpousePlot", request).await
+    async fn reserve_spouse_plot(
+        &self,
+        request: tonic::Request<contracts::civil::funeral::v1::ReserveSpousePlotRequest>,
+    ) -> Result<tonic::Response<contracts::civil::funeral::v1::PlotLease>, tonic::Status> {
+        self.dispatch("FuneralService/ReserveSpousePlot", request)
+            .await
     }
 }
 
 #[tonic::async_trait]
 impl contracts::civil::assistance::v1::assistance_service_server::AssistanceService for Double {
-    async fn get_recipient_status(&self, request: tonic::Request<contracts::civil::assistance::v1::GetRecipientStatusRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::RecipientStatus>, tonic::Status> {
-        self.dispatch("AssistanceService/GetRecipientStatus", request).await
+    async fn get_recipient_status(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::GetRecipientStatusRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::RecipientStatus>, tonic::Status>
+    {
+        self.dispatch("AssistanceService/GetRecipientStatus", request)
+            .await
     }
-    async fn terminate_for_death(&self, request: tonic::Request<contracts::civil::assistance::v1::TerminateForDeathRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::TerminateForDeathResponse>, tonic::Status> {
-        self.dispatch("AssistanceService/TerminateForDeath", request).await
+    async fn terminate_for_death(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::TerminateForDeathRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::assistance::v1::TerminateForDeathResponse>,
+        tonic::Status,
+    > {
+        self.dispatch("AssistanceService/TerminateForDeath", request)
+            .await
     }
-    async fn submit_application(&self, request: tonic::Request<contracts::civil::assistance::v1::SubmitApplicationRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/SubmitApplication", request).await
+    async fn submit_application(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::SubmitApplicationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/SubmitApplication", request)
+            .await
     }
-    async fn accept_application(&self, request: tonic::Request<contracts::civil::assistance::v1::AcceptApplicationRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/AcceptApplication", request).await
+    async fn accept_application(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::AcceptApplicationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/AcceptApplication", request)
+            .await
     }
-    async fn record_investigation(&self, request: tonic::Request<contracts::civil::assistance::v1::RecordInvestigationRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/RecordInvestigation", request).await
+    async fn record_investigation(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::RecordInvestigationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/RecordInvestigation", request)
+            .await
     }
-    async fn request_economic_check(&self, request: tonic::Request<contracts::civil::assistance::v1::RequestEconomicCheckRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/RequestEconomicCheck", request).await
+    async fn request_economic_check(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::RequestEconomicCheckRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/RequestEconomicCheck", request)
+            .await
     }
-    async fn start_public_notice(&self, request: tonic::Request<contracts::civil::assistance::v1::StartPublicNoticeRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/StartPublicNotice", request).await
+    async fn start_public_notice(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::StartPublicNoticeRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/StartPublicNotice", request)
+            .await
     }
-    async fn record_objection(&self, request: tonic::Request<contracts::civil::assistance::v1::RecordObjectionRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/RecordObjection", request).await
+    async fn record_objection(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::RecordObjectionRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/RecordObjection", request)
+            .await
     }
-    async fn decide_application(&self, request: tonic::Request<contracts::civil::assistance::v1::DecideApplicationRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/DecideApplication", request).await
+    async fn decide_application(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::DecideApplicationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/DecideApplication", request)
+            .await
     }
-    async fn get_application(&self, request: tonic::Request<contracts::civil::assistance::v1::GetApplicationRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
-        self.dispatch("AssistanceService/GetApplication", request).await
+    async fn get_application(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::GetApplicationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Application>, tonic::Status> {
+        self.dispatch("AssistanceService/GetApplication", request)
+            .await
     }
-    async fn list_overdue_applications(&self, request: tonic::Request<contracts::civil::assistance::v1::ListOverdueApplicationsRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::ListOverdueApplicationsResponse>, tonic::Status> {
-        self.dispatch("AssistanceService/ListOverdueApplications", request).await
+    async fn list_overdue_applications(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::ListOverdueApplicationsRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::assistance::v1::ListOverdueApplicationsResponse>,
+        tonic::Status,
+    > {
+        self.dispatch("AssistanceService/ListOverdueApplications", request)
+            .await
     }
-    async fn grant_temporary_assistance(&self, request: tonic::Request<contracts::civil::assistance::v1::GrantTemporaryAssistanceRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
-        self.dispatch("AssistanceService/GrantTemporaryAssistance", request).await
+    async fn grant_temporary_assistance(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::GrantTemporaryAssistanceRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
+        self.dispatch("AssistanceService/GrantTemporaryAssistance", request)
+            .await
     }
-    async fn get_benefit(&self, request: tonic::Request<contracts::civil::assistance::v1::GetBenefitRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
+    async fn get_benefit(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::GetBenefitRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
         self.dispatch("AssistanceService/GetBenefit", request).await
     }
-    async fn record_income_change(&self, request: tonic::Request<contracts::civil::assistance::v1::RecordIncomeChangeRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
-        self.dispatch("AssistanceService/RecordIncomeChange", request).await
+    async fn record_income_change(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::RecordIncomeChangeRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
+        self.dispatch("AssistanceService/RecordIncomeChange", request)
+            .await
     }
-    async fn terminate_benefit(&self, request: tonic::Request<contracts::civil::assistance::v1::TerminateBenefitRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
-        self.dispatch("AssistanceService/TerminateBenefit", request).await
+    async fn terminate_benefit(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::TerminateBenefitRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::Benefit>, tonic::Status> {
+        self.dispatch("AssistanceService/TerminateBenefit", request)
+            .await
     }
-    async fn generate_payment_roll(&self, request: tonic::Request<contracts::civil::assistance::v1::GeneratePaymentRollRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::PaymentRoll>, tonic::Status> {
-        self.dispatch("AssistanceService/GeneratePaymentRoll", request).await
+    async fn generate_payment_roll(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::GeneratePaymentRollRequest>,
+    ) -> Result<tonic::Response<contracts::civil::assistance::v1::PaymentRoll>, tonic::Status> {
+        self.dispatch("AssistanceService/GeneratePaymentRoll", request)
+            .await
     }
-    async fn list_payment_rolls(&self, request: tonic::Request<contracts::civil::assistance::v1::ListPaymentRollsRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::ListPaymentRollsResponse>, tonic::Status> {
-        self.dispatch("AssistanceService/ListPaymentRolls", request).await
+    async fn list_payment_rolls(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::ListPaymentRollsRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::assistance::v1::ListPaymentRollsResponse>,
+        tonic::Status,
+    > {
+        self.dispatch("AssistanceService/ListPaymentRolls", request)
+            .await
     }
-    async fn export_payment_roll(&self, request: tonic::Request<contracts::civil::assistance::v1::ExportPaymentRollRequest>) -> Result<tonic::Response<contracts::civil::assistance::v1::ExportPaymentRollResponse>, tonic::Status> {
-        self.dispatch("AssistanceService/ExportPaymentRoll", request).await
+    async fn export_payment_roll(
+        &self,
+        request: tonic::Request<contracts::civil::assistance::v1::ExportPaymentRollRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::assistance::v1::ExportPaymentRollResponse>,
+        tonic::Status,
+    > {
+        self.dispatch("AssistanceService/ExportPaymentRoll", request)
+            .await
     }
 }
 
 #[tonic::async_trait]
 impl contracts::civil::eldercare::v1::eldercare_service_server::EldercareService for Double {
-    async fn import_elders(&self, request: tonic::Request<contracts::civil::eldercare::v1::ImportEldersRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::ImportEldersResponse>, tonic::Status> {
-        self.dispatch("EldercareService/ImportElders", request).await
+    async fn import_elders(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::ImportEldersRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::ImportEldersResponse>, tonic::Status>
+    {
+        self.dispatch("EldercareService/ImportElders", request)
+            .await
     }
-    async fn get_elder(&self, request: tonic::Request<contracts::civil::eldercare::v1::GetElderRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::Elder>, tonic::Status> {
+    async fn get_elder(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::GetElderRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::Elder>, tonic::Status> {
         self.dispatch("EldercareService/GetElder", request).await
     }
-    async fn run_daily_grants(&self, request: tonic::Request<contracts::civil::eldercare::v1::RunDailyGrantsRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::RunDailyGrantsResponse>, tonic::Status> {
-        self.dispatch("EldercareService/RunDailyGrants", request).await
+    async fn run_daily_grants(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::RunDailyGrantsRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::eldercare::v1::RunDailyGrantsResponse>,
+        tonic::Status,
+    > {
+        self.dispatch("EldercareService/RunDailyGrants", request)
+            .await
     }
-    async fn run_monthly_roll(&self, request: tonic::Request<contracts::civil::eldercare::v1::RunMonthlyRollRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::AllowanceRoll>, tonic::Status> {
-        self.dispatch("EldercareService/RunMonthlyRoll", request).await
+    async fn run_monthly_roll(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::RunMonthlyRollRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::AllowanceRoll>, tonic::Status>
+    {
+        self.dispatch("EldercareService/RunMonthlyRoll", request)
+            .await
     }
-    async fn record_assessment(&self, request: tonic::Request<contracts::civil::eldercare::v1::RecordAssessmentRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::AbilityAssessment>, tonic::Status> {
-        self.dispatch("EldercareService/RecordAssessment", request).await
+    async fn record_assessment(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::RecordAssessmentRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::AbilityAssessment>, tonic::Status>
+    {
+        self.dispatch("EldercareService/RecordAssessment", request)
+            .await
     }
-    async fn register_institution(&self, request: tonic::Request<contracts::civil::eldercare::v1::RegisterInstitutionRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
-        self.dispatch("EldercareService/RegisterInstitution", request).await
+    async fn register_institution(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::RegisterInstitutionRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
+        self.dispatch("EldercareService/RegisterInstitution", request)
+            .await
     }
-    async fn grade_institution(&self, request: tonic::Request<contracts::civil::eldercare::v1::GradeInstitutionRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
-        self.dispatch("EldercareService/GradeInstitution", request).await
+    async fn grade_institution(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::GradeInstitutionRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
+        self.dispatch("EldercareService/GradeInstitution", request)
+            .await
     }
-    async fn admit_resident(&self, request: tonic::Request<contracts::civil::eldercare::v1::AdmitResidentRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
-        self.dispatch("EldercareService/AdmitResident", request).await
+    async fn admit_resident(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::AdmitResidentRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
+        self.dispatch("EldercareService/AdmitResident", request)
+            .await
     }
-    async fn discharge_resident(&self, request: tonic::Request<contracts::civil::eldercare::v1::DischargeResidentRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
-        self.dispatch("EldercareService/DischargeResident", request).await
+    async fn discharge_resident(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::DischargeResidentRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::Institution>, tonic::Status> {
+        self.dispatch("EldercareService/DischargeResident", request)
+            .await
     }
-    async fn generate_visit_schedule(&self, request: tonic::Request<contracts::civil::eldercare::v1::GenerateVisitScheduleRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::VisitReport>, tonic::Status> {
-        self.dispatch("EldercareService/GenerateVisitSchedule", request).await
+    async fn generate_visit_schedule(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::GenerateVisitScheduleRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::VisitReport>, tonic::Status> {
+        self.dispatch("EldercareService/GenerateVisitSchedule", request)
+            .await
     }
-    async fn record_visit(&self, request: tonic::Request<contracts::civil::eldercare::v1::RecordVisitRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::Visit>, tonic::Status> {
+    async fn record_visit(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::RecordVisitRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::Visit>, tonic::Status> {
         self.dispatch("EldercareService/RecordVisit", request).await
     }
-    async fn get_visit_report(&self, request: tonic::Request<contracts::civil::eldercare::v1::GetVisitReportRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::VisitReport>, tonic::Status> {
-        self.dispatch("EldercareService/GetVisitReport", request).await
+    async fn get_visit_report(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::GetVisitReportRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::VisitReport>, tonic::Status> {
+        self.dispatch("EldercareService/GetVisitReport", request)
+            .await
     }
-    async fn stop_for_death(&self, request: tonic::Request<contracts::civil::eldercare::v1::StopForDeathRequest>) -> Result<tonic::Response<contracts::civil::eldercare::v1::StopForDeathResponse>, tonic::Status> {
-        self.dispatch("EldercareService/StopForDeath", request).await
+    async fn stop_for_death(
+        &self,
+        request: tonic::Request<contracts::civil::eldercare::v1::StopForDeathRequest>,
+    ) -> Result<tonic::Response<contracts::civil::eldercare::v1::StopForDeathResponse>, tonic::Status>
+    {
+        self.dispatch("EldercareService/StopForDeath", request)
+            .await
     }
 }
 
 #[tonic::async_trait]
 impl contracts::civil::marriage::v1::marriage_service_server::MarriageService for Double {
-    async fn create_office(&self, request: tonic::Request<contracts::civil::marriage::v1::CreateOfficeRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::Office>, tonic::Status> {
+    async fn create_office(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::CreateOfficeRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::Office>, tonic::Status> {
         self.dispatch("MarriageService/CreateOffice", request).await
     }
-    async fn set_slot_quotas(&self, request: tonic::Request<contracts::civil::marriage::v1::SetSlotQuotasRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::DaySchedule>, tonic::Status> {
-        self.dispatch("MarriageService/SetSlotQuotas", request).await
+    async fn set_slot_quotas(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::SetSlotQuotasRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::DaySchedule>, tonic::Status> {
+        self.dispatch("MarriageService/SetSlotQuotas", request)
+            .await
     }
-    async fn list_free_slots(&self, request: tonic::Request<contracts::civil::marriage::v1::ListFreeSlotsRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::DaySchedule>, tonic::Status> {
-        self.dispatch("MarriageService/ListFreeSlots", request).await
+    async fn list_free_slots(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::ListFreeSlotsRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::DaySchedule>, tonic::Status> {
+        self.dispatch("MarriageService/ListFreeSlots", request)
+            .await
     }
-    async fn book_appointment(&self, request: tonic::Request<contracts::civil::marriage::v1::BookAppointmentRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::Appointment>, tonic::Status> {
-        self.dispatch("MarriageService/BookAppointment", request).await
+    async fn book_appointment(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::BookAppointmentRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::Appointment>, tonic::Status> {
+        self.dispatch("MarriageService/BookAppointment", request)
+            .await
     }
-    async fn cancel_appointment(&self, request: tonic::Request<contracts::civil::marriage::v1::CancelAppointmentRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::Appointment>, tonic::Status> {
-        self.dispatch("MarriageService/CancelAppointment", request).await
+    async fn cancel_appointment(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::CancelAppointmentRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::Appointment>, tonic::Status> {
+        self.dispatch("MarriageService/CancelAppointment", request)
+            .await
     }
-    async fn register_marriage(&self, request: tonic::Request<contracts::civil::marriage::v1::RegisterMarriageRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::Marriage>, tonic::Status> {
-        self.dispatch("MarriageService/RegisterMarriage", request).await
+    async fn register_marriage(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::RegisterMarriageRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::Marriage>, tonic::Status> {
+        self.dispatch("MarriageService/RegisterMarriage", request)
+            .await
     }
-    async fn get_marriage(&self, request: tonic::Request<contracts::civil::marriage::v1::GetMarriageRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::Marriage>, tonic::Status> {
+    async fn get_marriage(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::GetMarriageRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::Marriage>, tonic::Status> {
         self.dispatch("MarriageService/GetMarriage", request).await
     }
-    async fn apply_for_divorce(&self, request: tonic::Request<contracts::civil::marriage::v1::ApplyForDivorceRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status> {
-        self.dispatch("MarriageService/ApplyForDivorce", request).await
+    async fn apply_for_divorce(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::ApplyForDivorceRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status>
+    {
+        self.dispatch("MarriageService/ApplyForDivorce", request)
+            .await
     }
-    async fn get_divorce_application(&self, request: tonic::Request<contracts::civil::marriage::v1::GetDivorceApplicationRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status> {
-        self.dispatch("MarriageService/GetDivorceApplication", request).await
+    async fn get_divorce_application(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::GetDivorceApplicationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status>
+    {
+        self.dispatch("MarriageService/GetDivorceApplication", request)
+            .await
     }
-    async fn withdraw_divorce_application(&self, request: tonic::Request<contracts::civil::marriage::v1::WithdrawDivorceApplicationRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status> {
-        self.dispatch("MarriageService/WithdrawDivorceApplication", request).await
+    async fn withdraw_divorce_application(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::WithdrawDivorceApplicationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status>
+    {
+        self.dispatch("MarriageService/WithdrawDivorceApplication", request)
+            .await
     }
-    async fn register_divorce(&self, request: tonic::Request<contracts::civil::marriage::v1::RegisterDivorceRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status> {
-        self.dispatch("MarriageService/RegisterDivorce", request).await
+    async fn register_divorce(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::RegisterDivorceRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::DivorceApplication>, tonic::Status>
+    {
+        self.dispatch("MarriageService/RegisterDivorce", request)
+            .await
     }
-    async fn reissue_certificate(&self, request: tonic::Request<contracts::civil::marriage::v1::ReissueCertificateRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::CertificateReissue>, tonic::Status> {
-        self.dispatch("MarriageService/ReissueCertificate", request).await
+    async fn reissue_certificate(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::ReissueCertificateRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::CertificateReissue>, tonic::Status>
+    {
+        self.dispatch("MarriageService/ReissueCertificate", request)
+            .await
     }
-    async fn record_court_decision(&self, request: tonic::Request<contracts::civil::marriage::v1::RecordCourtDecisionRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::Marriage>, tonic::Status> {
-        self.dispatch("MarriageService/RecordCourtDecision", request).await
+    async fn record_court_decision(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::RecordCourtDecisionRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::Marriage>, tonic::Status> {
+        self.dispatch("MarriageService/RecordCourtDecision", request)
+            .await
     }
-    async fn record_death(&self, request: tonic::Request<contracts::civil::marriage::v1::RecordDeathRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::DeathRecord>, tonic::Status> {
+    async fn record_death(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::RecordDeathRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::DeathRecord>, tonic::Status> {
         self.dispatch("MarriageService/RecordDeath", request).await
     }
-    async fn get_marital_status(&self, request: tonic::Request<contracts::civil::marriage::v1::GetMaritalStatusRequest>) -> Result<tonic::Response<contracts::civil::marriage::v1::MaritalStatus>, tonic::Status> {
-        self.dispatch("MarriageService/GetMaritalStatus", request).await
+    async fn get_marital_status(
+        &self,
+        request: tonic::Request<contracts::civil::marriage::v1::GetMaritalStatusRequest>,
+    ) -> Result<tonic::Response<contracts::civil::marriage::v1::MaritalStatus>, tonic::Status> {
+        self.dispatch("MarriageService/GetMaritalStatus", request)
+            .await
     }
 }
 
 #[tonic::async_trait]
 impl contracts::civil::socialorg::v1::social_org_service_server::SocialOrgService for Double {
-    async fn register_organisation(&self, request: tonic::Request<contracts::civil::socialorg::v1::RegisterOrganisationRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
-        self.dispatch("SocialOrgService/RegisterOrganisation", request).await
+    async fn register_organisation(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::RegisterOrganisationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
+        self.dispatch("SocialOrgService/RegisterOrganisation", request)
+            .await
     }
-    async fn get_organisation(&self, request: tonic::Request<contracts::civil::socialorg::v1::GetOrganisationRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
-        self.dispatch("SocialOrgService/GetOrganisation", request).await
+    async fn get_organisation(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::GetOrganisationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
+        self.dispatch("SocialOrgService/GetOrganisation", request)
+            .await
     }
-    async fn change_organisation(&self, request: tonic::Request<contracts::civil::socialorg::v1::ChangeOrganisationRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
-        self.dispatch("SocialOrgService/ChangeOrganisation", request).await
+    async fn change_organisation(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::ChangeOrganisationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
+        self.dispatch("SocialOrgService/ChangeOrganisation", request)
+            .await
     }
-    async fn deregister_organisation(&self, request: tonic::Request<contracts::civil::socialorg::v1::DeregisterOrganisationRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
-        self.dispatch("SocialOrgService/DeregisterOrganisation", request).await
+    async fn deregister_organisation(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::DeregisterOrganisationRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::Organisation>, tonic::Status> {
+        self.dispatch("SocialOrgService/DeregisterOrganisation", request)
+            .await
     }
-    async fn list_by_legal_representative(&self, request: tonic::Request<contracts::civil::socialorg::v1::ListByLegalRepresentativeRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::ListByLegalRepresentativeResponse>, tonic::Status> {
-        self.dispatch("SocialOrgService/ListByLegalRepresentative", request).await
+    async fn list_by_legal_representative(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::ListByLegalRepresentativeRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::socialorg::v1::ListByLegalRepresentativeResponse>,
+        tonic::Status,
+    > {
+        self.dispatch("SocialOrgService/ListByLegalRepresentative", request)
+            .await
     }
-    async fn open_representative_change_task(&self, request: tonic::Request<contracts::civil::socialorg::v1::OpenRepresentativeChangeTaskRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::RepresentativeChangeTask>, tonic::Status> {
-        self.dispatch("SocialOrgService/OpenRepresentativeChangeTask", request).await
+    async fn open_representative_change_task(
+        &self,
+        request: tonic::Request<
+            contracts::civil::socialorg::v1::OpenRepresentativeChangeTaskRequest,
+        >,
+    ) -> Result<
+        tonic::Response<contracts::civil::socialorg::v1::RepresentativeChangeTask>,
+        tonic::Status,
+    > {
+        self.dispatch("SocialOrgService/OpenRepresentativeChangeTask", request)
+            .await
     }
-    async fn submit_annual_report(&self, request: tonic::Request<contracts::civil::socialorg::v1::SubmitAnnualReportRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::AnnualReport>, tonic::Status> {
-        self.dispatch("SocialOrgService/SubmitAnnualReport", request).await
+    async fn submit_annual_report(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::SubmitAnnualReportRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::AnnualReport>, tonic::Status> {
+        self.dispatch("SocialOrgService/SubmitAnnualReport", request)
+            .await
     }
-    async fn record_breach(&self, request: tonic::Request<contracts::civil::socialorg::v1::RecordBreachRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::Listing>, tonic::Status> {
-        self.dispatch("SocialOrgService/RecordBreach", request).await
+    async fn record_breach(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::RecordBreachRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::Listing>, tonic::Status> {
+        self.dispatch("SocialOrgService/RecordBreach", request)
+            .await
     }
-    async fn record_correction(&self, request: tonic::Request<contracts::civil::socialorg::v1::RecordCorrectionRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::Listing>, tonic::Status> {
-        self.dispatch("SocialOrgService/RecordCorrection", request).await
+    async fn record_correction(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::RecordCorrectionRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::Listing>, tonic::Status> {
+        self.dispatch("SocialOrgService/RecordCorrection", request)
+            .await
     }
-    async fn apply_for_serious_list_removal(&self, request: tonic::Request<contracts::civil::socialorg::v1::ApplyForSeriousListRemovalRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::ListingSweep>, tonic::Status> {
-        self.dispatch("SocialOrgService/ApplyForSeriousListRemoval", request).await
+    async fn apply_for_serious_list_removal(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::ApplyForSeriousListRemovalRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::ListingSweep>, tonic::Status> {
+        self.dispatch("SocialOrgService/ApplyForSeriousListRemoval", request)
+            .await
     }
-    async fn run_listing_sweep(&self, request: tonic::Request<contracts::civil::socialorg::v1::RunListingSweepRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::ListingSweep>, tonic::Status> {
-        self.dispatch("SocialOrgService/RunListingSweep", request).await
+    async fn run_listing_sweep(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::RunListingSweepRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::ListingSweep>, tonic::Status> {
+        self.dispatch("SocialOrgService/RunListingSweep", request)
+            .await
     }
-    async fn list_credit_listings(&self, request: tonic::Request<contracts::civil::socialorg::v1::ListCreditListingsRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::ListCreditListingsResponse>, tonic::Status> {
-        self.dispatch("SocialOrgService/ListCreditListings", request).await
+    async fn list_credit_listings(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::ListCreditListingsRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::socialorg::v1::ListCreditListingsResponse>,
+        tonic::Status,
+    > {
+        self.dispatch("SocialOrgService/ListCreditListings", request)
+            .await
     }
-    async fn grant_rating(&self, request: tonic::Request<contracts::civil::socialorg::v1::GrantRatingRequest>) -> Result<tonic::Response<contracts::civil::socialorg::v1::Rating>, tonic::Status> {
+    async fn grant_rating(
+        &self,
+        request: tonic::Request<contracts::civil::socialorg::v1::GrantRatingRequest>,
+    ) -> Result<tonic::Response<contracts::civil::socialorg::v1::Rating>, tonic::Status> {
         self.dispatch("SocialOrgService/GrantRating", request).await
     }
 }
 
 #[tonic::async_trait]
-impl contracts::civil::external::v1::household_register_service_server::HouseholdRegisterService for Double {
-    async fn deregister_deceased(&self, request: tonic::Request<contracts::civil::external::v1::DeregisterDeceasedRequest>) -> Result<tonic::Response<contracts::civil::external::v1::HouseholdReceipt>, tonic::Status> {
-        self.dispatch("HouseholdRegisterService/DeregisterDeceased", request).await
+impl contracts::civil::external::v1::household_register_service_server::HouseholdRegisterService
+    for Double
+{
+    async fn deregister_deceased(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::DeregisterDeceasedRequest>,
+    ) -> Result<tonic::Response<contracts::civil::external::v1::HouseholdReceipt>, tonic::Status>
+    {
+        self.dispatch("HouseholdRegisterService/DeregisterDeceased", request)
+            .await
     }
-    async fn update_marital_status(&self, request: tonic::Request<contracts::civil::external::v1::UpdateMaritalStatusRequest>) -> Result<tonic::Response<contracts::civil::external::v1::HouseholdReceipt>, tonic::Status> {
-        self.dispatch("HouseholdRegisterService/UpdateMaritalStatus", request).await
+    async fn update_marital_status(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::UpdateMaritalStatusRequest>,
+    ) -> Result<tonic::Response<contracts::civil::external::v1::HouseholdReceipt>, tonic::Status>
+    {
+        self.dispatch("HouseholdRegisterService/UpdateMaritalStatus", request)
+            .await
     }
-    async fn withdraw_change(&self, request: tonic::Request<contracts::civil::external::v1::WithdrawChangeRequest>) -> Result<tonic::Response<contracts::civil::external::v1::HouseholdReceipt>, tonic::Status> {
-        self.dispatch("HouseholdRegisterService/WithdrawChange", request).await
+    async fn withdraw_change(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::WithdrawChangeRequest>,
+    ) -> Result<tonic::Response<contracts::civil::external::v1::HouseholdReceipt>, tonic::Status>
+    {
+        self.dispatch("HouseholdRegisterService/WithdrawChange", request)
+            .await
     }
 }
 
 #[tonic::async_trait]
-impl contracts::civil::external::v1::social_insurance_service_server::SocialInsuranceService for Double {
-    async fn stop_pension_for_death(&self, request: tonic::Request<contracts::civil::external::v1::StopPensionForDeathRequest>) -> Result<tonic::Response<contracts::civil::external::v1::PensionStop>, tonic::Status> {
-        self.dispatch("SocialInsuranceService/StopPensionForDeath", request).await
+impl contracts::civil::external::v1::social_insurance_service_server::SocialInsuranceService
+    for Double
+{
+    async fn stop_pension_for_death(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::StopPensionForDeathRequest>,
+    ) -> Result<tonic::Response<contracts::civil::external::v1::PensionStop>, tonic::Status> {
+        self.dispatch("SocialInsuranceService/StopPensionForDeath", request)
+            .await
     }
 }
 
 #[tonic::async_trait]
-impl contracts::civil::external::v1::medical_insurance_service_server::MedicalInsuranceService for Double {
-    async fn end_enrolment_for_death(&self, request: tonic::Request<contracts::civil::external::v1::EndEnrolmentForDeathRequest>) -> Result<tonic::Response<contracts::civil::external::v1::EnrolmentEnd>, tonic::Status> {
-        self.dispatch("MedicalInsuranceService/EndEnrolmentForDeath", request).await
+impl contracts::civil::external::v1::medical_insurance_service_server::MedicalInsuranceService
+    for Double
+{
+    async fn end_enrolment_for_death(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::EndEnrolmentForDeathRequest>,
+    ) -> Result<tonic::Response<contracts::civil::external::v1::EnrolmentEnd>, tonic::Status> {
+        self.dispatch("MedicalInsuranceService/EndEnrolmentForDeath", request)
+            .await
     }
-    async fn enrol_medical_assistance(&self, request: tonic::Request<contracts::civil::external::v1::EnrolMedicalAssistanceRequest>) -> Result<tonic::Response<contracts::civil::external::v1::MedicalAssistanceEnrolment>, tonic::Status> {
-        self.dispatch("MedicalInsuranceService/EnrolMedicalAssistance", request).await
+    async fn enrol_medical_assistance(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::EnrolMedicalAssistanceRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::external::v1::MedicalAssistanceEnrolment>,
+        tonic::Status,
+    > {
+        self.dispatch("MedicalInsuranceService/EnrolMedicalAssistance", request)
+            .await
     }
-    async fn withdraw_medical_assistance(&self, request: tonic::Request<contracts::civil::external::v1::WithdrawMedicalAssistanceRequest>) -> Result<tonic::Response<contracts::civil::external::v1::MedicalAssistanceEnrolment>, tonic::Status> {
-        self.dispatch("MedicalInsuranceService/WithdrawMedicalAssistance", request).await
+    async fn withdraw_medical_assistance(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::WithdrawMedicalAssistanceRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::external::v1::MedicalAssistanceEnrolment>,
+        tonic::Status,
+    > {
+        self.dispatch("MedicalInsuranceService/WithdrawMedicalAssistance", request)
+            .await
     }
 }
 
 #[tonic::async_trait]
 impl contracts::civil::external::v1::birth_service_server::BirthService for Double {
-    async fn register_couple(&self, request: tonic::Request<contracts::civil::external::v1::RegisterCoupleRequest>) -> Result<tonic::Response<contracts::civil::external::v1::BirthServiceRegistration>, tonic::Status> {
+    async fn register_couple(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::RegisterCoupleRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::external::v1::BirthServiceRegistration>,
+        tonic::Status,
+    > {
         self.dispatch("BirthService/RegisterCouple", request).await
     }
-    async fn cancel_registration(&self, request: tonic::Request<contracts::civil::external::v1::CancelRegistrationRequest>) -> Result<tonic::Response<contracts::civil::external::v1::BirthServiceRegistration>, tonic::Status> {
-        self.dispatch("BirthService/CancelRegistration", request).await
+    async fn cancel_registration(
+        &self,
+        request: tonic::Request<contracts::civil::external::v1::CancelRegistrationRequest>,
+    ) -> Result<
+        tonic::Response<contracts::civil::external::v1::BirthServiceRegistration>,
+        tonic::Status,
+    > {
+        self.dispatch("BirthService/CancelRegistration", request)
+            .await
     }
 }
 
 /// Adds every double's server to a router.
 pub fn routes(d: &Double) -> tonic::service::Routes {
     let mut r = tonic::service::RoutesBuilder::default();
-    r.add_service(contracts::civil::funeral::v1::funeral_service_server::FuneralServiceServer::new(d.clone()));
-    r.add_service(contracts::civil::assistance::v1::assistance_service_server::AssistanceServiceServer::new(d.clone()));
-    r.add_service(contracts::civil::eldercare::v1::eldercare_service_server::EldercareServiceServer::new(d.clone()));
-    r.add_service(contracts::civil::marriage::v1::marriage_service_server::MarriageServiceServer::new(d.clone()));
-    r.add_service(contracts::civil::socialorg::v1::social_org_service_server::SocialOrgServiceServer::new(d.clone()));
+    r.add_service(
+        contracts::civil::funeral::v1::funeral_service_server::FuneralServiceServer::new(d.clone()),
+    );
+    r.add_service(
+        contracts::civil::assistance::v1::assistance_service_server::AssistanceServiceServer::new(
+            d.clone(),
+        ),
+    );
+    r.add_service(
+        contracts::civil::eldercare::v1::eldercare_service_server::EldercareServiceServer::new(
+            d.clone(),
+        ),
+    );
+    r.add_service(
+        contracts::civil::marriage::v1::marriage_service_server::MarriageServiceServer::new(
+            d.clone(),
+        ),
+    );
+    r.add_service(
+        contracts::civil::socialorg::v1::social_org_service_server::SocialOrgServiceServer::new(
+            d.clone(),
+        ),
+    );
     r.add_service(contracts::civil::external::v1::household_register_service_server::HouseholdRegisterServiceServer::new(d.clone()));
     r.add_service(contracts::civil::external::v1::social_insurance_service_server::SocialInsuranceServiceServer::new(d.clone()));
     r.add_service(contracts::civil::external::v1::medical_insurance_service_server::MedicalInsuranceServiceServer::new(d.clone()));
-    r.add_service(contracts::civil::external::v1::birth_service_server::BirthServiceServer::new(d.clone()));
+    r.add_service(
+        contracts::civil::external::v1::birth_service_server::BirthServiceServer::new(d.clone()),
+    );
     r.routes()
 }

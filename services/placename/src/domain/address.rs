@@ -90,9 +90,10 @@ pub fn parse(text: &str, known_road: impl Fn(&str) -> bool) -> Result<Address, A
     })
 }
 
-/// Finds "<digits>[-<digits>]号" and returns (text before, number, sub-number, text after).
+/// Finds the first "<digits>[-<digits>]号" and returns (text before, number, sub-number, text
+/// after). A 号 without a numeral before it (say in a name) is skipped.
 fn split_number(text: &str) -> Option<(&str, i32, i32, &str)> {
-    for (at, _) in text.match_indices('号') {
+    text.match_indices('号').find_map(|(at, _)| {
         let before = &text[..at];
         let digits_start = before
             .char_indices()
@@ -105,14 +106,8 @@ fn split_number(text: &str) -> Option<(&str, i32, i32, &str)> {
             Some((m, s)) => (m.parse().ok()?, s.parse().ok()?),
             None => (numeral.parse().ok()?, 0),
         };
-        return Some((
-            &before[..digits_start],
-            main,
-            sub,
-            &text[at + '号'.len_utf8()..],
-        ));
-    }
-    None
+        Some((&before[..digits_start], main, sub, &text[at + '号'.len_utf8()..]))
+    })
 }
 
 fn split_region_road(prefix: &str, known_road: impl Fn(&str) -> bool) -> Option<(&str, &str)> {

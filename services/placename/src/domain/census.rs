@@ -36,7 +36,12 @@ pub struct CensusRecord {
     pub origin_meaning: String,
     pub status: NameStatus,
     pub approval_document: String,
+    /// 地名文化遗产 (optional 11th column, 0/1).
+    pub protected_heritage: bool,
 }
+
+/// The optional 11th column.
+pub const HERITAGE_COLUMN: &str = "protected_heritage";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -108,24 +113,26 @@ pub fn validate(
 ) -> Result<Vec<CensusRecord>, Vec<RowError>> {
     let mut rows = parse_csv(text).into_iter();
     let mut errors = Vec::new();
-    match rows.next() {
-        Some((_, header)) if header.iter().map(|h| h.trim()).eq(HEADER) => {}
+    let with_heritage = HEADER.iter().copied().chain([HERITAGE_COLUMN]);
+    let columns = match rows.next() {
+        Some((_, header)) if header.iter().map(|h| h.trim()).eq(HEADER) => HEADER.len(),
+        Some((_, header)) if header.iter().map(|h| h.trim()).eq(with_heritage) => HEADER.len() + 1,
         _ => {
-            return Err(vec![err(
-                1,
-                "header",
-                format!("must be {}", HEADER.join(",")),
-            )]);
+            let message = format!(
+                "must be {} (optionally ,{HERITAGE_COLUMN})",
+                HEADER.join(",")
+            );
+            return Err(vec![err(1, "header", message)]);
         }
-    }
+    };
     let mut records: Vec<CensusRecord> = Vec::new();
     let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
     for (line, fields) in rows {
-        if fields.len() != HEADER.len() {
+        if fields.len() != columns {
             errors.push(err(
                 line,
                 "",
-                format!("expected {} columns, got {}", HEADER.len(), fields.len()),
+                format!("expected {columns} columns, got {}", fields.len()),
             ));
             continue;
         }
@@ -185,6 +192,14 @@ pub fn validate(
         };
         let longitude_e6 = coordinate(4, "longitude_e6");
         let latitude_e6 = coordinate(5, "latitude_e6");
+        let protected_heritage = match f.get(10).copied().unwrap_or("") {
+            "" | "0" => false,
+            "1" => true,
+            _ => {
+                errors.push(err(line, HERITAGE_COLUMN, "must be 0 or 1"));
+                false
+            }
+        };
         let status = NameStatus::parse(f[8]);
         if status.is_none() {
             errors.push(err(line, "status", "must be PROPOSED, IN_USE or HISTORIC"));
@@ -234,6 +249,7 @@ pub fn validate(
             origin_meaning: f[7].to_owned(),
             status,
             approval_document: f[9].to_owned(),
+            protected_heritage,
         });
     }
     if errors.is_empty() {
@@ -316,6 +332,17 @@ mod tests {
         assert_eq!(errors.len(), 2);
         assert!(errors[0].message.contains("already"));
         assert!(errors[1].message.contains("outside"));
+    }
+
+    #[test]
+    fn the_optional_heritage_column_marks_protected_names() {
+        let head = format!("{},protected_heritage\n", HEAD.trim_end());
+        let csv = format!("{head}解放路,路,ROAD,330723001,,,,,IN_USE,,1\n");
+        let records = validate(&csv, &[], |_| true, |_, _, _| false).expect("valid");
+        assert!(records[0].protected_heritage);
+        let csv = format!("{head}解放路,路,ROAD,330723001,,,,,IN_USE,,x\n");
+        let errors = validate(&csv, &[], |_| true, |_, _, _| false).expect_err("bad");
+        assert_eq!(errors[0].column, HERITAGE_COLUMN);
     }
 
     #[test]

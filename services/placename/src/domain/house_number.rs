@@ -61,11 +61,11 @@ pub fn allocate(side: Side, doors: &[Door], position_m: i64) -> Result<(i32, i32
         .find(|d| d.position_m <= position_m)
         .copied();
     let succ = doors.iter().find(|d| d.position_m > position_m).copied();
-    if let (Some(p), Some(s)) = (pred, succ) {
-        if (s.number, s.sub) < (p.number, p.sub) {
-            // Doors out of order: no number keeps the order.
-            return Err(Refusal::NoNumberSlot { position_m });
-        }
+    if let (Some(p), Some(s)) = (pred, succ)
+        && (s.number, s.sub) < (p.number, p.sub)
+    {
+        // Doors out of order: no number keeps the order.
+        return Err(Refusal::NoNumberSlot { position_m });
     }
     let candidate = pred.map_or(side.first(), |p| p.number + 2);
     if succ.is_none_or(|s| candidate < s.number) {
