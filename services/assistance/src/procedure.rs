@@ -30,7 +30,10 @@ use crate::store;
 
 const CLERK: &[Role] = &[Role::TownshipClerk];
 const APPROVER: &[Role] = &[Role::CountyApprover];
-const READERS: &[Role] = &[Role::TownshipClerk, Role::CountyApprover];
+/// Service: the one-matter aggregator follows an application it opened for a citizen.
+const READERS: &[Role] = &[Role::TownshipClerk, Role::CountyApprover, Role::Service];
+/// Service: the one-matter aggregator applies on the citizen's behalf (社会救助一件事).
+const APPLICANTS: &[Role] = &[Role::Citizen, Role::TownshipClerk, Role::Service];
 
 pub(crate) fn out_of_order(e: OutOfOrder) -> ServiceError {
     refuse("ASSISTANCE_OUT_OF_ORDER", e.to_string())
@@ -113,7 +116,7 @@ impl Inner {
         p: &Principal,
         req: pb::SubmitApplicationRequest,
     ) -> Result<pb::Application, ServiceError> {
-        authorize(p, &[Role::Citizen, Role::TownshipClerk], None)?;
+        authorize(p, APPLICANTS, None)?;
         let mut v = Violations::new();
         let kind = kind_from_proto(req.kind).filter(|k| *k != BenefitKind::Temporary);
         v.check(
@@ -160,11 +163,7 @@ impl Inner {
         let (Some(kind), Some(household)) = (kind, household) else {
             return Err(ServiceError::invalid("household", "is invalid"));
         };
-        authorize(
-            p,
-            &[Role::Citizen, Role::TownshipClerk],
-            Some(&household.region),
-        )?;
+        authorize(p, APPLICANTS, Some(&household.region))?;
         let mut ids: Vec<&str> = household
             .members
             .iter()

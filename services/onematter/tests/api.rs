@@ -268,6 +268,17 @@ async fn settle(suite: &TestSuite, token: &str, name: &str) -> pb::Case {
     panic!("case {name} did not settle");
 }
 
+/// Verifies the audit chain once the read-audit writer has flushed (auth::audit::verify reads
+/// rows and head in two statements, so a batch committing in between looks truncated).
+async fn verify_audit(suite: &TestSuite) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let db = suite.db("onematter").await;
+    let rows = auth::audit::verify(&db.pool)
+        .await
+        .expect("audit chain verifies");
+    assert!(rows > 0);
+}
+
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 #[tokio::test]
@@ -347,10 +358,7 @@ async fn an_after_death_case_calls_every_bureau_and_outside_system_once_and_comp
     let text = format!("{case:?}");
     assert!(!text.contains(&deceased().id_number) && !text.contains(&declarant().id_number));
     assert_eq!(case.subject.as_ref().map(|p| p.name.as_str()), Some("王**"));
-    let db = suite.db("onematter").await;
-    auth::audit::verify(&db.pool)
-        .await
-        .expect("audit chain verifies");
+    verify_audit(&suite).await;
 }
 
 #[tokio::test]
@@ -787,10 +795,7 @@ async fn a_refused_step_parks_the_case_until_an_operator_resumes_it() {
         kit::error::reason_of(&err).as_deref(),
         Some("ONEMATTER_CASE_FINISHED")
     );
-    let db = suite.db("onematter").await;
-    auth::audit::verify(&db.pool)
-        .await
-        .expect("audit chain verifies");
+    verify_audit(&suite).await;
 }
 
 #[tokio::test]

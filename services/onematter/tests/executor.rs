@@ -740,6 +740,7 @@ async fn death_events_are_deduplicated_by_event_id_and_by_person() {
     )
     .expect("n");
     assert_eq!(n, 2, "one case per person");
+    drop(conn);
     let case = h.case(&exec, &case_id).await;
     assert_eq!(case.facts["death_case"], "cases/f-1");
     assert_eq!(

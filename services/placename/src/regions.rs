@@ -57,7 +57,6 @@ impl RegionNames {
             {
                 out.push_str(name);
             }
-            }
         }
         out
     }

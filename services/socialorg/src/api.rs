@@ -383,19 +383,15 @@ impl SocialOrgApi {
                         o.address = new_address;
                     }
                     let mut rep_changed = false;
-                    if let Some((sealed, index, name_sealed)) = new_rep {
-                        if index != o.rep_index {
-                            // The history names the blind indexes, never the numbers.
-                            changed.push((
-                                "legal_representative",
-                                o.rep_index.clone(),
-                                index.clone(),
-                            ));
-                            o.rep_index = index;
-                            o.rep_id_sealed = sealed;
-                            o.rep_name_sealed = name_sealed;
-                            rep_changed = true;
-                        }
+                    if let Some((sealed, index, name_sealed)) = new_rep
+                        && index != o.rep_index
+                    {
+                        // The history names the blind indexes, never the numbers.
+                        changed.push(("legal_representative", o.rep_index.clone(), index.clone()));
+                        o.rep_index = index;
+                        o.rep_id_sealed = sealed;
+                        o.rep_name_sealed = name_sealed;
+                        rep_changed = true;
                     }
                     if changed.is_empty() {
                         return Err(Refusal::NothingToChange.into());
@@ -1038,11 +1034,11 @@ async fn apply_actions(
                 removed_on,
                 reason,
             } => {
-                if store::remove_listing(conn, listing_id, *removed_on, *reason).await? {
-                    if let Some(row) = store::listing_by_id(conn, listing_id).await? {
-                        emit(conn, crate::TOPIC_DELISTED, &row, false).await?;
-                        delisted.push(convert::listing_out(&row));
-                    }
+                if store::remove_listing(conn, listing_id, *removed_on, *reason).await?
+                    && let Some(row) = store::listing_by_id(conn, listing_id).await?
+                {
+                    emit(conn, crate::TOPIC_DELISTED, &row, false).await?;
+                    delisted.push(convert::listing_out(&row));
                 }
             }
         }

@@ -242,7 +242,10 @@ impl Executor {
                 claimed.attempts, claimed.max_attempts
             )));
         }
-        if claimed.deadline_at_ms.is_some_and(|deadline| now >= deadline) {
+        if claimed
+            .deadline_at_ms
+            .is_some_and(|deadline| now >= deadline)
+        {
             return Ok(Err("the step's deadline passed".into()));
         }
         let Some(def) = self

@@ -106,7 +106,12 @@ fn split_number(text: &str) -> Option<(&str, i32, i32, &str)> {
             Some((m, s)) => (m.parse().ok()?, s.parse().ok()?),
             None => (numeral.parse().ok()?, 0),
         };
-        Some((&before[..digits_start], main, sub, &text[at + '号'.len_utf8()..]))
+        Some((
+            &before[..digits_start],
+            main,
+            sub,
+            &text[at + '号'.len_utf8()..],
+        ))
     })
 }
 

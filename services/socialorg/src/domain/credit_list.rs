@@ -321,15 +321,16 @@ pub fn sweep(
 
     // 2. Corrected abnormal listings leave the list on their removal day.
     for l in state.iter_mut() {
-        if l.list == CreditList::Abnormal && l.removed_on.is_none() {
-            if let Some(due) = l.removal_due.filter(|d| *d <= today) {
-                l.removed_on = Some(due);
-                actions.push(Action::Remove {
-                    listing_id: l.id.clone(),
-                    removed_on: due,
-                    reason: RemovalReason::Corrected,
-                });
-            }
+        if l.list == CreditList::Abnormal
+            && l.removed_on.is_none()
+            && let Some(due) = l.removal_due.filter(|d| *d <= today)
+        {
+            l.removed_on = Some(due);
+            actions.push(Action::Remove {
+                listing_id: l.id.clone(),
+                removed_on: due,
+                reason: RemovalReason::Corrected,
+            });
         }
     }
 

@@ -356,13 +356,13 @@ fn serious_list_removal_needs_two_clean_years_art_16() {
         date!(2024 - 03 - 01),
     );
     assert_eq!(
-        serious_list_removal(&[s.clone()], date!(2026 - 02 - 28)),
+        serious_list_removal(std::slice::from_ref(&s), date!(2026 - 02 - 28)),
         Err(Refusal::NotTwoCleanYears {
             possible_from: date!(2026 - 03 - 01)
         })
     );
     assert_eq!(
-        serious_list_removal(&[s.clone()], date!(2026 - 03 - 01)),
+        serious_list_removal(std::slice::from_ref(&s), date!(2026 - 03 - 01)),
         Ok(vec![Action::Remove {
             listing_id: "s".into(),
             removed_on: date!(2026 - 03 - 01),
