@@ -19,6 +19,9 @@ use tokio::sync::mpsc;
 
 use crate::Principal;
 
+/// Rows per multi-row INSERT (11 parameters each, well under both databases' limits).
+const ROWS_PER_INSERT: usize = 64;
+
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// DDL, portable across SQLite and PostgreSQL; run by `kit::store` on connect.
@@ -133,27 +136,44 @@ pub async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Result<
     let mut prev: String = head.try_get("hash")?;
     let mut seq = last - entries.len() as i64;
     let at_ms = now_ms();
+    let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
         seq += 1;
         let hash = chain_hash(&prev, seq, at_ms, e);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(seq)
-        .bind(at_ms)
-        .bind(&e.actor)
-        .bind(&e.on_behalf_of)
-        .bind(&e.action)
-        .bind(&e.object)
-        .bind(&e.outcome)
-        .bind(&e.trace_id)
-        .bind(&e.purpose)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
-        prev = hash;
+        rows.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
+    }
+    // Many rows per statement: a read-audit batch is hundreds of rows, and on SQLite every
+    // statement is a round trip to the driver's worker thread.
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${},${},${},${})",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11
+            ));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (seq, e, prev_hash, hash) in chunk {
+            query = query
+                .bind(*seq)
+                .bind(at_ms)
+                .bind(e.actor.as_str())
+                .bind(e.on_behalf_of.as_str())
+                .bind(e.action.as_str())
+                .bind(e.object.as_str())
+                .bind(e.outcome.as_str())
+                .bind(e.trace_id.as_str())
+                .bind(e.purpose.as_str())
+                .bind(prev_hash.as_str())
+                .bind(hash.as_str());
+        }
+        query.execute(&mut *conn).await?;
     }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&prev)

@@ -18,10 +18,13 @@ const PUBLIC_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection.
 /// microseconds; a hot read RPC would spend more time there than in the handler.
 const VERIFIED_TTL: Duration = Duration::from_secs(60);
 
+/// Token -> (principal, reusable until).
+type VerifiedTokens = std::collections::HashMap<String, (Arc<Principal>, Instant)>;
+
 #[derive(Clone)]
 pub struct AuthLayer {
     verifier: Arc<Verifier>,
-    verified: Arc<std::sync::Mutex<std::collections::HashMap<String, (Principal, Instant)>>>,
+    verified: Arc<std::sync::Mutex<VerifiedTokens>>,
 }
 
 impl AuthLayer {
@@ -33,7 +36,7 @@ impl AuthLayer {
     }
 
     /// Verifies the bearer token and the on-behalf-of header.
-    pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, Status> {
+    pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Arc<Principal>, Status> {
         let value = headers
             .get(http::header::AUTHORIZATION)
             .ok_or_else(|| Status::unauthenticated("missing bearer token"))?;
@@ -42,7 +45,7 @@ impl AuthLayer {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| Status::unauthenticated("authorization must be 'Bearer <token>'"))?;
-        let mut principal = self.verify_cached(token)?;
+        let principal = self.verify_cached(token)?;
         if let Some(behalf) = headers.get(ON_BEHALF_OF_HEADER) {
             // Only another service of the suite may say whom it acts for; anyone else could
             // otherwise put a stranger's name in the audit trail.
@@ -54,32 +57,34 @@ impl AuthLayer {
             let subject = behalf
                 .to_str()
                 .map_err(|_| Status::invalid_argument("on-behalf-of must be ASCII"))?;
-            principal.on_behalf_of = Some(OnBehalfOf {
-                subject: subject.to_owned(),
-            });
+            let mut acting = (*principal).clone();
+            acting.on_behalf_of = Some(OnBehalfOf { subject: subject.to_owned() });
+            return Ok(Arc::new(acting));
         }
         Ok(principal)
     }
 
-    fn verify_cached(&self, token: &str) -> Result<Principal, Status> {
+    fn verify_cached(&self, token: &str) -> Result<Arc<Principal>, Status> {
         let now = Instant::now();
         if let Ok(cache) = self.verified.lock()
-            && let Some((p, at)) = cache.get(token)
-            && now.duration_since(*at) < VERIFIED_TTL
+            && let Some((p, valid_until)) = cache.get(token)
+            && now < *valid_until
         {
             return Ok(p.clone());
         }
-        let p = self
+        let (p, expires_in) = self
             .verifier
-            .verify(token)
+            .verify_with_lifetime(token)
             .map_err(|e| Status::unauthenticated(e.to_string()))?;
+        let p = Arc::new(p);
+        // Reuse for a short while, and never past the token's own expiry.
+        let valid_until = now + VERIFIED_TTL.min(expires_in);
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(token.to_owned(), (p.clone(), now));
+            cache.insert(token.to_owned(), (p.clone(), valid_until));
         }
-        // The token's own expiry still applies: never keep a principal past it.
         Ok(p)
     }
 }

@@ -126,7 +126,8 @@ impl Principal {
 pub fn principal<T>(request: &tonic::Request<T>) -> Result<&Principal, Status> {
     request
         .extensions()
-        .get::<Principal>()
+        .get::<std::sync::Arc<Principal>>()
+        .map(|p| p.as_ref())
         .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
 }
 

@@ -89,6 +89,11 @@ impl Verifier {
 
     /// Verifies signature, issuer, audience and expiry, then maps the claims to a principal.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        self.verify_with_lifetime(token).map(|(p, _)| p)
+    }
+
+    /// Like [`Verifier::verify`], also returning how long the token stays valid.
+    pub fn verify_with_lifetime(&self, token: &str) -> Result<(Principal, Duration), TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         let candidates = self
             .keys
@@ -97,7 +102,11 @@ impl Verifier {
         let mut last = TokenError::UnknownKey;
         for (_, key) in candidates {
             match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
-                Ok(data) => return principal_from_claims(data.claims),
+                Ok(data) => {
+                    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                    let left = Duration::from_secs(data.claims.exp.saturating_sub(now));
+                    return principal_from_claims(data.claims).map(|p| (p, left));
+                }
                 Err(e) => last = TokenError::Invalid(e),
             }
         }

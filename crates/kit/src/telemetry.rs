@@ -67,9 +67,12 @@ pub fn init(service: &str, config: &Config) -> TelemetryGuard {
             .with_service_name(service.to_owned())
             .build(),
     );
-    if std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty()) {
+    // `Config::load` reads `OTEL_EXPORTER_OTLP_ENDPOINT` into `otlp_endpoint`; tests set it directly.
+    if let Some(endpoint) = config.otlp_endpoint.clone().filter(|e| !e.is_empty()) {
+        use opentelemetry_otlp::WithExportConfig as _;
         match opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
+            .with_endpoint(endpoint)
             .build()
         {
             Ok(exporter) => builder = builder.with_batch_exporter(exporter),
@@ -89,6 +92,10 @@ pub fn init(service: &str, config: &Config) -> TelemetryGuard {
         .with(otel_layer)
         .try_init()
         .is_ok();
+    if installed {
+        // The provider behind the installed layer, for [`flush`].
+        let _ = PROVIDER.set(provider.clone());
+    }
     TelemetryGuard {
         provider: installed.then_some(provider),
     }

@@ -8,12 +8,14 @@
 //! - [`store`]: the tables.
 //! - [`api`]: the gRPC handlers.
 //! - [`events`]: the events this service publishes.
+//! - [`gate`]: the in-process admission gate per appointment slot (peak days).
 
 pub mod api;
 pub mod convert;
 pub mod domain;
 mod error;
 pub mod events;
+pub mod gate;
 pub mod store;
 
 use std::time::Duration;

@@ -1,16 +1,19 @@
-//! Offices, slot quotas and bookings. A seat is taken by one conditional UPDATE in the same
+//! Offices, slot quotas and bookings. A seat is taken by a conditional UPDATE in the same
 //! transaction as the appointment row and the idempotency key, so concurrent bookings never
-//! exceed a quota and a retried request id never takes a second seat.
+//! exceed a quota and a retried request id never takes a second seat. Bookings go through the
+//! peak-load desk in [`super::booking`] (admission gate, group commit); cancellations and quota
+//! changes tell it when seats come back.
 
 use auth::{Principal, Role};
 use contracts::civil::marriage::v1 as pb;
 use kit::idempotency::once;
 use kit::{ServiceError, Violations};
 
+use super::booking::Attempt;
 use super::{MarriageApi, audit_entry};
 use crate::convert;
-use crate::domain::Refusal;
 use crate::domain::appointment::{self, MAX_QUOTA, SlotCode};
+use crate::gate::SlotKey;
 use crate::store::{self, AppointmentRow, OfficeRow};
 
 fn valid_office_id(id: &str) -> bool {
@@ -40,7 +43,7 @@ fn purpose_from_code(code: &str) -> pb::AppointmentPurpose {
     }
 }
 
-fn appointment(a: &AppointmentRow) -> pb::Appointment {
+pub(super) fn appointment(a: &AppointmentRow) -> pb::Appointment {
     pb::Appointment {
         name: format!("appointments/{}", a.appointment_id),
         appointment_id: a.appointment_id.clone(),
@@ -173,7 +176,15 @@ impl MarriageApi {
             "SetSlotQuotas",
             &format!("{}/{date}", office.office_id),
         );
-        once(
+        let changed: Vec<SlotKey> = slots
+            .iter()
+            .map(|(slot, _)| SlotKey {
+                office_id: office.office_id.clone(),
+                date,
+                slot: slot.as_str().to_owned(),
+            })
+            .collect();
+        let schedule = once(
             &self.db,
             "SetSlotQuotas",
             &req.request_id,
@@ -199,7 +210,11 @@ impl MarriageApi {
                 })
             },
         )
-        .await
+        .await?;
+        for key in &changed {
+            self.bookings.quota_changed(key);
+        }
+        Ok(schedule)
     }
 
     pub(super) async fn list_free_slots_impl(
@@ -252,30 +267,13 @@ impl MarriageApi {
             booked_by: principal.subject.clone(),
         };
         let entry = audit_entry(principal, "BookAppointment", &row.appointment_id);
-        once(
-            &self.db,
-            "BookAppointment",
-            &req.request_id,
-            &req,
-            move |conn| {
-                Box::pin(async move {
-                    if !store::take_seat(conn, &row.office_id, row.date, &row.slot).await? {
-                        let offered =
-                            store::slot_exists(conn, &row.office_id, row.date, &row.slot).await?;
-                        return Err(if offered {
-                            Refusal::SlotFull
-                        } else {
-                            Refusal::SlotNotOffered
-                        }
-                        .into());
-                    }
-                    store::insert_appointment(conn, &row, kit::now_ms()).await?;
-                    auth::audit::append(conn, &[entry]).await?;
-                    Ok(appointment(&row))
-                })
-            },
-        )
-        .await
+        self.bookings
+            .book(Attempt {
+                request: req,
+                row,
+                entry,
+            })
+            .await
     }
 
     pub(super) async fn cancel_appointment_impl(
@@ -301,7 +299,14 @@ impl MarriageApi {
             ));
         }
         let entry = audit_entry(principal, "CancelAppointment", &existing.appointment_id);
-        once(
+        let key = SlotKey {
+            office_id: existing.office_id.clone(),
+            date: existing.date,
+            slot: existing.slot.clone(),
+        };
+        let freed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let freed_here = freed.clone();
+        let cancelled = once(
             &self.db,
             "CancelAppointment",
             &req.request_id,
@@ -321,6 +326,7 @@ impl MarriageApi {
                         )
                         .await?;
                         auth::audit::append(conn, &[entry]).await?;
+                        freed_here.store(true, std::sync::atomic::Ordering::Release);
                     }
                     let row = store::get_appointment(conn, &existing.appointment_id)
                         .await?
@@ -329,6 +335,11 @@ impl MarriageApi {
                 })
             },
         )
-        .await
+        .await?;
+        // Committed: the seat is back (a replayed or repeated cancellation freed nothing).
+        if freed.load(std::sync::atomic::Ordering::Acquire) {
+            self.bookings.seat_freed(&key);
+        }
+        Ok(cancelled)
     }
 }

@@ -417,8 +417,8 @@ impl MarriageApi {
                         &pb::DivorceRegistered {
                             divorce_certificate_number: number,
                             marriage_certificate_number: marriage.certificate_number.clone(),
-                            party_a: response.party_a.clone(),
-                            party_b: response.party_b.clone(),
+                            party_a: Some(events::party(&sealer, &marriage.a)),
+                            party_b: Some(events::party(&sealer, &marriage.b)),
                             registration_date: Some(to_proto_date(today)),
                         },
                     )

@@ -2,16 +2,19 @@
 //! Handlers are grouped by aggregate:
 //!
 //! - [`appointments`]: offices, slot quotas, bookings.
+//! - [`booking`]: the booking desk for peak days (admission gate, group commit).
 //! - [`registration`]: marriage registration and the archive record.
 //! - [`divorce`]: divorce applications, cooling-off, registration, expiry.
 //! - [`records`]: re-issue, court decisions, deaths, marital status for other bureaus.
 
 mod appointments;
+mod booking;
 mod divorce;
 mod records;
 mod registration;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use auth::audit::{AuditEntry, AuditWriter};
 use auth::{Principal, Role};
@@ -36,26 +39,48 @@ pub struct MarriageApi {
     pub(crate) calendar: Arc<HolidayCalendar>,
     pub(crate) cache: Cache,
     pub(crate) audit: AuditWriter,
+    pub(crate) bookings: booking::Bookings,
+    /// Offices never change once created, so each is read from the store once per process.
+    offices: Arc<RwLock<HashMap<String, OfficeRow>>>,
 }
 
 impl MarriageApi {
     pub fn new(ctx: &kit::ServiceContext, db: Db) -> Self {
         let audit = AuditWriter::spawn(db.pool.clone());
+        let bookings = booking::Bookings::spawn(db.clone());
         Self {
             db,
             sealer: ctx.sealer.clone(),
             calendar: ctx.calendar.clone(),
             cache: ctx.cache.clone(),
             audit,
+            bookings,
+            offices: Arc::default(),
         }
     }
 
-    /// Loads an office or answers NOT_FOUND.
+    /// Loads an office or answers NOT_FOUND. Offices are immutable (there is no RPC that
+    /// changes or removes one), so a found office is kept; an unknown id is asked again.
     async fn office(&self, office_id: &str) -> Result<OfficeRow, ServiceError> {
-        let mut conn = self.db.pool.acquire().await?;
-        store::get_office(&mut conn, office_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("office {office_id:?}")))
+        let known = self
+            .offices
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(office_id)
+            .cloned();
+        if let Some(office) = known {
+            return Ok(office);
+        }
+        let office = {
+            let mut conn = self.db.pool.acquire().await?;
+            store::get_office(&mut conn, office_id).await?
+        }
+        .ok_or_else(|| ServiceError::not_found(format!("office {office_id:?}")))?;
+        self.offices
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(office.office_id.clone(), office.clone());
+        Ok(office)
     }
 
     /// Queues a read-audit row (reads of personal data do not wait on a write transaction).

@@ -163,8 +163,8 @@ impl MarriageApi {
                         conn,
                         &pb::MarriageRegistered {
                             certificate_number: row.certificate_number.clone(),
-                            party_a: response.party_a.as_ref().and_then(|p| p.person.clone()),
-                            party_b: response.party_b.as_ref().and_then(|p| p.person.clone()),
+                            party_a: Some(events::party(&sealer, &row.a)),
+                            party_b: Some(events::party(&sealer, &row.b)),
                             registration_date: response.registration_date,
                             office_id: row.office_id.clone(),
                         },

@@ -136,6 +136,83 @@ pub async fn take_seat(
     Ok(n == 1)
 }
 
+/// Free seats of a slot (`quota - booked`, never negative); `None` when the slot is not offered.
+pub async fn free_seats(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+    slot: &str,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT quota, booked FROM slots WHERE office_id = $1 AND slot_date = $2 AND slot = $3",
+    )
+    .bind(office_id)
+    .bind(date_text(date))
+    .bind(slot)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        let (quota, booked): (i64, i64) = (r.try_get("quota")?, r.try_get("booked")?);
+        Ok((quota - booked).max(0))
+    })
+    .transpose()
+}
+
+/// Takes `count` seats at once if that many are free: the same conditional UPDATE as
+/// [`take_seat`], checked by the row itself.
+async fn take_seats_at_once(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+    slot: &str,
+    count: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE slots SET booked = booked + $4
+         WHERE office_id = $1 AND slot_date = $2 AND slot = $3 AND booked + $4 <= quota",
+    )
+    .bind(office_id)
+    .bind(date_text(date))
+    .bind(slot)
+    .bind(count)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Takes up to `wanted` seats of a slot for a batch of bookings; returns how many it took, or
+/// `None` when the slot is not offered. Every increment goes through a conditional UPDATE, so
+/// the batch can never push `booked` past `quota` whatever other transactions do meanwhile:
+/// all at once when they fit, else as many as the row says are free, else one by one.
+pub async fn take_seats(
+    conn: &mut AnyConnection,
+    office_id: &str,
+    date: Date,
+    slot: &str,
+    wanted: i64,
+) -> Result<Option<i64>> {
+    if wanted <= 0 {
+        return Ok(Some(0));
+    }
+    if take_seats_at_once(conn, office_id, date, slot, wanted).await? {
+        return Ok(Some(wanted));
+    }
+    let Some(free) = free_seats(conn, office_id, date, slot).await? else {
+        return Ok(None);
+    };
+    let fit = free.min(wanted);
+    if fit > 0 && take_seats_at_once(conn, office_id, date, slot, fit).await? {
+        return Ok(Some(fit));
+    }
+    // Another transaction changed the row between the read and the update (PostgreSQL).
+    let mut taken = 0;
+    while taken < wanted && take_seat(conn, office_id, date, slot).await? {
+        taken += 1;
+    }
+    Ok(Some(taken))
+}
+
 /// Gives a seat back (a cancellation).
 pub async fn release_seat(
     conn: &mut AnyConnection,
@@ -201,6 +278,36 @@ pub async fn insert_appointment(
     .bind(now_ms)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Inserts the appointments of one booking batch in one statement.
+pub async fn insert_appointments(
+    conn: &mut AnyConnection,
+    rows: &[&AppointmentRow],
+    now_ms: i64,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO appointments (appointment_id, office_id, slot_date, slot, purpose, state, booked_by, created_at_ms)
+         VALUES {}",
+        super::keys::placeholders(1, rows.len(), 8)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for a in rows {
+        query = query
+            .bind(&a.appointment_id)
+            .bind(&a.office_id)
+            .bind(date_text(a.date))
+            .bind(&a.slot)
+            .bind(&a.purpose)
+            .bind(&a.state)
+            .bind(&a.booked_by)
+            .bind(now_ms);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -6,10 +6,12 @@
 //! - [`appointments`]: offices, slots and bookings.
 //! - [`archive`]: persons, marriages, certificate serials, re-issues.
 //! - [`divorce`]: divorce applications.
+//! - [`keys`]: idempotency keys in batches (the booking batcher).
 
 mod appointments;
 mod archive;
 mod divorce;
+pub mod keys;
 
 pub use appointments::*;
 pub use archive::*;
