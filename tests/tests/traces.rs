@@ -218,6 +218,18 @@ async fn an_after_death_case_is_one_connected_trace_across_every_service_without
             assert_eq!(attr(s, "rpc.grpc.status_code").as_deref(), Some("0"), "{rpc}");
         }
     }
+    // The case started from funeral's event, in the same trace, and says which case it started.
+    let started = by_name
+        .get("onematter.death_registered")
+        .expect("the event consumer's span is in the trace");
+    assert!(
+        started.iter().any(|s| s.events.iter().any(|e| e
+            .attributes
+            .iter()
+            .any(|kv| kv.key == "case_id"
+                && format!("{:?}", kv.value).contains(&case_id)))),
+        "the consumer records the case it started"
+    );
     // The steps' RPCs are children of the step that made them.
     let step_ids: HashSet<&[u8]> = trace
         .iter()

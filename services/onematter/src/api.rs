@@ -189,6 +189,8 @@ fn to_pb(case: &CaseRecord, sealer: &kit::pii::Sealer) -> pb::Case {
         origin: case.origin.clone(),
         created_at_ms: case.created_at_ms,
         updated_at_ms: case.updated_at_ms,
+        // traceparent = version-traceid-spanid-flags
+        trace_id: case.traceparent.split('-').nth(1).unwrap_or_default().to_owned(),
     }
 }
 
