@@ -155,7 +155,17 @@ pub async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Result<
             }
             sql.push_str(&format!(
                 "(${},${},${},${},${},${},${},${},${},${},${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11
             ));
         }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -206,13 +216,20 @@ pub enum VerifyError {
 /// The head is read first: every row up to it was committed with it, so appends running
 /// concurrently (the read-audit writer) cannot make an intact chain look truncated.
 pub async fn verify(pool: &AnyPool) -> Result<i64, VerifyError> {
-    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1").fetch_one(pool).await?.try_get("seq")?;
+    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?
+        .try_get("seq")?;
     let rows = list(pool, 0, head).await?;
     let mut prev = GENESIS.to_owned();
     let mut last = 0;
     for r in rows.iter().take_while(|r| r.seq <= head) {
         if r.seq != last + 1 {
-            return Err(ChainBreak::Gap { seq: r.seq, previous: last }.into());
+            return Err(ChainBreak::Gap {
+                seq: r.seq,
+                previous: last,
+            }
+            .into());
         }
         if r.prev_hash != prev || chain_hash(&prev, r.seq, r.at_ms, &r.entry) != r.hash {
             return Err(ChainBreak::Altered { seq: r.seq }.into());

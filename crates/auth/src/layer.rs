@@ -58,7 +58,9 @@ impl AuthLayer {
                 .to_str()
                 .map_err(|_| Status::invalid_argument("on-behalf-of must be ASCII"))?;
             let mut acting = (*principal).clone();
-            acting.on_behalf_of = Some(OnBehalfOf { subject: subject.to_owned() });
+            acting.on_behalf_of = Some(OnBehalfOf {
+                subject: subject.to_owned(),
+            });
             return Ok(Arc::new(acting));
         }
         Ok(principal)

@@ -103,7 +103,10 @@ impl Verifier {
         for (_, key) in candidates {
             match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
                 Ok(data) => {
-                    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
                     let left = Duration::from_secs(data.claims.exp.saturating_sub(now));
                     return principal_from_claims(data.claims).map(|p| (p, left));
                 }

@@ -145,7 +145,10 @@ impl Config {
             }
         }
         let mut cfg = Config {
-            otlp_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").cloned().and_then(non_empty),
+            otlp_endpoint: vars
+                .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .cloned()
+                .and_then(non_empty),
             ..Config::default()
         };
         for (key, value) in values {

@@ -42,7 +42,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { services } => {
             // Traces name the service a process runs, so Jaeger lists them apart.
-            let trace_name = if services.len() == 1 { format!("civil-{}", services[0]) } else { "civil".to_owned() };
+            let trace_name = if services.len() == 1 {
+                format!("civil-{}", services[0])
+            } else {
+                "civil".to_owned()
+            };
             let _telemetry = kit::telemetry::init(&trace_name, &config);
             if let Some(addr) = &config.metrics_listen {
                 kit::telemetry::serve_metrics(addr)?;
@@ -90,7 +94,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jwks => {
-            println!("{}", auth::token::DevIssuer::load_or_create(&config.data_dir)?.jwks_json());
+            println!(
+                "{}",
+                auth::token::DevIssuer::load_or_create(&config.data_dir)?.jwks_json()
+            );
             Ok(())
         }
         Command::AuditVerify { service } => {
