@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use auth::Role;
 use contracts::civil::assistance::v1::assistance_service_client::AssistanceServiceClient;
-use contracts::civil::assistance::v1::{AreaKind, GrantTemporaryAssistanceRequest, Household, Member, Relationship};
+use contracts::civil::assistance::v1::{
+    AreaKind, GrantTemporaryAssistanceRequest, Household, Member, Relationship,
+};
 use contracts::civil::common::v1::PersonRef;
 use tonic::transport::Endpoint;
 
@@ -26,12 +28,18 @@ fn household(n: u64) -> Household {
         area: AreaKind::Rural as i32,
         members: vec![
             Member {
-                person: Some(PersonRef { id_number: "11010519491231002X".into(), name: format!("甲{n}") }),
+                person: Some(PersonRef {
+                    id_number: "11010519491231002X".into(),
+                    name: format!("甲{n}"),
+                }),
                 relationship: Relationship::Applicant as i32,
                 ..Default::default()
             },
             Member {
-                person: Some(PersonRef { id_number: "110105195001010012".into(), name: format!("乙{n}") }),
+                person: Some(PersonRef {
+                    id_number: "110105195001010012".into(),
+                    name: format!("乙{n}"),
+                }),
                 relationship: Relationship::Spouse as i32,
                 ..Default::default()
             },
@@ -42,15 +50,31 @@ fn household(n: u64) -> Household {
 #[tokio::main]
 async fn main() {
     let Ok(pg) = std::env::var("CIVIL_TEST_PG") else {
-        eprintln!("durable_write: set CIVIL_TEST_PG=postgres://postgres@127.0.0.1:5432/test (pgbench baseline needs PostgreSQL)");
+        eprintln!(
+            "durable_write: set CIVIL_TEST_PG=postgres://postgres@127.0.0.1:5432/test (pgbench baseline needs PostgreSQL)"
+        );
         return;
     };
-    let secs: u64 = std::env::args().filter(|a| !a.starts_with("--")).nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let suite = kit::testing::spawn_with(&[assistance::SERVICE], |c| c.db_max_connections = (CONNECTIONS * IN_FLIGHT) as u32).await;
+    let secs: u64 = std::env::args()
+        .filter(|a| !a.starts_with("--"))
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let suite = kit::testing::spawn_with(&[assistance::SERVICE], |c| {
+        c.db_max_connections = (CONNECTIONS * IN_FLIGHT) as u32
+    })
+    .await;
     let token = suite.token(&[Role::TownshipClerk], "330723");
     let mut channels = Vec::new();
     for _ in 0..CONNECTIONS {
-        channels.push(Endpoint::from_shared(format!("http://{}", suite.addr)).expect("uri").tcp_nodelay(true).connect().await.expect("connect"));
+        channels.push(
+            Endpoint::from_shared(format!("http://{}", suite.addr))
+                .expect("uri")
+                .tcp_nodelay(true)
+                .connect()
+                .await
+                .expect("connect"),
+        );
     }
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -60,7 +84,14 @@ async fn main() {
     let start = Instant::now();
     for ch in &channels {
         for _ in 0..IN_FLIGHT {
-            let (ch, token, done, failed, stop, seq) = (ch.clone(), token.clone(), done.clone(), failed.clone(), stop.clone(), seq.clone());
+            let (ch, token, done, failed, stop, seq) = (
+                ch.clone(),
+                token.clone(),
+                done.clone(),
+                failed.clone(),
+                stop.clone(),
+                seq.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut client = AssistanceServiceClient::new(ch);
                 while !stop.load(Ordering::Relaxed) {
@@ -73,7 +104,10 @@ async fn main() {
                         circumstances: "house fire".into(),
                     };
                     let mut req = tonic::Request::new(msg);
-                    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
+                    req.metadata_mut().insert(
+                        "authorization",
+                        format!("Bearer {token}").parse().expect("ascii"),
+                    );
                     match client.grant_temporary_assistance(req).await {
                         Ok(_) => done.fetch_add(1, Ordering::Relaxed),
                         Err(e) => {
@@ -97,10 +131,24 @@ async fn main() {
 
     // pgbench against the same schema, same concurrency.
     let schema = format!("{}assistance", suite.config.db_schema_prefix);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/grant_temporary.pgbench.sql");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/grant_temporary.pgbench.sql"
+    );
     let clients = (CONNECTIONS * IN_FLIGHT).to_string();
     let out = std::process::Command::new("pgbench")
-        .args(["-n", "-f", script, "-c", &clients, "-j", "2", "-T", &secs.to_string(), &pg])
+        .args([
+            "-n",
+            "-f",
+            script,
+            "-c",
+            &clients,
+            "-j",
+            "2",
+            "-T",
+            &secs.to_string(),
+            &pg,
+        ])
         .env("PGOPTIONS", format!("-c search_path={schema}"))
         .output()
         .expect("pgbench runs (Debian package postgresql-contrib / postgresql-client)");
@@ -108,9 +156,22 @@ async fn main() {
     let tps: f64 = text
         .lines()
         .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no tps in pgbench output: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
-    println!("durable write RPC vs pgbench replay of its SQL ({clients} concurrent, {secs}s each, PostgreSQL)");
+        .and_then(|l| {
+            l.trim_start_matches("tps = ")
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no tps in pgbench output: {text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    println!(
+        "durable write RPC vs pgbench replay of its SQL ({clients} concurrent, {secs}s each, PostgreSQL)"
+    );
     println!("GrantTemporaryAssistance: {rpc_rate:>8.0} req/s");
     println!("pgbench replay:           {tps:>8.0} tps");
     println!("ratio:                    {:>8.1}%", rpc_rate / tps * 100.0);

@@ -23,7 +23,14 @@ const CONNECTIONS: usize = 4;
 async fn channels(addr: std::net::SocketAddr) -> Vec<Channel> {
     let mut out = Vec::new();
     for _ in 0..CONNECTIONS {
-        out.push(Endpoint::from_shared(format!("http://{addr}")).expect("uri").tcp_nodelay(true).connect().await.expect("connect"));
+        out.push(
+            Endpoint::from_shared(format!("http://{addr}"))
+                .expect("uri")
+                .tcp_nodelay(true)
+                .connect()
+                .await
+                .expect("connect"),
+        );
     }
     out
 }
@@ -40,7 +47,13 @@ where
     let mut tasks = Vec::new();
     for ch in channels {
         for _ in 0..in_flight {
-            let (ch, call, done, failed, stop) = (ch.clone(), call.clone(), done.clone(), failed.clone(), stop.clone());
+            let (ch, call, done, failed, stop) = (
+                ch.clone(),
+                call.clone(),
+                done.clone(),
+                failed.clone(),
+                stop.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     if call(ch.clone()).await {
@@ -71,12 +84,16 @@ async fn main() {
 
     // Baseline: the no-op server.
     let (_reporter, health) = tonic_health::server::health_reporter();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let noop_addr = listener.local_addr().expect("addr");
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(health)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))),
+            .serve_with_incoming(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            ),
     );
     let noop = channels(noop_addr).await;
 
@@ -93,12 +110,25 @@ async fn main() {
                     id_number: "11010519491231002X".into(),
                     purpose: "benchmark".into(),
                 });
-                req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
-                AssistanceServiceClient::new(ch).get_recipient_status(req).await.is_ok()
+                req.metadata_mut().insert(
+                    "authorization",
+                    format!("Bearer {token}").parse().expect("ascii"),
+                );
+                AssistanceServiceClient::new(ch)
+                    .get_recipient_status(req)
+                    .await
+                    .is_ok()
             }
         }
     };
-    let check = |ch: Channel| async move { HealthClient::new(ch).check(HealthCheckRequest { service: String::new() }).await.is_ok() };
+    let check = |ch: Channel| async move {
+        HealthClient::new(ch)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .is_ok()
+    };
 
     // Warm both (connections, cache, JIT-free but allocator and page cache).
     drive(&noop, in_flight, 1, check).await;
@@ -109,9 +139,14 @@ async fn main() {
         let ours = drive(&full, in_flight, secs, read.clone()).await;
         rows.push((round, base, ours));
     }
-    println!("cached read RPC vs no-op tonic server ({CONNECTIONS} connections x {in_flight} in flight, {secs}s rounds)");
+    println!(
+        "cached read RPC vs no-op tonic server ({CONNECTIONS} connections x {in_flight} in flight, {secs}s rounds)"
+    );
     println!("round  no-op req/s  GetRecipientStatus req/s  ratio");
     for (round, base, ours) in &rows {
-        println!("{round:>5}  {base:>11.0}  {ours:>24.0}  {:>5.1}%", ours / base * 100.0);
+        println!(
+            "{round:>5}  {base:>11.0}  {ours:>24.0}  {:>5.1}%",
+            ours / base * 100.0
+        );
     }
 }

@@ -25,7 +25,13 @@ async fn a_registered_death_runs_every_bureaus_part_once_and_the_family_joins_th
     let staff = Staff::of(&suite);
     let people = People::new(1);
     let seeded = seed(&suite, &staff, &people).await;
-    assert_eq!(outside.centre.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        outside
+            .centre
+            .calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
 
     let death = register_death(&suite, &staff, &people).await;
     // 免申即享: the death registration alone starts the case.
@@ -70,7 +76,10 @@ async fn a_registered_death_runs_every_bureaus_part_once_and_the_family_joins_th
         "1 benefit(s) ended, 0 household(s) recalculated"
     );
     assert!(summary("eldercare_stop").starts_with("allowance stopped"));
-    assert_eq!(summary("marriage_record_death"), "spouse recorded as widowed");
+    assert_eq!(
+        summary("marriage_record_death"),
+        "spouse recorded as widowed"
+    );
     assert_eq!(
         summary("socialorg_representatives"),
         "1 representative-change task(s) opened"
@@ -100,7 +109,14 @@ async fn a_registered_death_runs_every_bureaus_part_once_and_the_family_joins_th
     for method in OUTSIDE_AFTER_DEATH {
         assert_eq!(outside.calls(method), 1, "{method}");
     }
-    for service in ["funeral", "assistance", "eldercare", "marriage", "socialorg", "onematter"] {
+    for service in [
+        "funeral",
+        "assistance",
+        "eldercare",
+        "marriage",
+        "socialorg",
+        "onematter",
+    ] {
         let db = suite.db(service).await;
         let rows = auth::audit::verify(&db.pool)
             .await
@@ -191,7 +207,11 @@ async fn a_restart_while_an_outside_call_is_in_flight_reruns_that_step_without_a
         step(&in_flight, "household_deregistration").state(),
         pb::StepState::Running
     );
-    assert_eq!(outside.household.len(), 1, "the effect happened before the crash");
+    assert_eq!(
+        outside.household.len(),
+        1,
+        "the effect happened before the crash"
+    );
 
     let suite = suite.restart().await;
     // The old call's answer arrives when nobody waits for it any more.
@@ -199,7 +219,11 @@ async fn a_restart_while_an_outside_call_is_in_flight_reruns_that_step_without_a
     let done = settle(&suite, &staff.operator, &name).await;
     assert_eq!(done.state(), pb::CaseState::Completed, "{done:#?}");
     for s in &done.steps {
-        let expected = if s.name == "household_deregistration" { 2 } else { 1 };
+        let expected = if s.name == "household_deregistration" {
+            2
+        } else {
+            1
+        };
         assert_eq!(s.attempts, expected, "{}: {s:?}", s.name);
     }
     assert_eq!(

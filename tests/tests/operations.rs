@@ -64,7 +64,8 @@ async fn outside_systems_that_stay_down_park_the_case_and_the_operator_retries_o
     };
     assert_eq!(parked.state(), pb::CaseState::Parked, "{parked:#?}");
     assert!(
-        parked.reason.contains("household_deregistration") || parked.reason.contains("pension_stop"),
+        parked.reason.contains("household_deregistration")
+            || parked.reason.contains("pension_stop"),
         "the reason names the step: {}",
         parked.reason
     );
@@ -81,8 +82,16 @@ async fn outside_systems_that_stay_down_park_the_case_and_the_operator_retries_o
             s.last_error
         );
     }
-    assert!(parked.reason.contains("after 10 attempts"), "{}", parked.reason);
-    assert_eq!(count_steps(&parked, pb::StepState::Succeeded), 7, "the rest finished");
+    assert!(
+        parked.reason.contains("after 10 attempts"),
+        "{}",
+        parked.reason
+    );
+    assert_eq!(
+        count_steps(&parked, pb::StepState::Succeeded),
+        7,
+        "the rest finished"
+    );
     assert_eq!(outside.calls(HOUSEHOLD), 10);
     assert_eq!(outside.calls(PENSION), 10);
     assert_eq!(outside.calls(MEDICAL), 1);
@@ -138,7 +147,11 @@ async fn outside_systems_that_stay_down_park_the_case_and_the_operator_retries_o
     assert_eq!(done.reason, "");
     for name in ["household_deregistration", "pension_stop"] {
         let s = step(&done, name);
-        assert_eq!((s.state(), s.attempts), (pb::StepState::Succeeded, 1), "fresh attempts: {s:?}");
+        assert_eq!(
+            (s.state(), s.attempts),
+            (pb::StepState::Succeeded, 1),
+            "fresh attempts: {s:?}"
+        );
     }
     assert_eq!(outside.calls(HOUSEHOLD), 11);
     assert_eq!(outside.calls(PENSION), 11);
@@ -241,13 +254,19 @@ async fn two_replicas_on_one_postgres_database_complete_200_cases_without_runnin
 
     let steps = i64::from(CASES) * 9;
     let q = |sql: &'static str| count(&first, "onematter", sql);
-    assert_eq!(q("SELECT COUNT(*) FROM case_steps WHERE state = 'succeeded'").await, steps);
+    assert_eq!(
+        q("SELECT COUNT(*) FROM case_steps WHERE state = 'succeeded'").await,
+        steps
+    );
     assert_eq!(
         q("SELECT COALESCE(MAX(attempts), 0) FROM case_steps").await,
         1,
         "no step was claimed twice"
     );
-    assert_eq!(q("SELECT CAST(COALESCE(SUM(attempts), 0) AS BIGINT) FROM case_steps").await, steps);
+    assert_eq!(
+        q("SELECT CAST(COALESCE(SUM(attempts), 0) AS BIGINT) FROM case_steps").await,
+        steps
+    );
     assert_eq!(
         q("SELECT COUNT(*) FROM case_events WHERE kind = 'step_started'").await,
         steps
@@ -255,15 +274,27 @@ async fn two_replicas_on_one_postgres_database_complete_200_cases_without_runnin
     db.pool.close().await;
     assert_eq!(holders.len(), 2, "both replicas ran steps: {holders:?}");
     let cases = i64::from(CASES);
-    assert_eq!(count(&first, "funeral", "SELECT COUNT(*) FROM death_cases").await, cases);
-    assert_eq!(count(&first, "funeral", "SELECT COUNT(*) FROM fee_waivers").await, cases);
-    assert_eq!(count(&first, "assistance", "SELECT COUNT(*) FROM deaths").await, cases);
+    assert_eq!(
+        count(&first, "funeral", "SELECT COUNT(*) FROM death_cases").await,
+        cases
+    );
+    assert_eq!(
+        count(&first, "funeral", "SELECT COUNT(*) FROM fee_waivers").await,
+        cases
+    );
+    assert_eq!(
+        count(&first, "assistance", "SELECT COUNT(*) FROM deaths").await,
+        cases
+    );
     let per_method: HashMap<&str, usize> = OUTSIDE_AFTER_DEATH
         .iter()
         .map(|m| (*m, outside.calls(m)))
         .collect();
     for method in OUTSIDE_AFTER_DEATH {
-        assert_eq!(per_method[method], CASES as usize, "{method} once per case: {per_method:?}");
+        assert_eq!(
+            per_method[method], CASES as usize,
+            "{method} once per case: {per_method:?}"
+        );
     }
     assert_eq!(outside.household.len(), CASES as usize);
     assert_eq!(outside.pension.len(), CASES as usize);

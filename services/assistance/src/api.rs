@@ -28,6 +28,8 @@ pub struct Inner {
     pub policy: Arc<Policy>,
     pub checker: Arc<dyn EconomicChecker>,
     pub reads: AuditWriter,
+    /// Counts invalidations, so a status read that raced with a change is not cached.
+    pub invalidations: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
@@ -87,6 +89,7 @@ impl Inner {
 
     /// Drops cached recipient status of these people (blind indexes).
     pub(crate) async fn invalidate(&self, indexes: &[String]) {
+        self.invalidations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         for index in indexes {
             self.cache.invalidate(&status_key(index)).await;
         }

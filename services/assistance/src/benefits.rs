@@ -72,43 +72,53 @@ impl Inner {
         {
             return Ok(status);
         }
+        let generation = self.invalidations.load(std::sync::atomic::Ordering::SeqCst);
         let mut conn = self.db.pool.acquire().await?;
         let month = this_month();
         let mut status = pb::RecipientStatus::default();
+        // Benefits first, the death record second: a TerminateForDeath committing in between
+        // then shows as the death (with what the person received), never as "nothing at all".
+        let benefits = store::benefits_of_person(&mut conn, &self.sealer, index).await?;
         // A person whose death is recorded receives nothing any more; `at_death` keeps what
         // they received, for decisions taken after the death (the funeral fee waiver).
         if let Some(stored) = store::death_response(&mut conn, index).await? {
             status.at_death = decode_death(&stored)?.effects;
+        } else {
+            for rec in benefits {
+                let state = visible_state(&rec, month);
+                if state == BenefitState::Terminated {
+                    continue;
+                }
+                let still_member = rec.terms.current().household.members.iter().any(|m| {
+                    m.counts_in(month)
+                        && crate::procedure::index_of(self, &m.id_number).as_deref() == Some(index)
+                });
+                if !still_member {
+                    continue;
+                }
+                status.active_benefits.push(pb::RecipientBenefit {
+                    benefit_id: rec.id.clone(),
+                    kind: kind_to_proto(rec.kind()),
+                    state: benefit_state_to_proto(state),
+                    since_month: rec.terms.paid_from.to_string(),
+                    approved_on: crate::records::parse_date(&rec.approved_on)
+                        .map(kit::error::to_proto_date),
+                    household_region: rec.region().to_owned(),
+                });
+            }
+        }
+        drop(conn);
+        // A change committed while we read may already have invalidated the key: caching
+        // what we read then would serve the old status until the TTL ends.
+        if self.invalidations.load(std::sync::atomic::Ordering::SeqCst) == generation {
             self.cache
                 .set(&key, status.encode_to_vec(), STATUS_TTL)
                 .await;
-            return Ok(status);
-        }
-        for rec in store::benefits_of_person(&mut conn, &self.sealer, index).await? {
-            let state = visible_state(&rec, month);
-            if state == BenefitState::Terminated {
-                continue;
+            // An invalidation that slipped in between the check and the set wins.
+            if self.invalidations.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                self.cache.invalidate(&key).await;
             }
-            let still_member = rec.terms.current().household.members.iter().any(|m| {
-                m.counts_in(month)
-                    && crate::procedure::index_of(self, &m.id_number).as_deref() == Some(index)
-            });
-            if !still_member {
-                continue;
-            }
-            status.active_benefits.push(pb::RecipientBenefit {
-                benefit_id: rec.id.clone(),
-                kind: kind_to_proto(rec.kind()),
-                state: benefit_state_to_proto(state),
-                since_month: rec.terms.paid_from.to_string(),
-                approved_on: crate::records::parse_date(&rec.approved_on)
-                    .map(kit::error::to_proto_date),
-                household_region: rec.region().to_owned(),
-            });
         }
-        self.cache
-            .set(&key, status.encode_to_vec(), STATUS_TTL)
-            .await;
         Ok(status)
     }
 

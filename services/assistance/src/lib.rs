@@ -57,6 +57,7 @@ async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result
         calendar: ctx.calendar.clone(),
         policy: Arc::new(policy),
         checker: Arc::new(checking::GrpcChecker::new(ctx.clone())),
+        invalidations: Default::default(),
     };
     m.add(
         AssistanceServiceServer::new(AssistanceApi::new(inner))

@@ -12,8 +12,8 @@
 #[path = "../../../services/onematter/tests/doubles/mod.rs"]
 pub mod doubles;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auth::Role;
@@ -424,7 +424,8 @@ pub async fn seed(suite: &TestSuite, staff: &Staff, p: &People) -> Seeded {
 }
 
 pub async fn marry(suite: &TestSuite, staff: &Staff, p: &People) -> String {
-    let mut c = marriage::marriage_service_client::MarriageServiceClient::new(suite.channel.clone());
+    let mut c =
+        marriage::marriage_service_client::MarriageServiceClient::new(suite.channel.clone());
     let office = marriage::CreateOfficeRequest {
         // One office per suite: the same request id answers the first creation.
         request_id: "e2e-county-office".into(),
@@ -464,7 +465,11 @@ pub async fn marry(suite: &TestSuite, staff: &Staff, p: &People) -> String {
 
 /// 低保 for the deceased's one-person household: submitted, accepted, visited by two staff,
 /// checked by the centre, on notice for the 7 days (posted 20 days ago), approved.
-pub async fn grant_minimum_living_allowance(suite: &TestSuite, staff: &Staff, p: &People) -> String {
+pub async fn grant_minimum_living_allowance(
+    suite: &TestSuite,
+    staff: &Staff,
+    p: &People,
+) -> String {
     let mut c =
         assistance::assistance_service_client::AssistanceServiceClient::new(suite.channel.clone());
     let days_ago = |n: i64| date(today() - time::Duration::days(n));
@@ -561,7 +566,8 @@ pub async fn grant_minimum_living_allowance(suite: &TestSuite, staff: &Staff, p:
 
 /// The deceased is imported from the population register and the daily job grants 高龄津贴.
 pub async fn grant_advanced_age_allowance(suite: &TestSuite, staff: &Staff, p: &People) {
-    let mut c = eldercare::eldercare_service_client::EldercareServiceClient::new(suite.channel.clone());
+    let mut c =
+        eldercare::eldercare_service_client::EldercareServiceClient::new(suite.channel.clone());
     let import = eldercare::ImportEldersRequest {
         request_id: rid("import", p.n),
         elders: vec![eldercare::ElderRecord {
@@ -590,7 +596,8 @@ pub async fn grant_advanced_age_allowance(suite: &TestSuite, staff: &Staff, p: &
 }
 
 pub async fn elder(suite: &TestSuite, staff: &Staff, p: &People) -> eldercare::Elder {
-    let mut c = eldercare::eldercare_service_client::EldercareServiceClient::new(suite.channel.clone());
+    let mut c =
+        eldercare::eldercare_service_client::EldercareServiceClient::new(suite.channel.clone());
     c.get_elder(suite.request(
         eldercare::GetElderRequest {
             name: String::new(),
@@ -711,12 +718,19 @@ pub async fn wait_case(
 
 /// Waits until the case stops running (completed, parked, …).
 pub async fn settle(suite: &TestSuite, token: &str, name: &str) -> pb::Case {
-    wait_case(suite, token, name, Duration::from_secs(30), "a settled state", |c| {
-        !matches!(
-            c.state(),
-            pb::CaseState::Running | pb::CaseState::Compensating
-        )
-    })
+    wait_case(
+        suite,
+        token,
+        name,
+        Duration::from_secs(30),
+        "a settled state",
+        |c| {
+            !matches!(
+                c.state(),
+                pb::CaseState::Running | pb::CaseState::Compensating
+            )
+        },
+    )
     .await
 }
 
@@ -833,7 +847,8 @@ pub async fn assert_after_death_effects(
     );
 
     // Marriage: the widow is widowed; the marriage ended by death.
-    let mut m = marriage::marriage_service_client::MarriageServiceClient::new(suite.channel.clone());
+    let mut m =
+        marriage::marriage_service_client::MarriageServiceClient::new(suite.channel.clone());
     let widow = m
         .get_marital_status(suite.request(
             marriage::GetMaritalStatusRequest {
@@ -846,7 +861,10 @@ pub async fn assert_after_death_effects(
         .expect("marital status")
         .into_inner();
     assert_eq!(widow.state(), marriage::MaritalState::Widowed, "{widow:?}");
-    assert_eq!(widow.marriage_certificate_number, seeded.marriage_certificate);
+    assert_eq!(
+        widow.marriage_certificate_number,
+        seeded.marriage_certificate
+    );
     // (GetMarriage is not read here: on SQLite it holds the pool's one connection while it loads
     // the office with a second one, and times out; see the report.)
     let deceased = m
@@ -912,6 +930,3 @@ pub async fn assert_effects_once(suite: &TestSuite, outside: &Outside) {
     assert_eq!(outside.pension.len(), 1, "pension stopped once");
     assert_eq!(outside.medical.len(), 1, "medical insurance ended once");
 }
-
-/// Shared state for tests that need to block and release.
-pub type Shared<T> = Arc<Mutex<T>>;

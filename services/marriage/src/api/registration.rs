@@ -207,12 +207,16 @@ impl MarriageApi {
             "is not a certificate number",
         );
         v.finish()?;
-        let mut conn = self.db.pool.acquire().await?;
-        let marriage = store::get_marriage(&mut conn, req.certificate_number.trim())
-            .await?
-            .ok_or_else(|| ServiceError::not_found("marriage"))?;
+        // The connection goes back before `office()` takes one: SQLite has a single one.
+        let marriage = {
+            let mut conn = self.db.pool.acquire().await?;
+            store::get_marriage(&mut conn, req.certificate_number.trim())
+                .await?
+                .ok_or_else(|| ServiceError::not_found("marriage"))?
+        };
         let office = self.office(&marriage.office_id).await?;
         authorize_registrar_or_service(principal, &office.region_code)?;
+        let mut conn = self.db.pool.acquire().await?;
         let remarks = store::remarks(&mut conn, &marriage.certificate_number).await?;
         self.audit_read(principal, "GetMarriage", &marriage.certificate_number, "")
             .await;
