@@ -118,7 +118,7 @@ macro_rules! once {
 
 #[tonic::async_trait]
 impl AssistanceService for AssistanceApi {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_recipient_status(
         &self,
         request: Request<pb::GetRecipientStatusRequest>,
@@ -131,7 +131,7 @@ impl AssistanceService for AssistanceApi {
             .map_err(to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn terminate_for_death(
         &self,
         request: Request<pb::TerminateForDeathRequest>,
@@ -146,7 +146,7 @@ impl AssistanceService for AssistanceApi {
         Ok(Response::new(response))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn submit_application(
         &self,
         request: Request<pb::SubmitApplicationRequest>,
@@ -154,7 +154,7 @@ impl AssistanceService for AssistanceApi {
         once!(self, request, "SubmitApplication", submit)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn accept_application(
         &self,
         request: Request<pb::AcceptApplicationRequest>,
@@ -162,7 +162,7 @@ impl AssistanceService for AssistanceApi {
         once!(self, request, "AcceptApplication", accept)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_investigation(
         &self,
         request: Request<pb::RecordInvestigationRequest>,
@@ -170,7 +170,7 @@ impl AssistanceService for AssistanceApi {
         once!(self, request, "RecordInvestigation", investigate)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn request_economic_check(
         &self,
         request: Request<pb::RequestEconomicCheckRequest>,
@@ -183,7 +183,7 @@ impl AssistanceService for AssistanceApi {
             .map_err(to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn start_public_notice(
         &self,
         request: Request<pb::StartPublicNoticeRequest>,
@@ -191,7 +191,7 @@ impl AssistanceService for AssistanceApi {
         once!(self, request, "StartPublicNotice", start_notice)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_objection(
         &self,
         request: Request<pb::RecordObjectionRequest>,
@@ -199,7 +199,7 @@ impl AssistanceService for AssistanceApi {
         once!(self, request, "RecordObjection", object)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn decide_application(
         &self,
         request: Request<pb::DecideApplicationRequest>,
@@ -221,7 +221,7 @@ impl AssistanceService for AssistanceApi {
         Ok(Response::new(application))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_application(
         &self,
         request: Request<pb::GetApplicationRequest>,
@@ -234,7 +234,7 @@ impl AssistanceService for AssistanceApi {
             .map_err(to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_overdue_applications(
         &self,
         request: Request<pb::ListOverdueApplicationsRequest>,
@@ -247,7 +247,7 @@ impl AssistanceService for AssistanceApi {
             .map_err(to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn grant_temporary_assistance(
         &self,
         request: Request<pb::GrantTemporaryAssistanceRequest>,
@@ -269,7 +269,7 @@ impl AssistanceService for AssistanceApi {
         Ok(Response::new(benefit))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_benefit(
         &self,
         request: Request<pb::GetBenefitRequest>,
@@ -282,7 +282,7 @@ impl AssistanceService for AssistanceApi {
             .map_err(to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_income_change(
         &self,
         request: Request<pb::RecordIncomeChangeRequest>,
@@ -304,7 +304,7 @@ impl AssistanceService for AssistanceApi {
         Ok(Response::new(benefit))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn terminate_benefit(
         &self,
         request: Request<pb::TerminateBenefitRequest>,
@@ -328,7 +328,7 @@ impl AssistanceService for AssistanceApi {
         Ok(Response::new(benefit))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn generate_payment_roll(
         &self,
         request: Request<pb::GeneratePaymentRollRequest>,
@@ -336,7 +336,7 @@ impl AssistanceService for AssistanceApi {
         once!(self, request, "GeneratePaymentRoll", generate_roll)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_payment_rolls(
         &self,
         request: Request<pb::ListPaymentRollsRequest>,
@@ -349,7 +349,7 @@ impl AssistanceService for AssistanceApi {
             .map_err(to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn export_payment_roll(
         &self,
         request: Request<pb::ExportPaymentRollRequest>,

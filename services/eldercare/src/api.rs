@@ -1064,7 +1064,7 @@ macro_rules! write_rpc {
 
 #[tonic::async_trait]
 impl EldercareService for EldercareApi {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn import_elders(
         &self,
         request: Request<pb::ImportEldersRequest>,
@@ -1078,7 +1078,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_elder(
         &self,
         request: Request<pb::GetElderRequest>,
@@ -1090,7 +1090,7 @@ impl EldercareService for EldercareApi {
             .map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn run_daily_grants(
         &self,
         request: Request<pb::RunDailyGrantsRequest>,
@@ -1104,7 +1104,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn run_monthly_roll(
         &self,
         request: Request<pb::RunMonthlyRollRequest>,
@@ -1118,7 +1118,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_assessment(
         &self,
         request: Request<pb::RecordAssessmentRequest>,
@@ -1132,7 +1132,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn register_institution(
         &self,
         request: Request<pb::RegisterInstitutionRequest>,
@@ -1146,7 +1146,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn grade_institution(
         &self,
         request: Request<pb::GradeInstitutionRequest>,
@@ -1160,7 +1160,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn admit_resident(
         &self,
         request: Request<pb::AdmitResidentRequest>,
@@ -1174,7 +1174,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn discharge_resident(
         &self,
         request: Request<pb::DischargeResidentRequest>,
@@ -1188,7 +1188,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn generate_visit_schedule(
         &self,
         request: Request<pb::GenerateVisitScheduleRequest>,
@@ -1202,7 +1202,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_visit(
         &self,
         request: Request<pb::RecordVisitRequest>,
@@ -1216,7 +1216,7 @@ impl EldercareService for EldercareApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_visit_report(
         &self,
         request: Request<pb::GetVisitReportRequest>,
@@ -1228,7 +1228,7 @@ impl EldercareService for EldercareApi {
             .map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn stop_for_death(
         &self,
         request: Request<pb::StopForDeathRequest>,

@@ -1002,7 +1002,7 @@ macro_rules! write_rpc {
 
 #[tonic::async_trait]
 impl FuneralService for FuneralApi {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn register_death(
         &self,
         request: Request<pb::RegisterDeathRequest>,
@@ -1016,7 +1016,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_death_case(
         &self,
         request: Request<pb::GetDeathCaseRequest>,
@@ -1038,7 +1038,7 @@ impl FuneralService for FuneralApi {
         result.map(Response::new).map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_body_custody(
         &self,
         request: Request<pb::RecordBodyCustodyRequest>,
@@ -1052,7 +1052,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn decide_fee_waiver(
         &self,
         request: Request<pb::DecideFeeWaiverRequest>,
@@ -1066,7 +1066,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn book_cremation(
         &self,
         request: Request<pb::BookCremationRequest>,
@@ -1080,7 +1080,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn complete_cremation(
         &self,
         request: Request<pb::CompleteCremationRequest>,
@@ -1094,7 +1094,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_burial(
         &self,
         request: Request<pb::RecordBurialRequest>,
@@ -1108,7 +1108,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn register_eco_burial(
         &self,
         request: Request<pb::RegisterEcoBurialRequest>,
@@ -1122,7 +1122,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn register_cemetery(
         &self,
         request: Request<pb::RegisterCemeteryRequest>,
@@ -1136,7 +1136,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn lease_plot(
         &self,
         request: Request<pb::LeasePlotRequest>,
@@ -1150,7 +1150,7 @@ impl FuneralService for FuneralApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn reserve_spouse_plot(
         &self,
         request: Request<pb::ReserveSpousePlotRequest>,

@@ -198,7 +198,7 @@ type UpdateStream = Pin<Box<dyn Stream<Item = Result<pb::CaseUpdate, Status>> + 
 
 #[tonic::async_trait]
 impl OneMatterService for OneMatterApi {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn start_case(
         &self,
         request: Request<pb::StartCaseRequest>,
@@ -301,7 +301,7 @@ impl OneMatterService for OneMatterApi {
         Ok(Response::new(case))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_case(
         &self,
         request: Request<pb::GetCaseRequest>,
@@ -316,7 +316,7 @@ impl OneMatterService for OneMatterApi {
         Ok(Response::new(to_pb(&case, &self.ctx.sealer)))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_cases(
         &self,
         request: Request<pb::ListCasesRequest>,
@@ -389,7 +389,7 @@ impl OneMatterService for OneMatterApi {
 
     type WatchCaseStream = UpdateStream;
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn watch_case(
         &self,
         request: Request<pb::WatchCaseRequest>,
@@ -450,7 +450,7 @@ impl OneMatterService for OneMatterApi {
         )))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn retry_step(
         &self,
         request: Request<pb::RetryStepRequest>,
@@ -486,7 +486,7 @@ impl OneMatterService for OneMatterApi {
         Ok(Response::new(out))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn resume_case(
         &self,
         request: Request<pb::ResumeCaseRequest>,
@@ -527,7 +527,7 @@ impl OneMatterService for OneMatterApi {
         Ok(Response::new(out))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn cancel_case(
         &self,
         request: Request<pb::CancelCaseRequest>,

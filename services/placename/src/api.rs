@@ -1019,7 +1019,7 @@ macro_rules! write_rpc {
 
 #[tonic::async_trait]
 impl PlaceNameService for PlaceNameApi {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_place_name(
         &self,
         request: Request<pb::GetPlaceNameRequest>,
@@ -1033,7 +1033,7 @@ impl PlaceNameService for PlaceNameApi {
         result.map(Response::new).map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn search_place_names(
         &self,
         request: Request<pb::SearchPlaceNamesRequest>,
@@ -1044,7 +1044,7 @@ impl PlaceNameService for PlaceNameApi {
             .map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn import_census_records(
         &self,
         request: Request<pb::ImportCensusRecordsRequest>,
@@ -1058,7 +1058,7 @@ impl PlaceNameService for PlaceNameApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn submit_naming_application(
         &self,
         request: Request<pb::SubmitNamingApplicationRequest>,
@@ -1072,7 +1072,7 @@ impl PlaceNameService for PlaceNameApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_naming_application(
         &self,
         request: Request<pb::GetNamingApplicationRequest>,
@@ -1096,7 +1096,7 @@ impl PlaceNameService for PlaceNameApi {
             .map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_expert_review(
         &self,
         request: Request<pb::RecordExpertReviewRequest>,
@@ -1110,7 +1110,7 @@ impl PlaceNameService for PlaceNameApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn approve_place_name(
         &self,
         request: Request<pb::ApprovePlaceNameRequest>,
@@ -1124,7 +1124,7 @@ impl PlaceNameService for PlaceNameApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_filing_and_announcement(
         &self,
         request: Request<pb::RecordFilingAndAnnouncementRequest>,
@@ -1141,7 +1141,7 @@ impl PlaceNameService for PlaceNameApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn allocate_house_number(
         &self,
         request: Request<pb::AllocateHouseNumberRequest>,
@@ -1155,7 +1155,7 @@ impl PlaceNameService for PlaceNameApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_house_numbers(
         &self,
         request: Request<pb::ListHouseNumbersRequest>,
@@ -1174,7 +1174,7 @@ impl PlaceNameService for PlaceNameApi {
         result.map(Response::new).map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn compose_address(
         &self,
         request: Request<pb::ComposeAddressRequest>,
@@ -1186,7 +1186,7 @@ impl PlaceNameService for PlaceNameApi {
             .map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn parse_address(
         &self,
         request: Request<pb::ParseAddressRequest>,

@@ -1119,7 +1119,7 @@ macro_rules! write_rpc {
 
 #[tonic::async_trait]
 impl SocialOrgService for SocialOrgApi {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn register_organisation(
         &self,
         request: Request<pb::RegisterOrganisationRequest>,
@@ -1133,7 +1133,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_organisation(
         &self,
         request: Request<pb::GetOrganisationRequest>,
@@ -1161,7 +1161,7 @@ impl SocialOrgService for SocialOrgApi {
         result.map(Response::new).map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn change_organisation(
         &self,
         request: Request<pb::ChangeOrganisationRequest>,
@@ -1175,7 +1175,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn deregister_organisation(
         &self,
         request: Request<pb::DeregisterOrganisationRequest>,
@@ -1189,7 +1189,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_by_legal_representative(
         &self,
         request: Request<pb::ListByLegalRepresentativeRequest>,
@@ -1199,7 +1199,7 @@ impl SocialOrgService for SocialOrgApi {
         result.map(Response::new).map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn open_representative_change_task(
         &self,
         request: Request<pb::OpenRepresentativeChangeTaskRequest>,
@@ -1213,7 +1213,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn submit_annual_report(
         &self,
         request: Request<pb::SubmitAnnualReportRequest>,
@@ -1227,7 +1227,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_breach(
         &self,
         request: Request<pb::RecordBreachRequest>,
@@ -1241,7 +1241,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_correction(
         &self,
         request: Request<pb::RecordCorrectionRequest>,
@@ -1255,7 +1255,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn apply_for_serious_list_removal(
         &self,
         request: Request<pb::ApplyForSeriousListRemovalRequest>,
@@ -1269,7 +1269,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn run_listing_sweep(
         &self,
         request: Request<pb::RunListingSweepRequest>,
@@ -1283,7 +1283,7 @@ impl SocialOrgService for SocialOrgApi {
         )
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_credit_listings(
         &self,
         request: Request<pb::ListCreditListingsRequest>,
@@ -1293,7 +1293,7 @@ impl SocialOrgService for SocialOrgApi {
         result.map(Response::new).map_err(kit::to_status)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn grant_rating(
         &self,
         request: Request<pb::GrantRatingRequest>,
