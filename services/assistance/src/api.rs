@@ -89,7 +89,8 @@ impl Inner {
 
     /// Drops cached recipient status of these people (blind indexes).
     pub(crate) async fn invalidate(&self, indexes: &[String]) {
-        self.invalidations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.invalidations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         for index in indexes {
             self.cache.invalidate(&status_key(index)).await;
         }

@@ -1,90 +1,26 @@
 //! gRPC tests of the assistance service through kit::testing: SQLite by default, PostgreSQL
-//! when CIVIL_TEST_PG is set. The county checking centre is a real tonic server started here.
+//! when CIVIL_TEST_PG is set. The county checking centre is a real tonic server (tests/support).
 
-use std::sync::{Arc, Mutex};
+#[path = "support/checking_centre.rs"]
+mod checking_centre;
 
 use assistance::domain::month::Month;
 use assistance::domain::policy::Policy;
 use contracts::civil::assistance::v1 as pb;
 use contracts::civil::assistance::v1::assistance_service_client::AssistanceServiceClient;
 use contracts::civil::common::v1::{Date as ProtoDate, PersonRef};
-use contracts::civil::external::v1 as ext;
-use contracts::civil::external::v1::checking_centre_service_server::{
-    CheckingCentreService, CheckingCentreServiceServer,
-};
 use kit::error::{reason_of, to_proto_date, violated_fields};
 use kit::testing::{Role, TestSuite};
 use time::{Date, Duration};
 use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Status};
+
+use checking_centre::{Centre, start_centre};
 
 const VILLAGE: &str = "330723101001";
 const TOWNSHIP: &str = "330723101";
 const OTHER_TOWNSHIP: &str = "330723102";
 const COUNTY: &str = "330723";
-
-// ---------------------------------------------------------------- checking centre double
-
-/// What the double saw and what it answers: extra verified income per identity number.
-#[derive(Default)]
-struct CentreState {
-    calls: Vec<ext::CheckHouseholdRequest>,
-    authorised: Vec<bool>,
-    extra_income: Vec<(String, i64)>,
-}
-
-#[derive(Clone, Default)]
-struct Centre(Arc<Mutex<CentreState>>);
-
-#[tonic::async_trait]
-impl CheckingCentreService for Centre {
-    async fn check_household(
-        &self,
-        request: Request<ext::CheckHouseholdRequest>,
-    ) -> Result<Response<ext::HouseholdCheckReport>, Status> {
-        let bearer = request.metadata().get("authorization").is_some();
-        let req = request.into_inner();
-        let mut state = self.0.lock().expect("lock");
-        state.authorised.push(bearer);
-        let members = req
-            .members
-            .iter()
-            .map(|m| ext::MemberFinding {
-                id_number: m.id_number.clone(),
-                monthly_income_fen: state
-                    .extra_income
-                    .iter()
-                    .find(|(id, _)| *id == m.id_number)
-                    .map_or(0, |(_, fen)| *fen),
-                financial_assets_fen: 0,
-                houses: 0,
-                vehicles: 0,
-            })
-            .collect();
-        let report = ext::HouseholdCheckReport {
-            report_id: format!("report-{}", req.request_id),
-            members,
-            checked_on: None,
-        };
-        state.calls.push(req);
-        Ok(Response::new(report))
-    }
-}
-
-async fn start_centre(centre: Centre) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(CheckingCentreServiceServer::new(centre))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await
-            .expect("centre serves");
-    });
-    format!("http://{addr}")
-}
 
 // ---------------------------------------------------------------- fixture
 
@@ -1129,4 +1065,144 @@ fn tempfile_dir() -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// The month before `month`.
+fn month_before(month: Month) -> Month {
+    Month::of(month.first_day() - Duration::days(1))
+}
+
+/// Moves a benefit's approval back so that it was first paid in `paid_from` (approved the month
+/// before), as if it had been approved earlier: the clock cannot be moved, so the store is. The
+/// sealed record is opened with the suite's own key, its months changed, and sealed again.
+async fn backdate_benefit(f: &Fixture, benefit_id: &str, paid_from: Month) {
+    use sqlx::Row;
+    let db = f.suite.db("assistance").await;
+    let sealer = kit::pii::Sealer::from_config(&f.suite.config).expect("suite key");
+    let row = sqlx::query("SELECT record_sealed FROM benefits WHERE id = $1")
+        .bind(benefit_id)
+        .fetch_one(&db.pool)
+        .await
+        .expect("benefit row");
+    let sealed: String = row.get("record_sealed");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&sealer.open(&sealed).expect("open")).expect("json");
+    let month = serde_json::to_value(paid_from).expect("month");
+    record["terms"]["paid_from"] = month.clone();
+    record["terms"]["revisions"][0]["from_month"] = month;
+    let approved_on = month_before(paid_from).first_day();
+    record["approved_on"] = serde_json::Value::String(approved_on.to_string());
+    sqlx::query("UPDATE benefits SET paid_from = $1, record_sealed = $2 WHERE id = $3")
+        .bind(paid_from.to_string())
+        .bind(sealer.seal(&record.to_string()))
+        .bind(benefit_id)
+        .execute(&db.pool)
+        .await
+        .expect("backdate");
+}
+
+async fn roll(f: &Fixture, month: Month) -> pb::PaymentRoll {
+    f.client()
+        .generate_payment_roll(f.req(
+            pb::GeneratePaymentRollRequest {
+                request_id: format!("roll-{month}"),
+                month: month.to_string(),
+            },
+            &f.approver,
+        ))
+        .await
+        .expect("roll")
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_benefit_is_paid_in_the_month_of_death_and_leaves_the_roll_the_month_after() {
+    let f = fixture().await;
+    let person = id("19800505", 31);
+    let app_id = through_notice(
+        &f,
+        "alone",
+        vec![member(&person, pb::Relationship::Applicant, 0)],
+    )
+    .await;
+    let app = approve(&f, "alone", &app_id).await;
+    let benefit_id = app.benefit_id.clone();
+
+    // Approved two months ago: first paid last month.
+    let this_month = Month::of(f.today);
+    let first_month = month_before(this_month);
+    backdate_benefit(&f, &benefit_id, first_month).await;
+    let benefit = f
+        .client()
+        .get_benefit(f.req(
+            pb::GetBenefitRequest {
+                benefit_id: benefit_id.clone(),
+            },
+            &f.clerk,
+        ))
+        .await
+        .expect("benefit")
+        .into_inner();
+    assert_eq!(benefit.paid_from_month, first_month.to_string());
+
+    // The first payment roll pays the household its 低保 (one member, no income: the standard).
+    let policy = Policy::default_policy();
+    let expected = |month: Month| {
+        let version = policy.in_force_for_month(month);
+        version.rounding.apply(version.rural_standard_fen)
+    };
+    let first = roll(&f, first_month).await;
+    let line = |roll: &pb::PaymentRoll| {
+        roll.lines
+            .iter()
+            .find(|l| l.benefit_id == benefit_id)
+            .cloned()
+    };
+    let paid = line(&first).expect("the benefit is in the first roll");
+    assert_eq!(paid.amount_fen, expected(first_month));
+    assert_eq!(paid.members, 1);
+    assert_eq!(paid.payee_id_number, civil_id::mask_id_number(&person));
+
+    // The only member dies today.
+    let effects = f
+        .client()
+        .terminate_for_death(f.req(
+            pb::TerminateForDeathRequest {
+                request_id: "alone-death".into(),
+                id_number: person.clone(),
+                date_of_death: Some(to_proto_date(f.today)),
+            },
+            &f.service,
+        ))
+        .await
+        .expect("terminate for death")
+        .into_inner()
+        .effects;
+    assert_eq!(effects.len(), 1);
+    assert_eq!(effects[0].benefit_id, benefit_id);
+    assert_eq!(effects[0].outcome, pb::DeathOutcome::Terminated as i32);
+    assert_eq!(effects[0].effective_month, this_month.next().to_string());
+
+    // The month of death is still paid in full; the month after, the benefit is gone.
+    let death_month = roll(&f, this_month).await;
+    let paid = line(&death_month).expect("the month of death is paid");
+    assert_eq!(paid.amount_fen, expected(this_month));
+    assert_eq!(death_month.total_fen, paid.amount_fen);
+    let after = roll(&f, this_month.next()).await;
+    assert!(line(&after).is_none(), "{after:?}");
+    assert!(after.lines.is_empty());
+    assert_eq!(after.total_fen, 0);
+
+    let ended = f
+        .client()
+        .get_benefit(f.req(pb::GetBenefitRequest { benefit_id }, &f.clerk))
+        .await
+        .expect("benefit")
+        .into_inner();
+    assert_eq!(ended.state, pb::BenefitState::Terminated as i32);
+    let termination = ended.termination.expect("termination");
+    assert_eq!(termination.reason, pb::TerminationReason::Death as i32);
+    assert_eq!(termination.effective_month, this_month.next().to_string());
+    let db = f.suite.db("assistance").await;
+    assert!(auth::audit::verify(&db.pool).await.expect("chain verifies") > 0);
 }
