@@ -49,8 +49,11 @@ pub fn flush() {
 pub fn init(service: &str, config: &Config) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = || {
-        EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn"))
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            EnvFilter::new(
+                "info,sqlx=warn,h2=warn,tower=warn,opentelemetry=warn,opentelemetry_sdk=warn",
+            )
+        })
     };
     let fmt_layer = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()

@@ -190,7 +190,12 @@ fn to_pb(case: &CaseRecord, sealer: &kit::pii::Sealer) -> pb::Case {
         created_at_ms: case.created_at_ms,
         updated_at_ms: case.updated_at_ms,
         // traceparent = version-traceid-spanid-flags
-        trace_id: case.traceparent.split('-').nth(1).unwrap_or_default().to_owned(),
+        trace_id: case
+            .traceparent
+            .split('-')
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 

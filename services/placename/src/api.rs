@@ -438,10 +438,17 @@ impl PlaceNameApi {
                             });
                         }
                     };
-                    for r in &records {
-                        let row = PlaceRow {
+                    let keys: Vec<_> = records
+                        .iter()
+                        .map(|r| (r.region.clone(), r.category))
+                        .collect();
+                    let codes = store::next_codes(conn, &keys).await?;
+                    let rows: Vec<PlaceRow> = records
+                        .iter()
+                        .zip(codes)
+                        .map(|(r, code)| PlaceRow {
                             id: uuid::Uuid::now_v7().to_string(),
-                            code: store::next_code(conn, &r.region, r.category).await?,
+                            code,
                             name: r.name.clone(),
                             specific_part: r.specific_part.clone(),
                             generic_part: r.generic_part.clone(),
@@ -455,8 +462,10 @@ impl PlaceNameApi {
                             status: r.status,
                             approval_document: r.approval_document.clone(),
                             protected_heritage: r.protected_heritage,
-                        };
-                        store::insert_place(conn, &row).await?;
+                        })
+                        .collect();
+                    store::insert_places(conn, &rows).await?;
+                    for row in &rows {
                         out.push(row.entry());
                     }
                     let object = format!("placeNames/import:{}", records.len());
