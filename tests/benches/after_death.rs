@@ -14,7 +14,13 @@
 //!
 //! Latencies are read from the aggregator's store (`cases.created_at_ms` and the
 //! `case_completed` update), so they use the store's clock and cost the run nothing.
-//! Run: `cargo bench -p e2e --bench after_death` (optional args: burst cases, unloaded cases).
+//! On PostgreSQL the burst is compared with pgbench replaying one case's commit sequence
+//! (`after_death_pgbench.sql`, captured by `capture_case_sql.sh`; one script run = one case) on
+//! the schemas the suite just used, with as many clients as applications in flight.
+//!
+//! Run: `cargo bench -p e2e --bench after_death` (optional args: burst cases, unloaded cases,
+//! pgbench seconds). `AFTER_DEATH_ONLY_PG=1` skips SQLite; `AFTER_DEATH_CAPTURE=1` runs one
+//! marked case on PostgreSQL for the capture script.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,6 +31,9 @@ use auth::Role;
 use common::*;
 use futures::StreamExt;
 use kit::testing::TestSuite;
+
+/// Applications in flight during the burst (and pgbench clients of the replay).
+const IN_FLIGHT: u32 = 16;
 
 async fn scalar(db: &kit::store::Db, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
@@ -88,7 +97,9 @@ async fn wait_completed(db: &kit::store::Db, n: i64, poll: Duration, limit: Dura
     }
 }
 
-async fn run(label: &str, pg: bool, burst: u32, unloaded: u32) {
+/// Runs the measurements on one backend; returns the burst's completed cases/s and the suite's
+/// schema prefix (PostgreSQL: the schemas stay for the pgbench replay).
+async fn run(label: &str, pg: bool, burst: u32, unloaded: u32) -> (f64, String) {
     let outside = Outside::start().await;
     let suite = spawn_suite(&outside, |c| {
         if !pg {
@@ -119,7 +130,7 @@ async fn run(label: &str, pg: bool, burst: u32, unloaded: u32) {
             let suite = &suite;
             async move { apply(suite, n).await }
         })
-        .buffer_unordered(16)
+        .buffer_unordered(IN_FLIGHT as usize)
         .collect()
         .await;
     let submitted = started.elapsed();
@@ -172,8 +183,84 @@ async fn run(label: &str, pg: bool, burst: u32, unloaded: u32) {
         pct(&burst_ms, 0.5),
         pct(&burst_ms, 0.99),
     );
+    let prefix = suite.config.db_schema_prefix.clone();
     db.pool.close().await;
     suite.stop().await;
+    (f64::from(burst) / span_s, prefix)
+}
+
+/// One case on PostgreSQL with markers around it, for `capture_case_sql.sh` (which turns
+/// `log_statement = 'all'` on around this run and reads the server log between the markers).
+async fn capture() {
+    let outside = Outside::start().await;
+    let suite = spawn_suite(&outside, |c| c.db_max_connections = 8).await;
+    let db = suite.db("onematter").await;
+    // Warm-up: every service's lazily prepared statements and pools.
+    apply(&suite, 0).await;
+    wait_completed(&db, 1, Duration::from_millis(2), Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    scalar(&db, "SELECT 1 AS after_death_capture_begin").await;
+    apply(&suite, 1).await;
+    wait_completed(&db, 2, Duration::from_millis(2), Duration::from_secs(60)).await;
+    // Trailing work of the case (outbox relays, audit writers) lands before the end marker.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    scalar(&db, "SELECT 1 AS after_death_capture_end").await;
+    println!("schema prefix: {}", suite.config.db_schema_prefix);
+    db.pool.close().await;
+    suite.stop().await;
+}
+
+/// pgbench replaying one case's commit sequence (`after_death_pgbench.sql`, one script run =
+/// one case) against the schemas of the suite that just ran, `clients` concurrent.
+fn pgbench_replay(url: &str, prefix: &str, clients: u32, secs: u64) -> f64 {
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/after_death_pgbench.sql"
+    ))
+    .expect("after_death_pgbench.sql");
+    let dir = tempfile_dir();
+    let path = dir.join("after_death_pgbench.sql");
+    std::fs::write(&path, script.replace("{{p}}", prefix)).expect("write script");
+    let out = std::process::Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &secs.to_string(),
+            "-f",
+        ])
+        .arg(&path)
+        .arg(url)
+        .output()
+        .expect("pgbench runs (Debian package postgresql-contrib / postgresql-client)");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| {
+            l.trim_start_matches("tps = ")
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no tps in pgbench output: {text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("after-death-pgbench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
 }
 
 #[tokio::main]
@@ -182,14 +269,30 @@ async fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    let pg = std::env::var("CIVIL_TEST_PG").unwrap_or_default();
+    if std::env::var("AFTER_DEATH_CAPTURE").is_ok_and(|v| v == "1") {
+        assert!(!pg.is_empty(), "capture needs CIVIL_TEST_PG");
+        capture().await;
+        return;
+    }
     let burst: u32 = args.first().and_then(|s| s.parse().ok()).unwrap_or(200);
     let unloaded: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let replay_secs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20);
     assert!(burst + unloaded < 450, "people run out");
     println!("after-death cases on the whole suite (outside systems instant doubles)");
-    run("SQLite", false, burst, unloaded).await;
-    if std::env::var("CIVIL_TEST_PG").is_ok_and(|v| !v.is_empty()) {
-        run("PostgreSQL", true, burst, unloaded).await;
-    } else {
-        println!("PostgreSQL: skipped (set CIVIL_TEST_PG)");
+    if std::env::var("AFTER_DEATH_ONLY_PG").is_err() {
+        run("SQLite", false, burst, unloaded).await;
     }
+    if pg.is_empty() {
+        println!("PostgreSQL: skipped (set CIVIL_TEST_PG)");
+        return;
+    }
+    let (rate, prefix) = run("PostgreSQL", true, burst, unloaded).await;
+    let replay = pgbench_replay(&pg, &prefix, IN_FLIGHT, replay_secs);
+    println!(
+        "after-death cases/s vs pgbench replay cases/s (= tps of one-case-per-transaction-script, after_death_pgbench.sql, {IN_FLIGHT} clients, {replay_secs} s):"
+    );
+    println!("  after-death (burst): {rate:>8.1} cases/s");
+    println!("  pgbench replay:      {replay:>8.1} cases/s");
+    println!("  ratio:               {:>8.1}%", rate / replay * 100.0);
 }
