@@ -429,6 +429,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_batch_larger_than_one_insert_statement_chains_in_order() {
+        let (_d, pool) = pool().await;
+        append_one(&pool, entry("before")).await;
+        let batch: Vec<_> = (0..150).map(|i| entry(&format!("read-{i}"))).collect();
+        let mut tx = pool.begin().await.expect("tx");
+        append(&mut tx, &batch).await.expect("append");
+        tx.commit().await.expect("commit");
+        append_one(&pool, entry("after")).await;
+        assert_eq!(verify(&pool).await.expect("intact"), 152);
+        let rows = list(&pool, 0, 200).await.expect("list");
+        assert_eq!(rows[1].entry.action, "read-0");
+        assert_eq!(rows[150].entry.action, "read-149");
+        assert_eq!(rows[151].entry.action, "after");
+    }
+
+    #[tokio::test]
     async fn the_batch_writer_chains_reads() {
         let (_d, pool) = pool().await;
         let w = AuditWriter::spawn(pool.clone());

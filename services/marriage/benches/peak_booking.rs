@@ -17,6 +17,9 @@
 //!   `grpc.health.v1.Health/Check`, a trivial RPC (no token, no handler work, no database). Its
 //!   latencies show how much of a burst's latency is client and transport queueing that no
 //!   handler can remove; the booking numbers should be read against it.
+//! - Second baseline: the same number of `GetMarriage` calls with a malformed certificate
+//!   number, refused with INVALID_ARGUMENT and field details right after authentication: a
+//!   call with the booking's token, headers and error details but no store and no desk.
 //! - Over-booking is counted from the rows: exactly 2,000 booked appointments, no slot with more
 //!   rows or a larger `booked` than its quota. The bench fails otherwise.
 //!
@@ -136,7 +139,46 @@ async fn health_burst(channels: &[Channel], n: usize) -> anyhow::Result<(Summary
         .collect();
     let (results, wall) = burst(calls).await?;
     anyhow::ensure!(results.iter().all(|(_, ok)| *ok), "health checks failed");
-    Ok((Summary::new(results.into_iter().map(|(d, _)| d).collect()), wall))
+    Ok((
+        Summary::new(results.into_iter().map(|(d, _)| d).collect()),
+        wall,
+    ))
+}
+
+/// Authenticated calls refused before any work (INVALID_ARGUMENT with details).
+async fn invalid_burst(
+    channels: &[Channel],
+    tokens: &[String],
+    suite: &testing::TestSuite,
+    n: usize,
+) -> anyhow::Result<(Summary, Duration)> {
+    let calls: Vec<_> = (0..n)
+        .map(|i| {
+            let mut client = MarriageServiceClient::new(channels[i % CHANNELS].clone());
+            let request = suite.request(
+                pb::GetMarriageRequest {
+                    certificate_number: "not-a-certificate".into(),
+                },
+                &tokens[i % tokens.len()],
+            );
+            async move {
+                client
+                    .get_marriage(request)
+                    .await
+                    .err()
+                    .is_some_and(|s| s.code() == Code::InvalidArgument)
+            }
+        })
+        .collect();
+    let (results, wall) = burst(calls).await?;
+    anyhow::ensure!(
+        results.iter().all(|(_, refused)| *refused),
+        "malformed calls were not refused"
+    );
+    Ok((
+        Summary::new(results.into_iter().map(|(d, _)| d).collect()),
+        wall,
+    ))
 }
 
 #[tokio::main]
@@ -179,13 +221,15 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     let channels = connect(suite.addr).await?;
-    // Warm the connections and the server (HTTP/2 windows, lazy statics), not the slots.
-    health_burst(&channels, 1_000).await?;
-    let (baseline, baseline_wall) = health_burst(&channels, ATTEMPTS).await?;
-
     let tokens: Vec<String> = (0..CITIZENS)
         .map(|i| suite.token_for(&format!("citizen-{i}"), &[Role::Citizen], REGION))
         .collect();
+    // Warm the connections, the allocator and the token cache, not the slots.
+    health_burst(&channels, 1_000).await?;
+    invalid_burst(&channels, &tokens, &suite, 1_000).await?;
+    let (baseline, baseline_wall) = health_burst(&channels, ATTEMPTS).await?;
+    let (invalid, invalid_wall) = invalid_burst(&channels, &tokens, &suite, ATTEMPTS).await?;
+
     let calls: Vec<_> = (0..ATTEMPTS)
         .map(|i| {
             let message = pb::BookAppointmentRequest {
@@ -230,10 +274,11 @@ async fn main() -> anyhow::Result<()> {
         .fetch_one(&db.pool)
         .await?
         .get(0);
-    let booked_column: i64 = sqlx::query("SELECT COALESCE(SUM(booked), 0) FROM slots")
-        .fetch_one(&db.pool)
-        .await?
-        .get(0);
+    let booked_column: i64 =
+        sqlx::query("SELECT CAST(COALESCE(SUM(booked), 0) AS BIGINT) FROM slots")
+            .fetch_one(&db.pool)
+            .await?
+            .get(0);
     let per_slot_max: i64 = sqlx::query(
         "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM appointments WHERE state = 'booked'
          GROUP BY office_id, slot_date, slot) AS per_slot",
@@ -277,6 +322,14 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  wall {baseline_wall:.2?}, {:.0} calls/s",
         ATTEMPTS as f64 / baseline_wall.as_secs_f64()
+    );
+    println!(
+        "baseline GetMarriage refused INVALID_ARGUMENT (token, details, no store): {}",
+        invalid.line()
+    );
+    println!(
+        "  wall {invalid_wall:.2?}, {:.0} calls/s",
+        ATTEMPTS as f64 / invalid_wall.as_secs_f64()
     );
 
     anyhow::ensure!(

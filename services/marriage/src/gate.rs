@@ -155,68 +155,121 @@ impl Drop for Permit {
     }
 }
 
-/// The gates of every slot this process has seen, each loaded from the store on first use.
+/// One office on one day: gates are loaded a day at a time (one query for all its slots).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct DayKey {
+    office_id: String,
+    date: Date,
+}
+
+impl SlotKey {
+    fn day(&self) -> DayKey {
+        DayKey {
+            office_id: self.office_id.clone(),
+            date: self.date,
+        }
+    }
+}
+
+/// The gates of the slots of one office-day, as offered when they were loaded.
+#[derive(Debug)]
+struct DayGates {
+    loaded_at_ms: u64,
+    slots: HashMap<String, Arc<SlotGate>>,
+}
+
+type DayCell = Arc<OnceCell<DayGates>>;
+
+/// The gates of every office-day this process has seen, each loaded from the store on first
+/// use. A slot missing from a loaded day (opened since, by another replica) reloads the day, at
+/// most once per [`REFRESH_AFTER_MS`]; until then it has no gate and is booked the plain way.
 #[derive(Debug, Default)]
 pub struct SlotGates {
-    gates: Mutex<HashMap<SlotKey, Arc<OnceCell<Arc<SlotGate>>>>>,
+    days: Mutex<HashMap<DayKey, DayCell>>,
 }
 
 impl SlotGates {
-    /// The gate of `key`, loading it with `free_seats` (the store's free seats, `None` when the
-    /// slot is not offered) on first use; concurrent first uses share one load. `None` when the
-    /// slot is not offered: nothing is remembered, so a slot opened later is found.
-    pub async fn get<F, Fut, E>(&self, key: &SlotKey, free_seats: F) -> Result<Option<Arc<SlotGate>>, E>
+    /// The gate of `key`, loading its day on first use with `free_seats_of_day` (each offered
+    /// slot of the day and its free seats); concurrent first uses share one load. `None` when
+    /// the slot is not offered.
+    pub async fn get<F, Fut, E>(
+        &self,
+        key: &SlotKey,
+        free_seats_of_day: F,
+    ) -> Result<Option<Arc<SlotGate>>, E>
     where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Option<i64>, E>>,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<(String, i64)>, E>>,
     {
-        let cell = self.cell(key);
-        let loaded = cell
-            .get_or_try_init(|| async {
-                match free_seats().await {
-                    Ok(Some(free)) => Ok(SlotGate::new(free, monotonic_ms())),
-                    Ok(None) => Err(None),
-                    Err(e) => Err(Some(e)),
-                }
-            })
-            .await;
-        match loaded {
-            Ok(gate) => Ok(Some(Arc::clone(gate))),
-            Err(None) => Ok(None),
-            Err(Some(e)) => Err(e),
+        let day = key.day();
+        for _ in 0..2 {
+            let cell = self.cell(&day);
+            let gates = cell
+                .get_or_try_init(|| async {
+                    let free = free_seats_of_day().await?;
+                    let now = monotonic_ms();
+                    Ok::<_, E>(DayGates {
+                        loaded_at_ms: now,
+                        slots: free
+                            .into_iter()
+                            .map(|(slot, free)| (slot, SlotGate::new(free, now)))
+                            .collect(),
+                    })
+                })
+                .await?;
+            if let Some(gate) = gates.slots.get(&key.slot) {
+                return Ok(Some(Arc::clone(gate)));
+            }
+            if monotonic_ms().saturating_sub(gates.loaded_at_ms) < REFRESH_AFTER_MS {
+                return Ok(None);
+            }
+            self.forget_cell(&day, &cell);
         }
+        Ok(None)
     }
 
-    fn cell(&self, key: &SlotKey) -> Arc<OnceCell<Arc<SlotGate>>> {
-        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(cell) = gates.get(key) {
+    fn cell(&self, day: &DayKey) -> DayCell {
+        let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cell) = days.get(day) {
             return Arc::clone(cell);
         }
-        if gates.len() >= PRUNE_ABOVE {
+        if days.len() >= PRUNE_ABOVE {
             let today = kit::today_cst();
-            gates.retain(|k, _| k.date >= today);
+            days.retain(|k, _| k.date >= today);
         }
-        Arc::clone(gates.entry(key.clone()).or_default())
+        Arc::clone(days.entry(day.clone()).or_default())
+    }
+
+    /// Drops `cell` if it is still the day's (a concurrent reload may have replaced it).
+    fn forget_cell(&self, day: &DayKey, cell: &DayCell) {
+        let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        if days.get(day).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+            days.remove(day);
+        }
     }
 
     /// A cancellation in this process gave a seat back.
     pub fn seat_freed(&self, key: &SlotKey) {
-        if let Some(gate) = self.loaded(key) {
+        let cell = self
+            .days
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key.day())
+            .cloned();
+        if let Some(gate) = cell
+            .as_ref()
+            .and_then(|c| c.get()?.slots.get(&key.slot).cloned())
+        {
             gate.seat_freed();
         }
     }
 
-    /// The slot's quota changed: the next attempt reloads the gate from the store.
+    /// A quota of the slot's day changed: the next attempt reloads the day from the store.
     pub fn forget(&self, key: &SlotKey) {
-        self.gates
+        self.days
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
-
-    fn loaded(&self, key: &SlotKey) -> Option<Arc<SlotGate>> {
-        let gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
-        gates.get(key).and_then(|cell| cell.get().cloned())
+            .remove(&key.day());
     }
 }
 
@@ -268,7 +321,10 @@ mod tests {
         assert!(gate.claim_refresh(2_000));
         assert!(!gate.claim_refresh(2_000), "one reader per period");
         gate.refreshed(1, 2_000);
-        assert!(gate.try_admit().is_some(), "a seat freed elsewhere is found");
+        assert!(
+            gate.try_admit().is_some(),
+            "a seat freed elsewhere is found"
+        );
     }
 
     #[test]
@@ -280,35 +336,69 @@ mod tests {
         assert!(gate.claim_refresh(5_000));
     }
 
+    fn day(slots: &[(&str, i64)]) -> Vec<(String, i64)> {
+        slots.iter().map(|(s, f)| (s.to_string(), *f)).collect()
+    }
+
     #[tokio::test]
     async fn a_gate_is_loaded_once_and_reopened_by_a_cancellation_or_forgotten_on_a_quota_change() {
         let gates = SlotGates::default();
-        let load = |free| move || async move { Ok::<_, ()>(Some(free)) };
-        let gate = gates.get(&key(), load(1)).await.expect("ok").expect("offered");
-        let again = gates.get(&key(), load(99)).await.expect("ok").expect("offered");
+        let loads = std::sync::atomic::AtomicUsize::new(0);
+        let load = |free: i64| {
+            let loads = &loads;
+            move || async move {
+                loads.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, ()>(day(&[("09:00-09:30", free), ("10:00-10:30", 5)]))
+            }
+        };
+        let gate = gates
+            .get(&key(), load(1))
+            .await
+            .expect("ok")
+            .expect("offered");
+        let again = gates
+            .get(&key(), load(99))
+            .await
+            .expect("ok")
+            .expect("offered");
         assert!(Arc::ptr_eq(&gate, &again), "loaded once");
+        let other = SlotKey {
+            slot: "10:00-10:30".into(),
+            ..key()
+        };
+        let sibling = gates
+            .get(&other, load(99))
+            .await
+            .expect("ok")
+            .expect("offered");
+        assert_eq!(
+            sibling.remaining(),
+            5,
+            "the whole day came with the first load"
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+
         gate.try_admit().expect("the seat").booked();
         assert!(gate.try_admit().is_none());
         gates.seat_freed(&key());
         assert!(gate.try_admit().is_some(), "a cancellation re-opens it");
 
         gates.forget(&key());
-        let reloaded = gates.get(&key(), load(7)).await.expect("ok").expect("offered");
+        let reloaded = gates
+            .get(&key(), load(7))
+            .await
+            .expect("ok")
+            .expect("offered");
         assert_eq!(reloaded.remaining(), 7);
     }
 
     #[tokio::test]
-    async fn a_slot_not_offered_is_not_remembered() {
+    async fn a_slot_not_offered_has_no_gate() {
         let gates = SlotGates::default();
         let missing = gates
-            .get(&key(), || async { Ok::<_, ()>(None) })
+            .get(&key(), || async { Ok::<_, ()>(Vec::new()) })
             .await
             .expect("ok");
         assert!(missing.is_none());
-        let opened = gates
-            .get(&key(), || async { Ok::<_, ()>(Some(3)) })
-            .await
-            .expect("ok");
-        assert_eq!(opened.map(|g| g.remaining()), Some(3));
     }
 }

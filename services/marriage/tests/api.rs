@@ -1121,6 +1121,55 @@ async fn a_raised_quota_reopens_a_full_slot_at_once() {
         .expect("the new seat is bookable right away");
 }
 
+/// Another replica (here: a direct change to the store) takes seats this process's gate still
+/// believes free: the store's conditional update refuses what does not fit, nothing more.
+#[tokio::test]
+async fn seats_taken_by_another_replica_are_never_booked_twice() {
+    let mut f = Fixture::start().await;
+    let (date, slot) = open_slot(&mut f, 3).await;
+    let li = f.suite.token_for("citizen-li", &[Role::Citizen], REGION);
+    // Load the gate (3 free) with a booking, then let "another replica" take one more seat.
+    f.client
+        .book_appointment(f.suite.request(booking(date, &slot), &li))
+        .await
+        .expect("booked");
+    let db = f.suite.db("marriage").await;
+    sqlx::query("UPDATE slots SET booked = booked + 1")
+        .execute(&db.pool)
+        .await
+        .expect("taken elsewhere");
+    let calls = (0..3).map(|_| {
+        let mut client = f.client.clone();
+        let request = f.suite.request(booking(date, &slot), &li);
+        async move { client.book_appointment(request).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    let booked = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(booked, 1, "only the one seat left: {results:?}");
+    for status in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(reason_of(status).as_deref(), Some("MARRIAGE_SLOT_FULL"));
+    }
+    let schedule = f
+        .client
+        .list_free_slots(f.req(pb::ListFreeSlotsRequest {
+            office_id: OFFICE.into(),
+            date: Some(to_proto_date(date)),
+        }))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!((schedule.slots[0].booked, schedule.slots[0].free), (3, 0));
+    assert_eq!(
+        f.count(
+            "SELECT COUNT(*) FROM appointments WHERE state = $1",
+            "booked"
+        )
+        .await,
+        2,
+        "this process booked two of the three seats"
+    );
+}
+
 /// Another replica (here: a direct change to the store) frees a seat; this process's gate
 /// believed the slot full and finds the seat when it re-reads, at most a second later.
 #[tokio::test]

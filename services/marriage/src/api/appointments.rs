@@ -169,6 +169,8 @@ impl MarriageApi {
         let Some(date) = date else {
             return Err(ServiceError::invalid("date", "is required"));
         };
+        // Slot rows are locked in key order, as booking groups lock them (no deadlock).
+        slots.sort();
         let office = self.office(&req.office_id).await?;
         principal.authorize(&[Role::Registrar], Some(&office.region_code))?;
         let entry = audit_entry(

@@ -1,5 +1,6 @@
 //! Offices, slots and bookings.
 
+use kit::store::Dialect;
 use sqlx::{AnyConnection, Row};
 use time::Date;
 
@@ -211,6 +212,89 @@ pub async fn take_seats(
         taken += 1;
     }
     Ok(Some(taken))
+}
+
+/// Seats a booking group wants in one slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatWant<'a> {
+    pub office_id: &'a str,
+    pub date: Date,
+    pub slot: &'a str,
+    pub count: i64,
+}
+
+/// Takes the seats a booking group wants in several slots; returns, per want (same order), how
+/// many seats were taken, or `None` when the slot is not offered.
+///
+/// One conditional UPDATE for all slots (`booked + count <= quota` checked by each row, so no
+/// slot is ever pushed past its quota); a slot where the whole count does not fit goes through
+/// [`take_seats`]. On PostgreSQL the rows are first locked in key order, the order every
+/// booking transaction uses, so two replicas' groups cannot deadlock.
+pub async fn take_seats_in_slots(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    wants: &[SeatWant<'_>],
+) -> Result<Vec<Option<i64>>> {
+    if wants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = super::keys::placeholders(1, wants.len(), 4);
+    if dialect == Dialect::Postgres {
+        let lock = format!(
+            "SELECT office_id FROM slots WHERE (office_id, slot_date, slot) IN
+             (SELECT column1, column2, column3 FROM (VALUES {values}) AS w)
+             ORDER BY office_id, slot_date, slot FOR UPDATE"
+        );
+        bind_wants(sqlx::query(sqlx::AssertSqlSafe(lock)), wants)
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    let update = format!(
+        "UPDATE slots SET booked = slots.booked + w.column4 FROM (VALUES {values}) AS w
+         WHERE slots.office_id = w.column1 AND slots.slot_date = w.column2 AND slots.slot = w.column3
+           AND slots.booked + w.column4 <= slots.quota
+         RETURNING office_id, slot_date, slot"
+    );
+    let rows = bind_wants(sqlx::query(sqlx::AssertSqlSafe(update)), wants)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut done = std::collections::HashSet::new();
+    for r in &rows {
+        let key: (String, String, String) = (
+            r.try_get("office_id")?,
+            r.try_get("slot_date")?,
+            r.try_get("slot")?,
+        );
+        done.insert(key);
+    }
+    let mut taken = Vec::with_capacity(wants.len());
+    for want in wants {
+        let key = (
+            want.office_id.to_owned(),
+            date_text(want.date),
+            want.slot.to_owned(),
+        );
+        taken.push(if done.contains(&key) {
+            Some(want.count)
+        } else {
+            take_seats(conn, want.office_id, want.date, want.slot, want.count).await?
+        });
+    }
+    Ok(taken)
+}
+
+fn bind_wants<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    wants: &[SeatWant<'_>],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for want in wants {
+        query = query
+            .bind(want.office_id.to_owned())
+            .bind(date_text(want.date))
+            .bind(want.slot.to_owned())
+            .bind(want.count);
+    }
+    query
 }
 
 /// Gives a seat back (a cancellation).

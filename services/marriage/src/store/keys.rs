@@ -98,7 +98,9 @@ pub async fn stored_keys(
     if request_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let list: Vec<String> = (0..request_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let list: Vec<String> = (0..request_ids.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
     let sql = format!(
         "SELECT request_id, fingerprint, response FROM idempotency_keys WHERE rpc = $1 AND request_id IN ({})",
         list.join(", ")
@@ -123,15 +125,13 @@ pub async fn stored_keys(
 
 /// Removes keys claimed in this transaction whose effect did not happen (what a rollback does
 /// for `kit::idempotency`): a retry runs again.
-pub async fn release_keys(
-    conn: &mut AnyConnection,
-    rpc: &str,
-    request_ids: &[&str],
-) -> Result<()> {
+pub async fn release_keys(conn: &mut AnyConnection, rpc: &str, request_ids: &[&str]) -> Result<()> {
     if request_ids.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = (0..request_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let list: Vec<String> = (0..request_ids.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
     let sql = format!(
         "DELETE FROM idempotency_keys WHERE rpc = $1 AND request_id IN ({})",
         list.join(", ")

@@ -6,7 +6,8 @@
 //! - [`appointments`]: offices, slots and bookings.
 //! - [`archive`]: persons, marriages, certificate serials, re-issues.
 //! - [`divorce`]: divorce applications.
-//! - [`keys`]: idempotency keys in batches (the booking batcher).
+//! - [`keys`]: idempotency keys in batches (the booking desk).
+//! - [`audit`]: the audit rows of a booking group in one statement.
 
 mod appointments;
 mod archive;

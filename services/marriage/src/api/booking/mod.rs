@@ -8,29 +8,36 @@
 //!    one query per batch. A request id still in flight in this process is never refused by the
 //!    gate: it joins the commit queue and gets the first attempt's answer there.
 //! 2. Admitted attempts are committed in groups (up to [`COMMIT_BATCH`] per transaction): keys
-//!    claimed in one statement, one conditional seat UPDATE per slot (never past the quota),
-//!    the appointment rows in one statement, one audit append for the group. One booking that
-//!    cannot be served (slot full, key reused) does not fail the others; a database error
-//!    fails the group, which is then booked one by one through `kit::idempotency::once`.
+//!    claimed in one statement, one conditional seat UPDATE for all its slots (each row checks
+//!    `booked + n <= quota`; a slot where not all fit is served seat by seat),
+//!    the appointment rows in one statement, the group's audit rows in one statement
+//!    ([`crate::store::audit`]). One booking that cannot be served (slot full, key reused)
+//!    does not fail the others; a database error fails the group, which is then booked one by
+//!    one through `kit::idempotency::once`. One task, the [`desk`], does the lookups and the
+//!    commits on one connection it keeps while work keeps coming.
 //! 3. Offices are read once per process (they never change).
 //!
 //! The idempotency semantics are those of `kit::idempotency` (same table, same fingerprint,
 //! same stored response; see [`crate::store::keys`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod desk;
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use auth::audit::AuditEntry;
 use contracts::civil::marriage::v1 as pb;
+use kit::ServiceError;
 use kit::idempotency::{REQUEST_ID_REUSED, once};
 use kit::store::Db;
-use kit::ServiceError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::appointments::appointment;
 use crate::domain::Refusal;
+use crate::domain::appointment::free_seats;
 use crate::gate::{Permit, SlotGate, SlotGates, SlotKey, monotonic_ms};
-use crate::store::keys::{self, NewKey};
+use crate::store::keys;
 use crate::store::{self, AppointmentRow};
 
 /// The RPC name the idempotency keys of bookings are stored under.
@@ -39,8 +46,11 @@ const RPC: &str = "BookAppointment";
 pub const COMMIT_BATCH: usize = 64;
 /// Request ids looked up in one query at most.
 const LOOKUP_BATCH: usize = 256;
-/// Attempts queued for the batchers before callers wait (back-pressure, not loss).
+/// Attempts queued for the desk before callers wait (back-pressure, not loss).
 const QUEUE: usize = 4_096;
+/// How long the desk keeps the store connection while work keeps coming, before it lets the
+/// other users of the pool (other RPCs, the read-audit writer) have it.
+const HOLD_MAX: Duration = Duration::from_millis(20);
 
 /// One validated, authorised booking attempt.
 pub struct Attempt {
@@ -106,12 +116,11 @@ pub struct Bookings {
 }
 
 impl Bookings {
-    /// Starts the two batchers; they stop when the last `Bookings` clone is dropped.
+    /// Starts the desk task; it stops when the last `Bookings` clone is dropped.
     pub fn spawn(db: Db) -> Self {
         let (commits, commit_rx) = mpsc::channel(QUEUE);
         let (lookups, lookup_rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run_commits(db.clone(), commit_rx));
-        tokio::spawn(run_lookups(db.clone(), lookup_rx));
+        tokio::spawn(desk::run(db.clone(), commit_rx, lookup_rx));
         Self {
             db,
             gates: Arc::default(),
@@ -159,10 +168,19 @@ impl Bookings {
     async fn gate(&self, key: &SlotKey) -> Result<Option<Arc<SlotGate>>, ServiceError> {
         let gate = self
             .gates
-            .get(key, || self.free_seats(key))
+            .get(key, || self.free_seats_of_day(key))
             .await
             .map_err(ServiceError::from)?;
         Ok(gate)
+    }
+
+    async fn free_seats_of_day(&self, key: &SlotKey) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        let slots = store::slots_of_day(&mut conn, &key.office_id, key.date).await?;
+        Ok(slots
+            .into_iter()
+            .map(|s| (s.slot, free_seats(s.quota, s.booked)))
+            .collect())
     }
 
     async fn free_seats(&self, key: &SlotKey) -> Result<Option<i64>, sqlx::Error> {
@@ -203,7 +221,7 @@ impl Bookings {
             reply,
         };
         if let Err(mpsc::error::SendError(pending)) = self.commits.send(pending).await {
-            // The batcher is gone (shutting down): book this one directly.
+            // The desk is gone (shutting down): book this one directly.
             let Pending {
                 attempt,
                 gate,
@@ -225,9 +243,10 @@ impl Bookings {
             reply,
         };
         if let Err(mpsc::error::SendError(lookup)) = self.lookups.send(lookup).await {
-            return lookup_now(&self.db, &[lookup])
-                .await
-                .map(|mut known| known.pop().unwrap_or(Known::Unknown));
+            // The desk is gone (shutting down): look it up directly.
+            let mut conn = self.db.pool.acquire().await?;
+            let mut known = desk::lookup_now(&mut conn, &[lookup]).await?;
+            return known.pop().unwrap_or(Ok(Known::Unknown));
         }
         answer
             .await
@@ -289,6 +308,10 @@ fn check_request_id(request_id: &str) -> Result<(), ServiceError> {
         ));
     }
     Ok(())
+}
+
+fn store_unavailable() -> ServiceError {
+    ServiceError::Unavailable("the booking store is unavailable; retry".into())
 }
 
 fn reused() -> ServiceError {
@@ -357,176 +380,4 @@ fn settle(gate: &SlotGate, permit: Option<Permit>, outcome: &Outcome) {
         // No seat taken: dropping the permit gives it back.
         (_, permit) => drop(permit),
     }
-}
-
-async fn run_commits(db: Db, mut queue: mpsc::Receiver<Pending>) {
-    let mut batch = Vec::with_capacity(COMMIT_BATCH);
-    while queue.recv_many(&mut batch, COMMIT_BATCH).await > 0 {
-        let outcomes = match commit_group(&db, &batch).await {
-            Ok(outcomes) => outcomes,
-            Err(e) => {
-                tracing::warn!(error = %e, bookings = batch.len(), "booking group failed; booking one by one");
-                vec![Outcome::Alone; batch.len()]
-            }
-        };
-        for (pending, outcome) in batch.drain(..).zip(outcomes) {
-            let Pending {
-                attempt,
-                gate,
-                permit,
-                reply,
-                ..
-            } = pending;
-            let answer = match outcome {
-                Outcome::Alone => book_alone(&db, attempt, &gate, permit).await,
-                outcome => {
-                    settle(&gate, permit, &outcome);
-                    match outcome {
-                        Outcome::Answered(first) => Ok(first),
-                        Outcome::Reused => Err(reused()),
-                        Outcome::Full => Err(Refusal::SlotFull.into()),
-                        Outcome::NotOffered => Err(Refusal::SlotNotOffered.into()),
-                        Outcome::Booked | Outcome::Alone => Ok(appointment(&attempt.row)),
-                    }
-                }
-            };
-            // The caller may have gone away (deadline); the booking stands either way.
-            let _ = reply.send(answer);
-        }
-    }
-}
-
-/// Commits a group of attempts in one transaction; returns each one's outcome, in order.
-///
-/// Lock order, the same in every group and as in a single booking: idempotency keys (sorted by
-/// request id), then slot rows (sorted by slot), then the audit head.
-async fn commit_group(db: &Db, group: &[Pending]) -> Result<Vec<Outcome>, ServiceError> {
-    let request_id = |i: usize| group[i].attempt.request.request_id.as_str();
-    let mut outcomes = vec![Outcome::Alone; group.len()];
-    // The first attempt of each request id is decided here; a repeat stays `Alone` and is
-    // answered after the commit, from the key the first one left.
-    let mut seen = HashSet::new();
-    let leader: Vec<bool> = (0..group.len())
-        .map(|i| seen.insert(request_id(i)))
-        .collect();
-    let mut leaders: Vec<usize> = (0..group.len()).filter(|&i| leader[i]).collect();
-    leaders.sort_by_key(|&i| request_id(i));
-    let responses: Vec<String> = leaders
-        .iter()
-        .map(|&i| keys::encode_response(&appointment(&group[i].attempt.row)))
-        .collect();
-    let new_keys: Vec<NewKey<'_>> = leaders
-        .iter()
-        .zip(&responses)
-        .map(|(&i, response)| NewKey {
-            request_id: request_id(i),
-            fingerprint: &group[i].fingerprint,
-            response,
-        })
-        .collect();
-
-    let now = kit::now_ms();
-    let mut tx = db.begin().await?;
-    let claimed = keys::claim_keys(&mut tx, RPC, &new_keys, now).await?;
-    let used: Vec<&str> = leaders
-        .iter()
-        .map(|&i| request_id(i))
-        .filter(|id| !claimed.contains(*id))
-        .collect();
-    let stored = keys::stored_keys(&mut tx, RPC, &used).await?;
-    for &i in &leaders {
-        if claimed.contains(request_id(i)) {
-            continue;
-        }
-        outcomes[i] = match stored.get(request_id(i)) {
-            Some(key) if key.fingerprint == group[i].fingerprint => {
-                keys::decode_response(&key.response).map_or(Outcome::Alone, Outcome::Answered)
-            }
-            Some(_) => Outcome::Reused,
-            None => Outcome::Alone,
-        };
-    }
-
-    // Seats: first come, first served within a slot.
-    let mut by_slot: BTreeMap<(&str, time::Date, &str), Vec<usize>> = BTreeMap::new();
-    for i in (0..group.len()).filter(|&i| leader[i] && claimed.contains(request_id(i))) {
-        let row = &group[i].attempt.row;
-        by_slot
-            .entry((row.office_id.as_str(), row.date, row.slot.as_str()))
-            .or_default()
-            .push(i);
-    }
-    for ((office_id, date, slot), members) in &by_slot {
-        let wanted = i64::try_from(members.len()).unwrap_or(i64::MAX);
-        let taken = store::take_seats(&mut tx, office_id, *date, slot, wanted).await?;
-        for (n, &i) in members.iter().enumerate() {
-            outcomes[i] = match taken {
-                None => Outcome::NotOffered,
-                Some(taken) if (n as i64) < taken => Outcome::Booked,
-                Some(_) => Outcome::Full,
-            };
-        }
-    }
-
-    let booked: Vec<usize> = (0..group.len())
-        .filter(|&i| matches!(outcomes[i], Outcome::Booked))
-        .collect();
-    let rows: Vec<&AppointmentRow> = booked.iter().map(|&i| &group[i].attempt.row).collect();
-    store::insert_appointments(&mut tx, &rows, now).await?;
-    let not_taken: Vec<&str> = by_slot
-        .values()
-        .flatten()
-        .filter(|&&i| !matches!(outcomes[i], Outcome::Booked))
-        .map(|&i| request_id(i))
-        .collect();
-    keys::release_keys(&mut tx, RPC, &not_taken).await?;
-    let entries: Vec<AuditEntry> = booked.iter().map(|&i| group[i].attempt.entry.clone()).collect();
-    auth::audit::append(&mut tx, &entries).await?;
-    tx.commit().await?;
-    Ok(outcomes)
-}
-
-async fn run_lookups(db: Db, mut queue: mpsc::Receiver<Lookup>) {
-    let mut batch = Vec::with_capacity(LOOKUP_BATCH);
-    while queue.recv_many(&mut batch, LOOKUP_BATCH).await > 0 {
-        match lookup_now(&db, &batch).await {
-            Ok(known) => {
-                for (lookup, known) in batch.drain(..).zip(known) {
-                    let _ = lookup.reply.send(Ok(known));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, lookups = batch.len(), "request id lookup failed");
-                for lookup in batch.drain(..) {
-                    let _ = lookup.reply.send(Err(ServiceError::Unavailable(
-                        "the booking store is unavailable; retry".into(),
-                    )));
-                }
-            }
-        }
-    }
-}
-
-/// Looks request ids up in one query: unknown, answered before, or used for another request.
-async fn lookup_now(db: &Db, lookups: &[Lookup]) -> Result<Vec<Known>, ServiceError> {
-    let ids: Vec<&str> = lookups
-        .iter()
-        .map(|l| l.request_id.as_str())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let stored = {
-        let mut conn = db.pool.acquire().await?;
-        keys::stored_keys(&mut conn, RPC, &ids).await?
-    };
-    lookups
-        .iter()
-        .map(|l| match stored.get(&l.request_id) {
-            None => Ok(Known::Unknown),
-            Some(key) if key.fingerprint != l.fingerprint => Ok(Known::Reused),
-            Some(key) => keys::decode_response(&key.response)
-                .map(Known::Answer)
-                .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("stored response does not decode"))),
-        })
-        .collect()
 }
