@@ -44,7 +44,7 @@ where
         ));
     }
     let fingerprint = hex::encode(Sha256::digest(request.encode_to_vec()));
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     if let Some(stored) = claim(&mut tx, rpc, request_id, &fingerprint).await? {
         tx.rollback().await?;
         return Ok(stored);

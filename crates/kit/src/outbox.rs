@@ -129,7 +129,7 @@ pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
              WHERE published_at_ms IS NULL ORDER BY id LIMIT 100"
         }
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let rows = sqlx::query(claim).fetch_all(&mut *tx).await?;
     for row in &rows {
         let payload: String = row.try_get("payload")?;

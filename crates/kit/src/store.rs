@@ -81,9 +81,15 @@ impl Db {
         Ok(db)
     }
 
-    /// Begins a transaction.
+    /// Begins a transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first fails at once with
+    /// "database is locked" when another connection (a tool, a second process) wrote in
+    /// between, while an immediate one waits out `busy_timeout`.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        self.pool.begin().await
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
     }
 }
 

@@ -61,7 +61,7 @@ pub async fn on_death_registered(executor: &Executor, event: &Event) -> anyhow::
             tracing::warn!("death registration event without person index or case; ignored");
             return Ok(Handled::Ignored);
         }
-        let mut tx = executor.db().pool.begin().await?;
+        let mut tx = executor.db().begin().await?;
         if !kit::outbox::first_delivery(&mut tx, CONSUMER, &event.id).await? {
             tx.rollback().await?;
             return Ok(Handled::Duplicate);

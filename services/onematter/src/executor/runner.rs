@@ -145,12 +145,7 @@ impl Executor {
 
     /// Claims up to `batch` due steps in one short transaction.
     pub async fn claim(&self) -> Result<Vec<Claimed>, sqlx::Error> {
-        let mut tx = match self.db.dialect {
-            // Take the write lock up front: a deferred transaction that reads first could fail to
-            // upgrade if another connection wrote in between.
-            Dialect::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.db.pool.begin().await?,
-        };
+        let mut tx = self.db.begin().await?;
         let now = self.clock.now_ms(&mut tx).await?;
         let lease_ms = self.config.lease.as_millis() as i64;
         let claimed = store::claim(
@@ -317,7 +312,7 @@ impl Executor {
         attempt: Attempt,
         elapsed: Duration,
     ) -> Result<Recorded, sqlx::Error> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let now = self.clock.now_ms(&mut tx).await?;
         let Some((kind, _, _)) = store::case_head(&mut tx, &claimed.case_id).await? else {
             return Ok(Recorded::Stale);
