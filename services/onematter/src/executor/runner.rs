@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use contracts::civil::onematter::v1 as pb;
-use kit::store::{Db, Dialect};
+use kit::store::Db;
 
 use super::store::{self, CaseEvent, CaseRecord, Claimed, NewCase, case_state, step_state};
 use super::{
