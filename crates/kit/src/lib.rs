@@ -12,6 +12,7 @@
 //! - [`server`]: the one server builder: health, reflection, gRPC-Web, auth, limits, drain.
 //! - [`testing`]: a suite on port 0 with a fresh store, for tests.
 
+pub mod audited;
 pub mod bus;
 pub mod cache;
 pub mod config;

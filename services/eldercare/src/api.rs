@@ -100,17 +100,6 @@ fn month_of(year: i32, month: i32, field: &str) -> Result<Date, ServiceError> {
         .ok_or_else(|| ServiceError::invalid(field, "is not a valid year and month"))
 }
 
-fn other_kind(e: &ServiceError) -> &'static str {
-    match e {
-        ServiceError::InvalidArgument(_) => "invalid_argument",
-        ServiceError::NotFound(_) => "not_found",
-        ServiceError::AlreadyExists(_) => "already_exists",
-        ServiceError::Aborted(_) => "aborted",
-        ServiceError::PermissionDenied(_) => "permission_denied",
-        _ => "error",
-    }
-}
-
 impl EldercareApi {
     pub fn new(ctx: kit::ServiceContext, db: kit::store::Db, policy: EldercarePolicy) -> Self {
         let reads = AuditWriter::spawn(db.pool.clone());
@@ -119,24 +108,6 @@ impl EldercareApi {
             db,
             policy: Arc::new(policy),
             reads,
-        }
-    }
-
-    async fn audit_failure<T>(
-        &self,
-        p: &Principal,
-        action: &str,
-        object: &str,
-        result: &Result<T, ServiceError>,
-    ) {
-        if let Err(e) = result {
-            let outcome = match e {
-                ServiceError::Refused { reason, .. } => (*reason).to_owned(),
-                other => other_kind(other).to_owned(),
-            };
-            self.reads
-                .record(audit(p, action, object).with_outcome(&outcome))
-                .await;
         }
     }
 
@@ -1052,14 +1023,12 @@ impl EldercareApi {
 
 /// Runs a write handler: principal, audit of a failure, status mapping.
 macro_rules! write_rpc {
-    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {{
-        let p = auth::principal(&$request)?.clone();
-        let req = $request.into_inner();
-        let object: String = $object(&req);
-        let result = $self.$method(p.clone(), req).await;
-        $self.audit_failure(&p, $action, &object, &result).await;
-        result.map(Response::new).map_err(kit::to_status)
-    }};
+    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {
+        kit::audited::write_rpc($request, &$self.reads, $action, $object, |p, req| {
+            $self.$method(p, req)
+        })
+        .await
+    };
 }
 
 #[tonic::async_trait]

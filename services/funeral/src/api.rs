@@ -148,25 +148,6 @@ impl FuneralApi {
         }
     }
 
-    /// Records a refused or failed write in the audit trail (its transaction rolled back).
-    async fn audit_failure<T>(
-        &self,
-        p: &Principal,
-        action: &str,
-        object: &str,
-        result: &Result<T, ServiceError>,
-    ) {
-        if let Err(e) = result {
-            let outcome = match e {
-                ServiceError::Refused { reason, .. } => (*reason).to_owned(),
-                other => to_status_code(other).to_owned(),
-            };
-            self.reads
-                .record(audit(p, action, object).with_outcome(&outcome))
-                .await;
-        }
-    }
-
     fn person_out(&self, p: &Principal, id_sealed: &str, name_sealed: &str) -> PersonRef {
         let id = self.ctx.sealer.open(id_sealed).unwrap_or_default();
         let id_number = if p.sees_full_identity_numbers() {
@@ -972,32 +953,14 @@ impl FuneralApi {
     }
 }
 
-fn to_status_code(e: &ServiceError) -> &'static str {
-    match e {
-        ServiceError::InvalidArgument(_) => "invalid_argument",
-        ServiceError::Refused { .. } => "failed_precondition",
-        ServiceError::NotFound(_) => "not_found",
-        ServiceError::AlreadyExists(_) => "already_exists",
-        ServiceError::Aborted(_) => "aborted",
-        ServiceError::PermissionDenied(_) => "permission_denied",
-        ServiceError::ResourceExhausted(_) => "resource_exhausted",
-        ServiceError::Unavailable(_) => "unavailable",
-        ServiceError::Status(s) if s.code() == tonic::Code::PermissionDenied => "permission_denied",
-        ServiceError::Status(_) => "error",
-        ServiceError::Internal(_) => "internal",
-    }
-}
-
 /// Runs a write handler: principal, audit of a failure, status mapping.
 macro_rules! write_rpc {
-    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {{
-        let p = auth::principal(&$request)?.clone();
-        let req = $request.into_inner();
-        let object: String = $object(&req);
-        let result = $self.$method(p.clone(), req).await;
-        $self.audit_failure(&p, $action, &object, &result).await;
-        result.map(Response::new).map_err(kit::to_status)
-    }};
+    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {
+        kit::audited::write_rpc($request, &$self.reads, $action, $object, |p, req| {
+            $self.$method(p, req)
+        })
+        .await
+    };
 }
 
 #[tonic::async_trait]

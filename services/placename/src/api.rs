@@ -53,16 +53,6 @@ fn audit(p: &Principal, action: &str, object: &str) -> AuditEntry {
     AuditEntry::new(p, action, object).with_trace_id(kit::telemetry::current_trace_id())
 }
 
-fn outcome_of(e: &ServiceError) -> String {
-    match e {
-        ServiceError::Refused { reason, .. } => (*reason).to_owned(),
-        ServiceError::InvalidArgument(_) => "invalid_argument".into(),
-        ServiceError::NotFound(_) => "not_found".into(),
-        ServiceError::Status(s) => format!("{:?}", s.code()).to_lowercase(),
-        _ => "error".into(),
-    }
-}
-
 pub fn category_in(v: i32) -> Option<Category> {
     Category::from_number(v)
 }
@@ -271,20 +261,6 @@ impl PlaceNameApi {
 
     fn read_index(&self) -> std::sync::RwLockReadGuard<'_, SearchIndex> {
         self.index.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    async fn audit_failure<T>(
-        &self,
-        p: &Principal,
-        action: &str,
-        object: &str,
-        result: &Result<T, ServiceError>,
-    ) {
-        if let Err(e) = result {
-            self.reads
-                .record(audit(p, action, object).with_outcome(&outcome_of(e)))
-                .await;
-        }
     }
 
     async fn place(&self, id: &str, field: &str) -> Result<PlaceRow, ServiceError> {
@@ -1016,14 +992,12 @@ fn address_out(a: &Address) -> pb::StandardAddress {
 }
 
 macro_rules! write_rpc {
-    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {{
-        let p = auth::principal(&$request)?.clone();
-        let req = $request.into_inner();
-        let object: String = $object(&req);
-        let result = $self.$method(p.clone(), req).await;
-        $self.audit_failure(&p, $action, &object, &result).await;
-        result.map(Response::new).map_err(kit::to_status)
-    }};
+    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {
+        kit::audited::write_rpc($request, &$self.reads, $action, $object, |p, req| {
+            $self.$method(p, req)
+        })
+        .await
+    };
 }
 
 #[tonic::async_trait]

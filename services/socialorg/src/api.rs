@@ -68,16 +68,6 @@ fn authorize_officer_or_service(p: &Principal, region: &str) -> Result<(), Statu
     p.authorize(OFFICER, Some(region))
 }
 
-fn outcome_of(e: &ServiceError) -> String {
-    match e {
-        ServiceError::Refused { reason, .. } => (*reason).to_owned(),
-        ServiceError::InvalidArgument(_) => "invalid_argument".into(),
-        ServiceError::NotFound(_) => "not_found".into(),
-        ServiceError::Status(s) => format!("{:?}", s.code()).to_lowercase(),
-        _ => "error".into(),
-    }
-}
-
 impl SocialOrgApi {
     pub fn new(ctx: kit::ServiceContext, db: kit::store::Db) -> Self {
         let reads = AuditWriter::spawn(db.pool.clone());
@@ -86,20 +76,6 @@ impl SocialOrgApi {
 
     fn calendar(&self) -> Arc<HolidayCalendar> {
         self.ctx.calendar.clone()
-    }
-
-    async fn audit_failure<T>(
-        &self,
-        p: &Principal,
-        action: &str,
-        object: &str,
-        result: &Result<T, ServiceError>,
-    ) {
-        if let Err(e) = result {
-            self.reads
-                .record(audit(p, action, object).with_outcome(&outcome_of(e)))
-                .await;
-        }
     }
 
     fn person_out(&self, p: &Principal, o: &OrgRow) -> PersonRef {
@@ -1107,14 +1083,12 @@ pub async fn sweep_all(
 }
 
 macro_rules! write_rpc {
-    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {{
-        let p = auth::principal(&$request)?.clone();
-        let req = $request.into_inner();
-        let object: String = $object(&req);
-        let result = $self.$method(p.clone(), req).await;
-        $self.audit_failure(&p, $action, &object, &result).await;
-        result.map(Response::new).map_err(kit::to_status)
-    }};
+    ($self:ident, $request:ident, $action:literal, $object:expr, $method:ident) => {
+        kit::audited::write_rpc($request, &$self.reads, $action, $object, |p, req| {
+            $self.$method(p, req)
+        })
+        .await
+    };
 }
 
 #[tonic::async_trait]
