@@ -139,6 +139,8 @@ async fn main() {
     let out = std::process::Command::new("pgbench")
         .args([
             "-n",
+            "-M",
+            "prepared",
             "-f",
             script,
             "-c",

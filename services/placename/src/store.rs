@@ -119,8 +119,10 @@ pub async fn insert_place(conn: &mut AnyConnection, p: &PlaceRow) -> StoreResult
     Ok(())
 }
 
-/// Rows per multi-row INSERT in [`insert_places`] (16 parameters each).
-const PLACES_PER_INSERT: usize = 500;
+/// Rows per multi-row INSERT in [`insert_places`] (16 parameters each). SQLite binds `$n`
+/// parameters by a linear name lookup, so a statement's binding cost grows with the square of
+/// its parameters: keep statements small.
+const PLACES_PER_INSERT: usize = 32;
 
 /// Inserts many records with multi-row statements: a census import is hundreds of thousands of
 /// rows, and one round trip per row made a 200,000-row import take minutes on PostgreSQL.
