@@ -101,20 +101,28 @@ pub(crate) fn status_key(index: &str) -> String {
     format!("assistance:recipient:{index}")
 }
 
-/// Runs `$effect` (a method of `Inner` taking `(conn, principal, request)`) once per request id.
-macro_rules! once {
+/// Runs `$effect` (a method of `Inner` taking `(conn, principal, request)`) once per request id;
+/// evaluates to its result as `Result<_, Status>`.
+macro_rules! effect_once {
     ($self:ident, $request:ident, $rpc:literal, $effect:ident) => {{
         let principal = auth::principal(&$request)?.clone();
         let req = $request.into_inner();
         let inner = $self.inner.clone();
         let key = req.request_id.clone();
         let body = req.clone();
-        let result = kit::idempotency::once(&$self.inner.db, $rpc, &key, &body, move |conn| {
+        kit::idempotency::once(&$self.inner.db, $rpc, &key, &body, move |conn| {
             Box::pin(async move { inner.$effect(conn, &principal, req).await })
         })
-        .await;
-        result.map(Response::new).map_err(to_status)
+        .await
+        .map_err(to_status)
     }};
+}
+
+/// [`effect_once!`] answering with the effect's result.
+macro_rules! once {
+    ($self:ident, $request:ident, $rpc:literal, $effect:ident) => {
+        effect_once!($self, $request, $rpc, $effect).map(Response::new)
+    };
 }
 
 #[tonic::async_trait]
@@ -205,19 +213,7 @@ impl AssistanceService for AssistanceApi {
         &self,
         request: Request<pb::DecideApplicationRequest>,
     ) -> Result<Response<pb::Application>, Status> {
-        let principal = auth::principal(&request)?.clone();
-        let req = request.into_inner();
-        let inner = self.inner.clone();
-        let (key, body) = (req.request_id.clone(), req.clone());
-        let application = kit::idempotency::once(
-            &self.inner.db,
-            "DecideApplication",
-            &key,
-            &body,
-            move |conn| Box::pin(async move { inner.decide(conn, &principal, req).await }),
-        )
-        .await
-        .map_err(to_status)?;
+        let application = effect_once!(self, request, "DecideApplication", decide)?;
         self.inner.invalidate_benefit(&application.benefit_id).await;
         Ok(Response::new(application))
     }
@@ -253,19 +249,7 @@ impl AssistanceService for AssistanceApi {
         &self,
         request: Request<pb::GrantTemporaryAssistanceRequest>,
     ) -> Result<Response<pb::Benefit>, Status> {
-        let principal = auth::principal(&request)?.clone();
-        let req = request.into_inner();
-        let inner = self.inner.clone();
-        let (key, body) = (req.request_id.clone(), req.clone());
-        let benefit = kit::idempotency::once(
-            &self.inner.db,
-            "GrantTemporaryAssistance",
-            &key,
-            &body,
-            move |conn| Box::pin(async move { inner.grant_temporary(conn, &principal, req).await }),
-        )
-        .await
-        .map_err(to_status)?;
+        let benefit = effect_once!(self, request, "GrantTemporaryAssistance", grant_temporary)?;
         self.inner.invalidate_benefit(&benefit.id).await;
         Ok(Response::new(benefit))
     }
@@ -288,19 +272,7 @@ impl AssistanceService for AssistanceApi {
         &self,
         request: Request<pb::RecordIncomeChangeRequest>,
     ) -> Result<Response<pb::Benefit>, Status> {
-        let principal = auth::principal(&request)?.clone();
-        let req = request.into_inner();
-        let inner = self.inner.clone();
-        let (key, body) = (req.request_id.clone(), req.clone());
-        let benefit = kit::idempotency::once(
-            &self.inner.db,
-            "RecordIncomeChange",
-            &key,
-            &body,
-            move |conn| Box::pin(async move { inner.income_change(conn, &principal, req).await }),
-        )
-        .await
-        .map_err(to_status)?;
+        let benefit = effect_once!(self, request, "RecordIncomeChange", income_change)?;
         self.inner.invalidate_benefit(&benefit.id).await;
         Ok(Response::new(benefit))
     }
@@ -310,21 +282,7 @@ impl AssistanceService for AssistanceApi {
         &self,
         request: Request<pb::TerminateBenefitRequest>,
     ) -> Result<Response<pb::Benefit>, Status> {
-        let principal = auth::principal(&request)?.clone();
-        let req = request.into_inner();
-        let inner = self.inner.clone();
-        let (key, body) = (req.request_id.clone(), req.clone());
-        let benefit = kit::idempotency::once(
-            &self.inner.db,
-            "TerminateBenefit",
-            &key,
-            &body,
-            move |conn| {
-                Box::pin(async move { inner.terminate_benefit(conn, &principal, req).await })
-            },
-        )
-        .await
-        .map_err(to_status)?;
+        let benefit = effect_once!(self, request, "TerminateBenefit", terminate_benefit)?;
         self.inner.invalidate_benefit(&benefit.id).await;
         Ok(Response::new(benefit))
     }
