@@ -30,9 +30,17 @@ UPSTREAMS["onematter"] = set(SERVICES) - {"onematter"}
 GATEWAY_NS = "civil-gateway"
 MONITORING_NS = "monitoring"
 # Custom resources: no schema bundled with kubernetes-validate; checked by hand below.
-SKIP_SCHEMA = {("postgresql.cnpg.io/v1", "Cluster")}
+SKIP_SCHEMA = {
+    ("postgresql.cnpg.io/v1", "Cluster"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("barmancloud.cnpg.io/v1", "ObjectStore"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("external-secrets.io/v1", "ExternalSecret"),
+}
+# Every image of a deployable overlay comes through this registry (components/registry).
+REGISTRY_PREFIX = "registry.county.example/"
 # Created outside kustomize (README.md, "Secrets"), or by the CloudNativePG operator.
-EXTERNAL_SECRETS = {"civil-pg-app", "civil-redis", "civil-pii"} | {f"civil-token-{s}" for s in SERVICES}
+EXTERNAL_SECRETS = {"civil-pg-app", "civil-redis", "civil-pii", "civil-backup-s3"} | {f"civil-token-{s}" for s in SERVICES}
 EXTERNAL_CONFIGMAPS = {"civil-jwks"}
 OVERLAY_EXPECT = {
     # label: (service replicas, hpa min, hpa max, pdb field, pdb value, postgres instances)
@@ -270,6 +278,20 @@ def k8s(rendered: str, label: str, versions: list[str]) -> None:
         if len(SERVICES) * hmax * pool > conns - 10:
             problem(f"{label}: 7 services x {hmax} replicas x {pool} connections exceeds max_connections {conns} (less 10 reserved)")
 
+    check_backups(label, get, by_kind)
+    check_migration_job(label, get, by_kind, configmaps, secrets)
+    if label in OVERLAY_EXPECT:
+        check_images(label, docs)
+    if label == "production":
+        monitors = set(by_kind.get("PodMonitor", {}))
+        for want in ("civil-suite", "civil-pg", "redis"):
+            if want not in monitors:
+                problem(f"{label}: no PodMonitor {want}")
+        synced = set(by_kind.get("ExternalSecret", {}))
+        missing = EXTERNAL_SECRETS - {"civil-pg-app"} - synced
+        if missing:
+            problem(f"{label}: Secrets without an ExternalSecret: {sorted(missing)}")
+
     redis = get("StatefulSet", "redis")
     if redis is None:
         problem(f"{label}: no Redis StatefulSet")
@@ -303,6 +325,67 @@ def k8s(rendered: str, label: str, versions: list[str]) -> None:
     if label == "single-county" and get("Deployment", "jaeger") is None:
         problem(f"{label}: no Jaeger all-in-one")
 
+
+
+def check_images(label: str, docs: list[dict]) -> None:
+    """No image of a deployable overlay bypasses the county's registry prefix."""
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("image", "imageName") and isinstance(v, str) and not v.startswith(REGISTRY_PREFIX):
+                    yield path + "." + k, v
+                else:
+                    yield from walk(v, path + "." + k)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from walk(v, f"{path}[{i}]")
+    for d in docs:
+        for where, image in walk(d, ""):
+            problem(f"{label}: {d.get('kind')}/{d.get('metadata', {}).get('name')}{where} = {image} "
+                    f"bypasses the registry prefix {REGISTRY_PREFIX}")
+
+
+def check_backups(label: str, get, by_kind: dict) -> None:
+    """PostgreSQL archives WAL and takes scheduled base backups to the object store."""
+    cluster = get("Cluster", "civil-pg") or {}
+    plugins = cluster.get("spec", {}).get("plugins", [])
+    archiver = next((p for p in plugins if p.get("name") == "barman-cloud.cloudnative-pg.io"), None)
+    if archiver is None or not archiver.get("isWALArchiver"):
+        problem(f"{label}: Cluster civil-pg does not archive WAL through the Barman Cloud plugin")
+        return
+    store = archiver.get("parameters", {}).get("barmanObjectName")
+    obj = get("ObjectStore", store)
+    if obj is None:
+        problem(f"{label}: Cluster civil-pg names ObjectStore {store}, which is not rendered")
+    elif not obj.get("spec", {}).get("retentionPolicy"):
+        problem(f"{label}: ObjectStore {store} has no retentionPolicy")
+    scheduled = [b for b in by_kind.get("ScheduledBackup", {}).values()
+                 if b.get("spec", {}).get("cluster", {}).get("name") == "civil-pg"]
+    if not scheduled:
+        problem(f"{label}: no ScheduledBackup for civil-pg")
+    for b in scheduled:
+        if b["spec"].get("method") != "plugin":
+            problem(f"{label}: ScheduledBackup {b['metadata']['name']} should use method plugin")
+
+
+def check_migration_job(label: str, get, by_kind: dict, configmaps: set[str], secrets: set[str]) -> None:
+    """One `civil migrate` Job per release, with the services' image and database."""
+    job = get("Job", "civil-migrate")
+    if job is None:
+        problem(f"{label}: no Job civil-migrate")
+        return
+    spec = job["spec"]["template"]["spec"]
+    check_pod_security(label, "Job/civil-migrate", spec)
+    check_references(label, "Job/civil-migrate", spec, configmaps, secrets)
+    c = spec["containers"][0]
+    if c.get("args") != ["migrate"]:
+        problem(f"{label}: Job/civil-migrate args {c.get('args')}, want ['migrate']")
+    dep = get("Deployment", "marriage")
+    if dep is not None and dep["spec"]["template"]["spec"]["containers"][0].get("image") != c.get("image"):
+        problem(f"{label}: Job/civil-migrate image differs from the services'")
+    env = {e["name"]: e for e in c.get("env", [])}
+    if env.get("CIVIL_DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {}).get("name") != "civil-pg-app":
+        problem(f"{label}: Job/civil-migrate should take CIVIL_DATABASE_URL from Secret civil-pg-app")
 
 def check_pod_security(label: str, where: str, spec: dict) -> None:
     psc = spec.get("securityContext", {})

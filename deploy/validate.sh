@@ -139,9 +139,11 @@ check_systemd() {
   cp -r "$units" "$root/usr/lib/systemd/system"
   printf '#!/bin/sh\nexit 0\n' >"$root/usr/local/bin/civil"
   chmod +x "$root/usr/local/bin/civil"
-  cp "$DEPLOY/systemd/civil.service" "$DEPLOY/systemd/civil@.service" "$root/etc/systemd/system/"
+  cp "$DEPLOY/backup/civil-backup.sh" "$root/usr/local/bin/civil-backup"
+  cp "$DEPLOY/systemd/civil.service" "$DEPLOY/systemd/civil@.service" \
+    "$DEPLOY/systemd/civil-backup.service" "$DEPLOY/systemd/civil-backup.timer" "$root/etc/systemd/system/"
   local unit out
-  for unit in civil.service civil@marriage.service civil@onematter.service; do
+  for unit in civil.service civil@marriage.service civil@onematter.service civil-backup.service; do
     say "systemd-analyze verify $unit"
     # verify exits 0 on some warnings (an unknown key, a bad value): any output is a failure.
     out="$(systemd-analyze verify --man=no --root="$root" "$unit" 2>&1)" || true
@@ -158,8 +160,9 @@ check_dockerfile() {
 check_scripts() {
   if command -v shellcheck >/dev/null 2>&1; then
     say "shellcheck validate.sh"
-    quiet shellcheck "$DEPLOY/validate.sh"
+    quiet shellcheck "$DEPLOY/validate.sh" "$DEPLOY/backup/civil-backup.sh"
   fi
+  quiet bash -n "$DEPLOY/backup/civil-backup.sh"
   quiet "$PY" -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$DEPLOY/validate.py"
 }
 
