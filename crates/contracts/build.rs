@@ -2,6 +2,11 @@
 //! machine needs no protobuf toolchain installed.
 use std::path::{Path, PathBuf};
 
+use prost::Message as _;
+
+#[path = "build/doubles.rs"]
+mod doubles;
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .expect("proto dir readable")
@@ -30,9 +35,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { std::env::set_var("PROTOC", &protoc) };
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let well_known = protoc_bin_vendored::include_path()?;
+    // Every message implements `prost::Name`: `kit::events::Topic` takes its event type from it.
+    let mut prost_config = tonic_prost_build::Config::new();
+    prost_config.enable_type_names();
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("civil_descriptor.bin"))
         .include_file("_includes.rs")
-        .compile_protos(&protos, &[root, well_known])?;
+        // Undecodable requests are the caller's fault: INVALID_ARGUMENT, not INTERNAL.
+        .codec_path("crate::codec::CivilCodec")
+        .compile_with_config(prost_config, &protos, &[root, well_known])?;
+    // Test doubles and the descriptor for dependents' build scripts (`DEP_CIVIL_CONTRACTS_DESCRIPTOR`).
+    let descriptor = out.join("civil_descriptor.bin");
+    let set = prost_types::FileDescriptorSet::decode(std::fs::read(&descriptor)?.as_slice())?;
+    std::fs::write(out.join("doubles.rs"), doubles::generate(&set))?;
+    println!("cargo:descriptor={}", descriptor.display());
+    println!("cargo:rerun-if-changed=build/doubles.rs");
     Ok(())
 }

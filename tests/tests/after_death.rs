@@ -237,3 +237,71 @@ async fn a_restart_while_an_outside_call_is_in_flight_reruns_that_step_without_a
     assert_after_death_effects(&suite, &staff, &people, &seeded, &death.name).await;
     assert_effects_once(&suite, &outside).await;
 }
+
+/// Defects issue item 1, end to end: a citizen of another province who knows only the deceased's
+/// identity number cannot take the case the death registration started, and learns nothing of
+/// it; the son, recorded as declarant at the funeral desk, joins and follows it.
+#[tokio::test]
+async fn a_stranger_cannot_take_over_the_case_and_the_declarant_recorded_at_the_desk_joins() {
+    let outside = Outside::start().await;
+    let suite = spawn_suite(&outside, |_| {}).await;
+    let staff = Staff::of(&suite);
+    let people = People::new(2);
+    register_death_declared(&suite, &staff, &people).await;
+    let cases = wait_for_cases(&suite, &staff, 1).await;
+
+    let stranger = suite.token_for("citizen-far-away", &[Role::Citizen], "110105");
+    let mut invented = people.start_case("stranger-1");
+    invented.declarant = Some(contracts::civil::common::v1::PersonRef {
+        id_number: id("11010519800505003"),
+        name: "张三".into(),
+    });
+    if let Some(m) = invented.after_death.as_mut()
+        && let Some(c) = m.certificate.as_mut()
+    {
+        c.number = "INVENTED-0001".into();
+    }
+    let err = onematter(&suite)
+        .start_case(suite.request(invented, &stranger))
+        .await
+        .expect_err("not family");
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(
+        kit::error::reason_of(&err).as_deref(),
+        Some("ONEMATTER_FAMILY_NOT_VERIFIED")
+    );
+    assert!(!err.message().contains("cases/"));
+    let read = onematter(&suite)
+        .get_case(suite.request(
+            pb::GetCaseRequest {
+                name: cases[0].name.clone(),
+            },
+            &stranger,
+        ))
+        .await
+        .expect_err("sees nothing");
+    assert_eq!(read.code(), tonic::Code::PermissionDenied);
+    assert!(kit::error::reason_of(&read).is_none());
+
+    // The register does not know the family here: the funeral desk's record is the evidence.
+    outside.double.on(
+        "HouseholdRegisterService/VerifyKinship",
+        |_: contracts::civil::external::v1::VerifyKinshipRequest| -> Result<contracts::civil::external::v1::KinshipAnswer, tonic::Status> {
+            Err(tonic::Status::not_found("no household registration in the province"))
+        },
+    );
+    let son = suite.token_for("citizen-wang-xiaoming", &[Role::Citizen], COUNTY);
+    let joined = onematter(&suite)
+        .start_case(suite.request(people.start_case("family-1"), &son))
+        .await
+        .expect("the declarant joins")
+        .into_inner();
+    assert_eq!(joined.name, cases[0].name);
+    assert_eq!(joined.applicant, "citizen-wang-xiaoming");
+    assert_eq!(
+        joined.applicant_evidence(),
+        pb::ApplicantEvidence::DeathRegistration
+    );
+    let done = settle(&suite, &son, &joined.name).await;
+    assert_eq!(done.steps.len(), 9);
+}

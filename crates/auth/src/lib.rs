@@ -10,10 +10,15 @@
 
 pub mod audit;
 pub mod client;
+pub mod duties;
+pub mod evidence;
 pub mod layer;
+pub mod permissions;
 mod principal;
+pub mod reasons;
 pub mod token;
 
+pub use duties::ensure_different_person;
 pub use principal::{OnBehalfOf, Principal, Role, principal};
 
 /// Metadata key a service principal sets to name the person it acts for.

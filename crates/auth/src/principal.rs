@@ -38,9 +38,36 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in declaration order (tools list them, e.g. `civil token`'s refusal).
+    pub const ALL: [Role; 15] = [
+        Role::Citizen,
+        Role::Registrar,
+        Role::TownshipClerk,
+        Role::CountyApprover,
+        Role::CheckingCentre,
+        Role::FuneralHome,
+        Role::EldercareStaff,
+        Role::InstitutionOperator,
+        Role::SocialOrgOfficer,
+        Role::PlaceNameOfficer,
+        Role::Operator,
+        Role::Auditor,
+        Role::SysAdmin,
+        Role::SecurityAdmin,
+        Role::Service,
+    ];
+
     /// Parses the snake_case name used in tokens (`township_clerk`).
     pub fn from_name(name: &str) -> Option<Role> {
         serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+
+    /// The snake_case name used in tokens and in `permissions.toml`.
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => format!("{self:?}"),
+        }
     }
 
     /// Administrative roles need a second authentication factor (等保 2.0 level 3).
@@ -89,16 +116,18 @@ impl Principal {
     /// region, the caller's region is a prefix of it (a township clerk sees only that township).
     pub fn authorize(&self, allowed: &[Role], record_region: Option<&str>) -> Result<(), Status> {
         if !allowed.iter().any(|r| self.has_role(*r)) {
-            return Err(Status::permission_denied(format!(
-                "this operation needs one of the roles {allowed:?}"
-            )));
+            return Err(crate::reasons::role_required(
+                &allowed
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
         }
         if let Some(region) = record_region
             && !self.covers_region(region)
         {
-            return Err(Status::permission_denied(
-                "the record is outside the caller's region scope",
-            ));
+            return Err(crate::reasons::region_out_of_scope());
         }
         Ok(())
     }
@@ -128,7 +157,7 @@ pub fn principal<T>(request: &tonic::Request<T>) -> Result<&Principal, Status> {
         .extensions()
         .get::<std::sync::Arc<Principal>>()
         .map(|p| p.as_ref())
-        .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
+        .ok_or_else(crate::reasons::token_missing)
 }
 
 #[cfg(test)]

@@ -4,17 +4,10 @@ use std::fmt;
 
 use time::{Date, Month};
 
-/// Province codes (first two digits of a region code) an identity number may carry.
-///
-/// The 31 mainland provinces from `data/regions/provinces.csv`, plus 71 (Taiwan), 81 (Hong Kong)
-/// and 82 (Macao), whose residents hold mainland-format numbers too. Only the province is checked:
-/// a number keeps the county code of its holder's birth, and county codes are retired and
-/// renumbered, so an unknown county is not evidence of a corrupt number.
-const PROVINCE_CODES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82",
-];
+// Province codes an identity number may carry. Only the province is checked: a number keeps
+// the county code of its holder's birth, and county codes are retired and renumbered, so an
+// unknown county is not evidence of a corrupt number.
+use crate::region_code::PROVINCE_CODES;
 
 /// ISO 7064 MOD 11-2 weights for the first 17 characters (2^(17-i) mod 11).
 const CHECK_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -43,6 +36,8 @@ pub enum IdError {
     BirthDate,
     #[error("region code (characters 1-6) does not start with a known province code")]
     Region,
+    #[error("birth date (characters 7-14) is in the future")]
+    BirthInFuture,
 }
 
 impl IdError {
@@ -55,6 +50,7 @@ impl IdError {
             IdError::CheckChar => "ID_NUMBER_CHECK_CHAR",
             IdError::BirthDate => "ID_NUMBER_BIRTH_DATE",
             IdError::Region => "ID_NUMBER_REGION",
+            IdError::BirthInFuture => "ID_NUMBER_BIRTH_IN_FUTURE",
         }
     }
 }
@@ -105,6 +101,26 @@ impl IdNumber {
             return Err(IdError::Region);
         }
         Ok(IdNumber { number, birth_date })
+    }
+
+    /// Parses an identity number as of `today`: as [`IdNumber::parse`], and a birth date after
+    /// `today` is refused (a number cannot have been issued for someone not yet born).
+    ///
+    /// ```
+    /// use civil_id::{IdError, IdNumber};
+    /// use time::macros::date;
+    ///
+    /// let number = "11010520990101001X".to_string();
+    /// let number = format!("{}{}", &number[..17], IdNumber::check_char(&number[..17]));
+    /// assert_eq!(IdNumber::parse_on(&number, date!(2026 - 05 - 04)), Err(IdError::BirthInFuture));
+    /// assert!(IdNumber::parse_on(&number, date!(2099 - 01 - 01)).is_ok());
+    /// ```
+    pub fn parse_on(input: &str, today: Date) -> Result<IdNumber, IdError> {
+        let id = Self::parse(input)?;
+        if id.birth_date > today {
+            return Err(IdError::BirthInFuture);
+        }
+        Ok(id)
     }
 
     /// Returns the check character (ISO 7064 MOD 11-2) for the first 17 digits of a number.

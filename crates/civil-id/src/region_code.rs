@@ -9,6 +9,12 @@ pub enum RegionCodeError {
     Length { found: usize },
     #[error("must contain only digits")]
     Charset,
+    #[error("does not start with a known province code")]
+    Province,
+    #[error("must be a county, township or village code (6, 9 or 12 digits)")]
+    Level,
+    #[error("names no county-level division of GB/T 2260")]
+    UnknownDivision,
 }
 
 impl RegionCodeError {
@@ -17,6 +23,9 @@ impl RegionCodeError {
         match self {
             RegionCodeError::Length { .. } => "REGION_CODE_LENGTH",
             RegionCodeError::Charset => "REGION_CODE_CHARSET",
+            RegionCodeError::Province => "REGION_CODE_PROVINCE",
+            RegionCodeError::Level => "REGION_CODE_LEVEL",
+            RegionCodeError::UnknownDivision => "REGION_CODE_UNKNOWN_DIVISION",
         }
     }
 }
@@ -46,8 +55,40 @@ pub struct RegionCode {
     code: String,
 }
 
+/// Province codes (the first two digits of every region code): the 31 mainland provinces from
+/// `data/regions/provinces.csv`, plus 71 (Taiwan), 81 (Hong Kong) and 82 (Macao).
+pub(crate) const PROVINCE_CODES: [&str; 34] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82",
+];
+
+/// The county-level divisions, one line per city (see the file's header).
+const DIVISIONS: &str = include_str!("../data/divisions.txt");
+
+/// Whether `county` (6 digits) is a real division: a county or district of the 2023 list, a
+/// city (`XXXX00`) or a province (`XX0000`).
+fn is_known_division(county: &str) -> bool {
+    static CODES: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+        std::sync::OnceLock::new();
+    let codes = CODES.get_or_init(|| {
+        let mut codes = std::collections::BTreeSet::new();
+        for line in DIVISIONS.lines().filter(|l| !l.starts_with('#')) {
+            let (city, counties) = line.split_at(line.len().min(4));
+            codes.insert(format!("{city}00"));
+            codes.insert(format!("{}0000", &city[..2]));
+            for suffix in counties.as_bytes().chunks(2) {
+                codes.insert(format!("{city}{}", String::from_utf8_lossy(suffix)));
+            }
+        }
+        codes
+    });
+    codes.contains(county)
+}
+
 impl RegionCode {
-    /// Parses a region code of 2, 4, 6, 9 or 12 digits.
+    /// Parses a region code of 2, 4, 6, 9 or 12 digits whose first two digits are a province.
+    /// Shorter codes are authorisation scopes (a province, a city).
     pub fn parse(input: &str) -> Result<RegionCode, RegionCodeError> {
         let found = input.chars().count();
         if !matches!(found, 2 | 4 | 6 | 9 | 12) {
@@ -56,9 +97,36 @@ impl RegionCode {
         if !input.bytes().all(|b| b.is_ascii_digit()) {
             return Err(RegionCodeError::Charset);
         }
+        if !PROVINCE_CODES.contains(&&input[..2]) {
+            return Err(RegionCodeError::Province);
+        }
         Ok(RegionCode {
             code: input.to_owned(),
         })
+    }
+
+    /// Parses the code of a place (6, 9 or 12 digits, never a bare province or city scope)
+    /// whose county part is a real county-level division (the 2023 list, or a city or
+    /// province code ending in zeros). For a region named in a request: a record's region, a
+    /// list filter.
+    ///
+    /// ```
+    /// use civil_id::{RegionCode, RegionCodeError};
+    ///
+    /// assert!(RegionCode::parse_division("330723001").is_ok()); // a township of 武义县
+    /// assert_eq!(RegionCode::parse_division("3307"), Err(RegionCodeError::Level));
+    /// assert_eq!(RegionCode::parse_division("990723"), Err(RegionCodeError::Province));
+    /// assert_eq!(RegionCode::parse_division("330799"), Err(RegionCodeError::UnknownDivision));
+    /// ```
+    pub fn parse_division(input: &str) -> Result<RegionCode, RegionCodeError> {
+        let region = Self::parse(input)?;
+        if region.code.len() < 6 {
+            return Err(RegionCodeError::Level);
+        }
+        if !is_known_division(region.county()) {
+            return Err(RegionCodeError::UnknownDivision);
+        }
+        Ok(region)
     }
 
     /// Returns the code.
@@ -167,6 +235,46 @@ mod tests {
     }
 
     #[test]
+    fn a_code_in_no_province_is_rejected() {
+        // GB/T 2260: the first two digits name the province; 99 and 00 name none.
+        assert_eq!(RegionCode::parse("990723"), Err(RegionCodeError::Province));
+        assert_eq!(RegionCode::parse("00"), Err(RegionCodeError::Province));
+        assert_eq!(
+            RegionCode::parse("100723001"),
+            Err(RegionCodeError::Province)
+        );
+        assert!(RegionCode::parse("810000").is_ok(), "Hong Kong");
+    }
+
+    #[test]
+    fn a_division_is_a_real_county_city_or_province() {
+        for real in [
+            "330723",       // 武义县
+            "512021",       // 安岳县
+            "441900",       // 东莞市, no districts
+            "330700",       // 金华市
+            "330000",       // 浙江省
+            "330723001",    // a township of 武义县
+            "330723001002", // a village
+        ] {
+            assert!(RegionCode::parse_division(real).is_ok(), "{real}");
+        }
+        for (unknown, error) in [
+            ("330724", RegionCodeError::UnknownDivision),
+            ("330799001", RegionCodeError::UnknownDivision),
+            ("339900", RegionCodeError::UnknownDivision),
+            ("33", RegionCodeError::Level),
+            ("3307", RegionCodeError::Level),
+            ("33072", RegionCodeError::Length { found: 5 }),
+            ("3307230", RegionCodeError::Length { found: 7 }),
+            ("33072300100", RegionCodeError::Length { found: 11 }),
+            ("990723", RegionCodeError::Province),
+        ] {
+            assert_eq!(RegionCode::parse_division(unknown), Err(error), "{unknown}");
+        }
+    }
+
+    #[test]
     fn display_prints_the_code() {
         assert_eq!(region("330723001").to_string(), "330723001");
     }
@@ -178,7 +286,7 @@ mod tests {
         }
 
         #[test]
-        fn a_code_contains_every_extension_of_itself(county in "[0-9]{6}", rest in "([0-9]{3}){0,2}") {
+        fn a_code_contains_every_extension_of_itself(county in "33[0-9]{4}", rest in "([0-9]{3}){0,2}") {
             let parent = region(&county);
             let child = region(&format!("{county}{rest}"));
             prop_assert!(parent.contains(&child));

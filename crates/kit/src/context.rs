@@ -50,6 +50,8 @@ pub struct ServiceContext {
     pub cache: Cache,
     pub sealer: Sealer,
     pub calendar: Arc<civil_calendar::HolidayCalendar>,
+    /// The clock every handler and job reads `now` / `today` from (settable in tests).
+    pub clock: crate::clock::Clock,
     /// This service's own credential for calls to other services.
     pub credential: auth::client::ServiceCredential,
     /// Cancelled on shutdown; background jobs stop on it.
@@ -69,6 +71,11 @@ impl ServiceContext {
             self.name,
             self.shutdown.clone(),
         ));
+        // Applies cache invalidations recorded with changes (kit::cache), outage or not.
+        self.tasks.spawn(
+            self.cache
+                .spawn_invalidator(db.clone(), self.shutdown.clone()),
+        );
         Ok(db)
     }
 

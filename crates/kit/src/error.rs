@@ -74,7 +74,37 @@ impl From<sqlx::Error> for ServiceError {
                 return ServiceError::Aborted("concurrent update, retry".into());
             }
         }
+        if is_connection_loss(&e) {
+            tracing::warn!(error = %e, "store unreachable");
+            return ServiceError::Unavailable(STORE_UNAVAILABLE.into());
+        }
         ServiceError::Internal(anyhow::Error::new(e).context("store"))
+    }
+}
+
+/// Message of the UNAVAILABLE answer when the database cannot be reached.
+pub const STORE_UNAVAILABLE: &str = "the store is unreachable; retry shortly";
+
+/// How long a client should wait before retrying an UNAVAILABLE answer (google.rpc.RetryInfo).
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// True when `e` says the database could not be reached (a lost or refused connection, a pool
+/// that timed out or was closed, a server shutting down), as opposed to a bad query: the same
+/// call may succeed once the database is back, so it answers UNAVAILABLE, which standard gRPC
+/// clients retry, never INTERNAL.
+pub fn is_connection_loss(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: class 08 connection exception; 57P01-57P03 shutdown / cannot connect
+        // now; 53300 too many connections.
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -112,13 +142,32 @@ pub fn to_status(e: ServiceError) -> Status {
         ServiceError::Aborted(m) => Status::aborted(m),
         ServiceError::PermissionDenied(m) => Status::permission_denied(m),
         ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
-        ServiceError::Unavailable(m) => Status::unavailable(m),
+        ServiceError::Unavailable(m) => unavailable(m),
         ServiceError::Status(s) => s,
+        // A lost connection that reached us through `anyhow` (a store helper returning
+        // anyhow::Result) is still a lost connection.
+        ServiceError::Internal(e)
+            if e.chain()
+                .filter_map(|c| c.downcast_ref::<sqlx::Error>())
+                .any(is_connection_loss) =>
+        {
+            tracing::warn!(error = format!("{e:#}"), "store unreachable");
+            unavailable(STORE_UNAVAILABLE.into())
+        }
         ServiceError::Internal(e) => {
             tracing::error!(error = format!("{e:#}"), "internal error");
             Status::internal("internal error; the trace id identifies it in the logs")
         }
     }
+}
+
+/// UNAVAILABLE with a RetryInfo of [`RETRY_AFTER`], so clients back off before retrying.
+fn unavailable(message: String) -> Status {
+    Status::with_error_details(
+        Code::Unavailable,
+        message,
+        ErrorDetails::with_retry_info(Some(RETRY_AFTER)),
+    )
 }
 
 /// The refusal reason of a status, if it carries one (clients and tests branch on it).
@@ -133,6 +182,9 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
         .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
 }
+
+/// The longest personal name accepted (characters).
+pub const PERSON_NAME_MAX_CHARS: usize = 50;
 
 /// Collects every field violation of a request before refusing it, so the caller fixes all
 /// fields in one round.
@@ -163,9 +215,30 @@ impl Violations {
         self.check(!value.trim().is_empty(), field, "is required");
     }
 
-    /// Parses a 居民身份证号, recording a violation (never echoing the number) on failure.
+    /// Parses a 居民身份证号, recording a violation (never echoing the number) on failure. A
+    /// birth date after today (the system's, in China Standard Time) is refused; a handler
+    /// on the clock seam uses [`Violations::id_number_on`].
     pub fn id_number(&mut self, value: &str, field: &str) -> Option<civil_id::IdNumber> {
-        match civil_id::IdNumber::parse(value) {
+        self.id_number_on(value, field, crate::today_cst())
+    }
+
+    /// Parses a 居民身份证号 as of `today`: a birth date after `today` is refused.
+    ///
+    /// ```
+    /// use time::macros::date;
+    /// let mut v = kit::Violations::new();
+    /// // GB 11643 example number, born 1949-12-31.
+    /// assert!(v.id_number_on("11010519491231002X", "id_number", date!(2026 - 05 - 04)).is_some());
+    /// assert!(v.id_number_on("11010519491231002X", "id_number", date!(1949 - 12 - 30)).is_none());
+    /// assert!(v.finish().is_err());
+    /// ```
+    pub fn id_number_on(
+        &mut self,
+        value: &str,
+        field: &str,
+        today: time::Date,
+    ) -> Option<civil_id::IdNumber> {
+        match civil_id::IdNumber::parse_on(value, today) {
             Ok(id) => Some(id),
             Err(e) => {
                 self.add(field, e.to_string());
@@ -174,15 +247,91 @@ impl Violations {
         }
     }
 
-    /// Parses a division code.
+    /// Parses the region code of a place: 6, 9 or 12 digits (county, township, village) in a
+    /// known province. Province and city scopes (2 or 4 digits) are refused: they are token
+    /// scopes, not places.
+    ///
+    /// ```
+    /// let mut v = kit::Violations::new();
+    /// assert!(v.region("330723001", "region").is_some());
+    /// for bad in ["33072", "3307230", "33072300100", "990723", "33"] {
+    ///     assert!(v.region(bad, "region").is_none(), "{bad}");
+    /// }
+    /// ```
     pub fn region(&mut self, value: &str, field: &str) -> Option<civil_id::RegionCode> {
-        match civil_id::RegionCode::parse(value) {
+        let parsed = civil_id::RegionCode::parse(value).and_then(|r| {
+            if r.as_str().len() < 6 {
+                Err(civil_id::RegionCodeError::Level)
+            } else {
+                Ok(r)
+            }
+        });
+        match parsed {
             Ok(r) => Some(r),
             Err(e) => {
                 self.add(field, e.to_string());
                 None
             }
         }
+    }
+
+    /// Like [`Violations::region`], and the county part must be a real county-level division
+    /// (GB/T 2260, the 2023 list embedded in civil-id): for list filters and new records,
+    /// where a code naming no county can only be a mistake.
+    ///
+    /// ```
+    /// let mut v = kit::Violations::new();
+    /// assert!(v.division("330723", "region").is_some()); // 武义县
+    /// assert!(v.division("330799", "region").is_none()); // no such county
+    /// ```
+    pub fn division(&mut self, value: &str, field: &str) -> Option<civil_id::RegionCode> {
+        match civil_id::RegionCode::parse_division(value) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A person's name as written on an identity document: required, 1 to
+    /// [`PERSON_NAME_MAX_CHARS`] characters after trimming, no control characters (names of
+    /// ethnic minorities and foreigners are long and may hold `·` and spaces). Returns the
+    /// trimmed name. Other free text: `kit::rpc::Text`.
+    ///
+    /// ```
+    /// let mut v = kit::Violations::new();
+    /// assert_eq!(v.person_name(" 阿依古丽·买买提 ", "name"), "阿依古丽·买买提");
+    /// assert!(v.is_empty());
+    /// v.person_name("", "name");
+    /// v.person_name(&"名".repeat(51), "spouse.name");
+    /// v.person_name("张\u{7}三", "applicant.name");
+    /// assert_eq!(
+    ///     kit::error::violated_fields(&kit::to_status(v.finish().unwrap_err())),
+    ///     vec!["name", "spouse.name", "applicant.name"]
+    /// );
+    /// ```
+    pub fn person_name(&mut self, value: &str, field: &str) -> String {
+        let name = value.trim();
+        if name.is_empty() {
+            self.add(field, "is required");
+        } else {
+            self.bounded(name, field, PERSON_NAME_MAX_CHARS);
+        }
+        name.to_owned()
+    }
+
+    fn bounded(&mut self, value: &str, field: &str, max_chars: usize) -> bool {
+        // Counting stops past the bound: a 100,000-character value costs no more than the limit.
+        if value.chars().nth(max_chars).is_some() {
+            self.add(field, format!("must be at most {max_chars} characters"));
+            return false;
+        }
+        if value.chars().any(char::is_control) {
+            self.add(field, "must not contain control characters");
+            return false;
+        }
+        true
     }
 
     /// Converts a `civil.common.v1.Date` into a calendar date.
@@ -256,6 +405,47 @@ mod tests {
             "the bad number is not echoed: {}",
             status.message()
         );
+    }
+
+    #[test]
+    fn a_person_name_is_1_to_50_characters_without_control_characters() {
+        let mut v = Violations::new();
+        assert_eq!(v.person_name("张三", "name"), "张三");
+        assert_eq!(v.person_name(&"名".repeat(50), "name").chars().count(), 50);
+        assert!(v.is_empty());
+        v.person_name(&format!("{}\u{1}", "张".repeat(199)), "a");
+        v.person_name(&"名".repeat(51), "b");
+        v.person_name(" ", "c");
+        v.person_name("张\n三", "d");
+        v.person_name(&"x".repeat(100_000), "e");
+        let status = to_status(v.finish().expect_err("five violations"));
+        assert_eq!(violated_fields(&status), vec!["a", "b", "c", "d", "e"]);
+        assert!(status.message().len() < 300, "names are not echoed");
+    }
+
+    #[test]
+    fn an_identity_number_born_after_today_is_refused() {
+        let mut v = Violations::new();
+        let today = time::macros::date!(1949 - 12 - 30);
+        assert!(v.id_number_on("11010519491231002X", "id", today).is_none());
+        assert!(v.id_number("11010519491231002X", "id").is_some());
+        let status = to_status(v.finish().expect_err("one violation"));
+        assert!(status.message().contains("future"), "{}", status.message());
+    }
+
+    #[test]
+    fn a_region_filter_must_be_a_place_in_a_known_province() {
+        let mut v = Violations::new();
+        for bad in ["33072", "3307230", "33072300100", "990723", "33", "3307"] {
+            assert!(v.region(bad, "region").is_none(), "{bad}");
+        }
+        assert!(v.region("330723", "region").is_some());
+        assert!(v.region("330799", "region").is_some(), "format only");
+        assert!(
+            v.division("330799", "region").is_none(),
+            "not a real county"
+        );
+        assert!(v.division("330723101001", "region").is_some());
     }
 
     #[test]

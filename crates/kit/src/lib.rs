@@ -7,6 +7,8 @@
 //! - [`outbox`] and [`bus`]: domain events written with the state change, relayed to Redis
 //!   Streams or an in-process bus.
 //! - [`cache`]: in-process cache, backed by Redis when configured.
+//! - [`events`]: the event type, and typed topics bound to their protobuf message.
+//! - [`paging`]: page sizes and opaque, filter-bound page tokens (AIP-158).
 //! - [`error`]: the domain error type and its google.rpc rich status.
 //! - [`pii`]: identity numbers sealed at rest, with a blind index for lookups.
 //! - [`server`]: the one server builder: health, reflection, gRPC-Web, auth, limits, drain.
@@ -15,16 +17,21 @@
 pub mod audited;
 pub mod bus;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod outbox;
+pub mod paging;
 pub mod pii;
+pub mod rpc;
 pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod testing;
+pub mod trust;
 
 pub use context::{Mounter, ServiceContext, ServiceDef};
 pub use error::{ServiceError, Violations, to_status};

@@ -1,6 +1,13 @@
 //! The one server builder every process uses: the services it runs, plus `grpc.health.v1`,
-//! reflection (v1 and v1alpha), gRPC-Web with CORS for the portal, authentication, request
-//! timeout, message size limits, and a graceful drain on SIGTERM / SIGINT.
+//! reflection (v1 and v1alpha) of the services it serves (`CIVIL_REFLECTION`), HTTP/JSON
+//! (crate `edge`) and gRPC-Web with CORS for the configured origins (`CIVIL_CORS_ORIGINS`),
+//! authentication, per-caller rate limits and load shedding ([`limits`]), optional TLS
+//! ([`tls`]), request timeout, message size limits, and a graceful drain on SIGTERM / SIGINT.
+
+#[path = "limits.rs"]
+pub mod limits;
+#[path = "tls.rs"]
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,10 +15,10 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 use crate::bus::EventBus;
 use crate::cache::Cache;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::context::{Mounter, ServiceContext, ServiceDef};
 use crate::pii::Sealer;
@@ -92,13 +99,36 @@ pub async fn start(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
+    start_with_clock(config, services, listener, shutdown, Clock::system()).await
+}
+
+/// [`start`] with a given clock (tests set it to move time).
+pub async fn start_with_clock(
+    config: Config,
+    services: &[ServiceDef],
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    clock: Clock,
+) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
+    // Before any TLS use (listener, PostgreSQL, rediss:// for the bus and the cache).
+    tls::install_crypto_provider();
     let config = Arc::new(config);
-    let auth_layer = auth::layer::AuthLayer::new(verifier(&config)?);
+    // Trust settings (separation of duties, evidence log) for this server's services.
+    let trust = crate::trust::TrustSettings::from_config(&config)?;
+    crate::trust::install(addr, trust.clone());
+    let auth_layer = auth::layer::AuthLayer::new(verifier(&config)?)
+        .with_incompatible_roles(trust.incompatible.clone())
+        .with_security_audit(Arc::new(crate::trust::ServerAudit { addr }));
     let (bus, cache) = match &config.redis_url {
         Some(url) => (
             EventBus::redis(&url.0, &config.redis_prefix).await?,
-            Cache::with_redis(&url.0, &config.redis_prefix).await?,
+            Cache::with_redis_options(
+                &url.0,
+                &config.redis_prefix,
+                crate::cache::CacheOptions::from_config(&config),
+            )
+            .await?,
         ),
         None => (EventBus::local(), Cache::local()),
     };
@@ -107,7 +137,10 @@ pub async fn start(
     let tasks = tokio_util::task::TaskTracker::new();
     let channels = Arc::default();
     let mut mounter = Mounter::new();
+    // Each suite service's gRPC service names, for its own rate limit.
+    let mut mounted: Vec<(&str, Vec<&'static str>)> = Vec::new();
     for def in services {
+        let before = mounter.names.len();
         let ctx = ServiceContext {
             name: def.name,
             config: config.clone(),
@@ -115,6 +148,7 @@ pub async fn start(
             cache: cache.clone(),
             sealer: sealer.clone(),
             calendar: calendar.clone(),
+            clock: clock.clone(),
             credential: service_credential(&config, def.name)?,
             shutdown: shutdown.clone(),
             self_addr: addr,
@@ -125,7 +159,11 @@ pub async fn start(
             .await
             .map_err(|e| e.context(format!("mounting {}", def.name)))?;
         tracing::info!(service = def.name, "mounted");
+        mounted.push((def.name, mounter.names[before..].to_vec()));
     }
+    // Every consumer of this process has subscribed: the in-process bus may now count an event
+    // on a topic nobody here consumes as delivered (kit::bus).
+    bus.subscriptions_complete();
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     for name in &mounter.names {
@@ -133,43 +171,60 @@ pub async fn start(
             .set_service_status(*name, tonic_health::ServingStatus::Serving)
             .await;
     }
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(contracts::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(contracts::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
     let names = mounter.names.clone();
     let mut routes = mounter.routes;
-    routes
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+    routes.add_service(health_service);
+    if config.reflection {
+        // Only what this process serves (and health): not every service of the descriptor
+        // set, never the outside systems of civil.external.v1.
+        let reflection = || {
+            let mut builder = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(contracts::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name("grpc.health.v1.Health");
+            for name in &names {
+                builder = builder.with_service_name(*name);
+            }
+            builder
+        };
+        routes
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
+    }
 
-    // Browsers call through gRPC-Web; they need CORS to read grpc-status from another origin.
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods(AllowMethods::any())
-        .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([
-            http::HeaderName::from_static("grpc-status"),
-            http::HeaderName::from_static("grpc-message"),
-            http::HeaderName::from_static("grpc-status-details-bin"),
-        ])
-        .max_age(Duration::from_secs(600));
+    let rate_limits = limits::RateLimits::from_config(&config, &mounted)?;
 
-    // Layers, outermost first: CORS answers preflights before anything else; gRPC-Web turns
-    // browser calls into gRPC; Observe opens the RPC span so auth refusals are traced and
-    // counted too; Auth leaves the Principal for handlers.
+    // Layers, outermost first: CORS answers preflights of the allowed origins (others get no
+    // CORS header); JSON calls become gRPC calls of the same RPC (crate edge), and gRPC-Web
+    // calls too, so everything inside sees gRPC; Observe opens the RPC span so every refusal
+    // below is traced and counted; shedding refuses at once when the process is full; Auth
+    // leaves the Principal for handlers, and the rate limit keys on it.
+    // Innermost, every call runs with the server's sealer at hand (idempotency seals stored
+    // answers with it).
+    let call_sealer = sealer.clone();
     let layers = tower::ServiceBuilder::new()
-        .layer(cors)
+        .layer(limits::CorsGateLayer::new(limits::Origins::from_config(
+            &config,
+        )))
+        .layer(edge::JsonLayer::new()) // HTTP/JSON -> gRPC; outside gRPC-Web, observe and auth
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(crate::telemetry::ObserveLayer)
+        .layer(crate::telemetry::ObserveLayer::serving(&names))
+        .layer(limits::ShedLayer::new(config.max_concurrent_calls))
         .layer(auth_layer)
+        .layer(limits::RateLimitLayer::new(rate_limits))
+        .map_response(too_large_is_resource_exhausted)
+        .map_request(|mut request: http::Request<tonic::body::Body>| {
+            let method = crate::rpc::Method::from_path(request.uri().path());
+            request.extensions_mut().insert(method);
+            request
+        })
+        .map_future(move |call| crate::idempotency::SEALER.scope(call_sealer.clone(), call))
         .into_inner();
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls::server_tls(&config)? {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .accept_http1(true)
         .timeout(Duration::from_millis(config.request_timeout_ms))
         .concurrency_limit_per_connection(1024)
@@ -199,6 +254,30 @@ pub async fn start(
         handle,
         tasks,
     })
+}
+
+/// tonic refuses a request over the size limit with OUT_OF_RANGE; gRPC clients expect
+/// RESOURCE_EXHAUSTED (and do not retry it blindly). The refusal is a trailers-only answer, so
+/// its status is in the headers.
+fn too_large_is_resource_exhausted(
+    mut response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    let headers = response.headers_mut();
+    let out_of_range = headers
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"11");
+    let too_large = headers.get("grpc-message").is_some_and(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .replace("%20", " ")
+            .contains("decoded message length too large")
+    });
+    if out_of_range && too_large {
+        headers.insert(
+            "grpc-status",
+            http::HeaderValue::from_static("8"), // RESOURCE_EXHAUSTED
+        );
+    }
+    response
 }
 
 /// Cancels `token` on SIGTERM or SIGINT: Kubernetes and systemd stop with SIGTERM, a person

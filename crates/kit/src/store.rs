@@ -40,6 +40,13 @@ const KIT_SCHEMA: &[&str] = &[
         event_id TEXT NOT NULL,
         processed_at_ms BIGINT NOT NULL,
         PRIMARY KEY (consumer, event_id))",
+    // Cache invalidations recorded with the change, applied to Redis by the invalidator
+    // (kit::cache), so a change reaches every replica even across a Redis outage.
+    "CREATE TABLE IF NOT EXISTS cache_invalidations (
+        id TEXT PRIMARY KEY,
+        cache_key TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        first_done_at_ms BIGINT)",
 ];
 
 /// A service's database handle.
@@ -51,12 +58,17 @@ pub struct Db {
 
 impl Db {
     /// Opens the service's store, creates the kit tables and runs the service's migrations.
+    ///
+    /// Applied migrations the binary does not carry are ignored: during a rolling update an old
+    /// replica starts on the schema the new release migrated (docs/operations/upgrade.md);
+    /// `civil restore-check` is what reports such a database. Running it again is a no-op.
     pub async fn open(config: &Config, service: &str, migrator: &Migrator) -> anyhow::Result<Db> {
         let db = Self::connect(config, service).await?;
         for stmt in KIT_SCHEMA.iter().chain(auth::audit::SCHEMA) {
             db.pool.execute(*stmt).await?;
         }
-        migrator.run(&db.pool).await?;
+        db.add_column("outbox", "handed_at_ms", "BIGINT").await?;
+        tolerant(migrator).run(&db.pool).await?;
         Ok(db)
     }
 
@@ -66,7 +78,11 @@ impl Db {
         let db = match &config.database_url {
             Some(url) if url.0.starts_with("postgres") => {
                 let schema = format!("{}{}", config.db_schema_prefix, service);
-                open_postgres(&url.0, &schema, config.db_max_connections).await?
+                // TLS: `sslmode` in the URL, or CIVIL_DATABASE_CA_FILE (crate::server::tls).
+                crate::server::tls::install_crypto_provider();
+                let url =
+                    crate::server::tls::postgres_url(&url.0, config.database_ca_file.as_deref())?;
+                open_postgres(&url, &schema, config.db_max_connections).await?
             }
             Some(url) => anyhow::bail!(
                 "unsupported CIVIL_DATABASE_URL scheme: {}",
@@ -81,6 +97,45 @@ impl Db {
         Ok(db)
     }
 
+    /// Adds a column to a kit table created by an earlier release, once (forward-only).
+    async fn add_column(&self, table: &str, column: &str, ty: &str) -> anyhow::Result<()> {
+        let exists: i64 = match self.dialect {
+            Dialect::Sqlite => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'"
+                )))
+                .fetch_one(&self.pool)
+                .await?
+            }
+            Dialect::Postgres => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.columns
+                     WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+                )
+                .bind(table)
+                .bind(column)
+                .fetch_one(&self.pool)
+                .await?
+            }
+        };
+        if exists == 0 {
+            let added = self
+                .pool
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {ty}"
+                )))
+                .await;
+            // Another replica may have added it in between.
+            if let Err(e) = added
+                && !e.to_string().contains("already exists")
+                && !e.to_string().contains("duplicate column")
+            {
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
     /// Begins a transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first fails at once with
     /// "database is locked" when another connection (a tool, a second process) wrote in
@@ -91,6 +146,14 @@ impl Db {
             Dialect::Postgres => self.pool.begin().await,
         }
     }
+}
+
+/// The service's migrator, ignoring applied versions it does not know (a newer release's).
+pub fn tolerant(migrator: &Migrator) -> Migrator {
+    let mut tolerant = Migrator::with_migrations(migrator.iter().cloned().collect());
+    tolerant.set_locking(migrator.locking);
+    tolerant.set_ignore_missing(true);
+    tolerant
 }
 
 async fn open_sqlite(url: &str) -> anyhow::Result<Db> {

@@ -4,13 +4,14 @@
 //!
 //! Span fields never carry identity numbers or names: handlers record ids and blind indexes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Instrument;
@@ -117,36 +118,15 @@ pub fn init(service: &str, config: &Config) -> TelemetryGuard {
     }
 }
 
-struct HeaderExtractor<'a>(&'a http::HeaderMap);
-
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
-
-struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
-
-impl Injector for MetadataInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(k), Ok(v)) = (
-            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
-            value.parse(),
-        ) {
-            self.0.insert(k, v);
-        }
-    }
-}
-
 /// Adds the current span's trace context to an outgoing request.
 pub fn inject<T>(request: &mut tonic::Request<T>) {
     let cx = tracing::Span::current().context();
+    // tonic's metadata is an http::HeaderMap underneath; opentelemetry-http's carrier writes it.
+    let mut headers = std::mem::take(request.metadata_mut()).into_headers();
     opentelemetry::global::get_text_map_propagator(|p| {
-        p.inject_context(&cx, &mut MetadataInjector(request.metadata_mut()))
+        p.inject_context(&cx, &mut HeaderInjector(&mut headers))
     });
+    *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
 }
 
 /// The current span's W3C `traceparent`, for durable records (outbox events, workflow steps).
@@ -179,21 +159,80 @@ pub fn set_parent_from_traceparent(span: &tracing::Span, traceparent: &str) {
     let _ = span.set_parent(cx);
 }
 
+/// The label value of every path that is not a method this process serves: a caller sending
+/// random paths (authenticated or not) adds no metric series and no span names.
+pub const UNKNOWN_LABEL: &str = "unknown";
+
 /// Outermost server layer: one span per RPC, parented on the caller's trace context, and the
 /// RED metrics (`civil_rpc_requests_total{service,method,code}`, `civil_rpc_duration_seconds`).
+/// Labels come only from the known methods ([`ObserveLayer::serving`]); any other path is
+/// labelled [`UNKNOWN_LABEL`].
 #[derive(Clone, Default)]
-pub struct ObserveLayer;
+pub struct ObserveLayer {
+    known: Arc<HashSet<String>>,
+}
+
+impl ObserveLayer {
+    /// Knows the methods of the gRPC services named (fully qualified, e.g.
+    /// `civil.funeral.v1.FuneralService`), of health and of reflection.
+    pub fn serving(services: &[&str]) -> Self {
+        let mut known = HashSet::new();
+        let mut add_set = |bytes: &[u8]| {
+            if let Ok(set) = <prost_types::FileDescriptorSet as prost::Message>::decode(bytes) {
+                for file in set.file {
+                    let package = file.package.unwrap_or_default();
+                    for service in file.service {
+                        let full = format!("{package}.{}", service.name.unwrap_or_default());
+                        if full.starts_with("grpc.health.") || services.contains(&full.as_str()) {
+                            for method in service.method {
+                                known
+                                    .insert(format!("/{full}/{}", method.name.unwrap_or_default()));
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        add_set(contracts::FILE_DESCRIPTOR_SET);
+        add_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        for reflection in [
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            known.insert(reflection.to_owned());
+        }
+        Self {
+            known: Arc::new(known),
+        }
+    }
+
+    /// The (service, method) labels of `path`: its own when known, else [`UNKNOWN_LABEL`].
+    fn labels(&self, path: &str) -> (String, String) {
+        if self.known.contains(path) {
+            let mut parts = path.trim_start_matches('/').splitn(2, '/');
+            let service = parts.next().unwrap_or(UNKNOWN_LABEL).to_owned();
+            let method = parts.next().unwrap_or(UNKNOWN_LABEL).to_owned();
+            (service, method)
+        } else {
+            (UNKNOWN_LABEL.to_owned(), UNKNOWN_LABEL.to_owned())
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for ObserveLayer {
     type Service = ObserveService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        ObserveService { inner }
+        ObserveService {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct ObserveService<S> {
     inner: S,
+    layer: ObserveLayer,
 }
 
 impl<S, B, RB> tower::Service<http::Request<B>> for ObserveService<S>
@@ -211,13 +250,10 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let path = req.uri().path().to_owned();
-        let mut parts = path.trim_start_matches('/').splitn(2, '/');
-        let service = parts.next().unwrap_or("").to_owned();
-        let method = parts.next().unwrap_or("").to_owned();
+        let (service, method) = self.layer.labels(req.uri().path());
         let span = tracing::info_span!(
             "grpc.server",
-            otel.name = %path.trim_start_matches('/'),
+            otel.name = %format_args!("{service}/{method}"),
             otel.kind = "server",
             rpc.system = "grpc",
             rpc.service = %service,
@@ -259,7 +295,10 @@ where
     }
 }
 
-/// Starts the Prometheus scrape endpoint on `addr` (`CIVIL_METRICS_LISTEN`).
+/// Starts the Prometheus scrape endpoint on `addr` (`CIVIL_METRICS_LISTEN`), with HELP text on
+/// every metric the suite records and the standard process metrics (`process_cpu_seconds_total`,
+/// `process_resident_memory_bytes`, `process_open_fds`, ..., from the `metrics-process` crate,
+/// refreshed every few seconds).
 pub fn serve_metrics(addr: &str) -> anyhow::Result<()> {
     let addr: std::net::SocketAddr = addr.parse()?;
     metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -268,5 +307,88 @@ pub fn serve_metrics(addr: &str) -> anyhow::Result<()> {
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ])?
         .install()?;
+    describe();
+    let collector = metrics_process::Collector::default();
+    collector.describe();
+    collector.collect();
+    std::thread::Builder::new()
+        .name("process-metrics".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(PROCESS_METRICS_EVERY);
+                collector.collect();
+            }
+        })?;
     Ok(())
+}
+
+/// How often the process metrics are read (a scrape sees values at most this old).
+const PROCESS_METRICS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// HELP text of every metric the suite records (a metric without one fails
+/// `promtool check metrics`). A new metric adds its line here.
+pub const METRICS: &[(&str, MetricKind, &str)] = &[
+    (
+        "civil_rpc_requests_total",
+        MetricKind::Counter,
+        "RPCs answered, by gRPC service, method (unknown for a path this process does not serve) and status code.",
+    ),
+    (
+        "civil_rpc_duration_seconds",
+        MetricKind::Histogram,
+        "Time to answer an RPC (to its response headers), by gRPC service and method.",
+    ),
+    (
+        "civil_outbox_lag_seconds",
+        MetricKind::Gauge,
+        "Age of the oldest event in a service's outbox not yet published.",
+    ),
+    (
+        "civil_onematter_step_duration_seconds",
+        MetricKind::Histogram,
+        "Time one workflow step of a one-matter case took, by workflow, step and outcome.",
+    ),
+    (
+        "civil_onematter_step_retries_total",
+        MetricKind::Counter,
+        "Workflow steps retried after a failure, by workflow and step.",
+    ),
+    (
+        "civil_onematter_stale_results_total",
+        MetricKind::Counter,
+        "Step results dropped because the step had been claimed again meanwhile.",
+    ),
+    (
+        "civil_onematter_cases",
+        MetricKind::Gauge,
+        "One-matter cases by state.",
+    ),
+    (
+        "civil_rate_limited_total",
+        MetricKind::Counter,
+        "Calls refused RESOURCE_EXHAUSTED because the caller was over its rate, by gRPC service.",
+    ),
+    (
+        "civil_load_shed_total",
+        MetricKind::Counter,
+        "Calls refused UNAVAILABLE at once because the process had too many calls in progress.",
+    ),
+];
+
+/// What a metric in [`METRICS`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+fn describe() {
+    for &(name, kind, help) in METRICS {
+        match kind {
+            MetricKind::Counter => metrics::describe_counter!(name, help),
+            MetricKind::Gauge => metrics::describe_gauge!(name, help),
+            MetricKind::Histogram => metrics::describe_histogram!(name, help),
+        }
+    }
 }

@@ -21,6 +21,8 @@ pub struct TestSuite {
     pub config: Config,
     pub channel: Channel,
     pub addr: std::net::SocketAddr,
+    /// The suite's clock: `suite.clock.set_today(..)` moves every service's today.
+    pub clock: crate::clock::Clock,
     issuer: auth::token::DevIssuer,
     services: Vec<ServiceDef>,
     running: Option<Running>,
@@ -61,22 +63,30 @@ pub async fn spawn_with(services: &[ServiceDef], adjust: impl FnOnce(&mut Config
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
     let mut config = test_config(dir.path());
     adjust(&mut config);
-    start(config, services.to_vec(), dir).await
+    start(
+        config,
+        services.to_vec(),
+        dir,
+        crate::clock::Clock::system(),
+    )
+    .await
 }
 
 async fn start(
     config: Config,
     services: Vec<ServiceDef>,
     dir: std::sync::Arc<tempfile::TempDir>,
+    clock: crate::clock::Clock,
 ) -> TestSuite {
     let _guard = crate::telemetry::init("civil-test", &config);
     std::mem::forget(_guard);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let running = crate::server::start(
+    let running = crate::server::start_with_clock(
         config.clone(),
         &services,
         listener,
         CancellationToken::new(),
+        clock.clone(),
     )
     .await
     .expect("suite starts");
@@ -90,6 +100,7 @@ async fn start(
         config,
         channel,
         addr,
+        clock,
         issuer,
         services,
         running: Some(running),
@@ -146,7 +157,13 @@ impl TestSuite {
         }
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".into();
-        start(config, self.services.clone(), self._dir.clone()).await
+        start(
+            config,
+            self.services.clone(),
+            self._dir.clone(),
+            self.clock.clone(),
+        )
+        .await
     }
 
     /// Stops the server and waits for the drain.
@@ -162,5 +179,73 @@ impl Drop for TestSuite {
         if let Some(r) = &self.running {
             r.shutdown.cancel();
         }
+    }
+}
+
+/// A codec that sends and receives message bytes as they are: tests use it to send malformed
+/// protobuf, an empty body to any method, or a message of a chosen size.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use prost::bytes::BufMut as _;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use prost::bytes::Buf as _;
+        let mut out = vec![0; src.remaining()];
+        src.copy_to_slice(&mut out);
+        Ok(Some(out))
+    }
+}
+
+impl TestSuite {
+    /// Calls `path` (`/civil.x.v1.XService/Rpc`) with raw message bytes and a bearer token.
+    pub async fn raw_call(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        token: &str,
+    ) -> Result<Vec<u8>, tonic::Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .max_encoding_message_size(usize::MAX)
+            .max_decoding_message_size(usize::MAX);
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let path = http::uri::PathAndQuery::try_from(path)
+            .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
+        grpc.unary(self.request(body, token), path, RawCodec)
+            .await
+            .map(tonic::Response::into_inner)
     }
 }

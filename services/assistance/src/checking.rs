@@ -6,6 +6,7 @@
 use contracts::civil::common::v1::{Date as ProtoDate, PersonRef};
 use contracts::civil::external::v1::CheckHouseholdRequest;
 use contracts::civil::external::v1::checking_centre_service_client::CheckingCentreServiceClient;
+use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use kit::ServiceError;
 
@@ -56,7 +57,7 @@ impl EconomicChecker for GrpcChecker {
         request: CheckRequest,
         on_behalf_of: &'a str,
     ) -> BoxFuture<'a, Result<CheckReport, ServiceError>> {
-        Box::pin(async move {
+        async move {
             let d = request.authorisation_signed_on;
             let message = CheckHouseholdRequest {
                 request_id: request.request_id,
@@ -89,20 +90,34 @@ impl EconomicChecker for GrpcChecker {
                     _ => ServiceError::Status(status),
                 })?
                 .into_inner();
+            // The centre's figures are bounded like any money field: an answer out of range is
+            // not a figure the decision may rest on.
+            let mut findings = Vec::with_capacity(report.members.len());
+            for m in report.members {
+                let amounts = money::Fen::from_proto(m.monthly_income_fen, "monthly_income_fen")
+                    .and_then(|income| {
+                        money::Fen::from_proto(m.financial_assets_fen, "financial_assets_fen")
+                            .map(|assets| (income, assets))
+                    });
+                let Ok((monthly_income_fen, financial_assets_fen)) = amounts else {
+                    tracing::warn!("economic check answered an amount out of range");
+                    return Err(ServiceError::Unavailable(
+                        "the checking centre answered an amount out of range; retry later".into(),
+                    ));
+                };
+                findings.push(Finding {
+                    id_number: m.id_number,
+                    monthly_income_fen,
+                    financial_assets_fen,
+                    houses: u32::try_from(m.houses).unwrap_or(0),
+                    vehicles: u32::try_from(m.vehicles).unwrap_or(0),
+                });
+            }
             Ok(CheckReport {
                 report_id: report.report_id,
-                findings: report
-                    .members
-                    .into_iter()
-                    .map(|m| Finding {
-                        id_number: m.id_number,
-                        monthly_income_fen: m.monthly_income_fen,
-                        financial_assets_fen: m.financial_assets_fen,
-                        houses: u32::try_from(m.houses).unwrap_or(0),
-                        vehicles: u32::try_from(m.vehicles).unwrap_or(0),
-                    })
-                    .collect(),
+                findings,
             })
-        })
+        }
+        .boxed()
     }
 }

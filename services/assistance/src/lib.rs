@@ -1,7 +1,8 @@
 //! 社会救助: social assistance (低保, 低保边缘, 特困, 临时救助) for the county civil-affairs suite.
 //!
 //! - [`domain`]: the rules, as plain functions over plain types, with the county policy.
-//! - `api`, `procedure`, `benefits`, `roll`: the gRPC handlers and their effects.
+//! - `api`: one file per RPC (kit::rpc); `procedure`, `benefits`, `death`, `status`, `roll`:
+//!   the effects they run.
 //! - [`checking`]: the seam to the county checking centre (家庭经济状况核对).
 //! - `store`: sqlx queries; household data is sealed at rest.
 
@@ -9,10 +10,14 @@ mod api;
 mod benefits;
 pub mod checking;
 mod convert;
+mod death;
+mod decision;
 pub mod domain;
+mod notice;
 mod procedure;
 mod records;
 mod roll;
+mod status;
 mod store;
 
 use std::sync::Arc;
@@ -49,18 +54,14 @@ pub fn load_policy(config: &kit::config::Config) -> anyhow::Result<Policy> {
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
     let policy = load_policy(&ctx.config)?;
     let db = ctx.open_db(&MIGRATOR).await?;
+    let rpc = kit::rpc::Rpc::new(&ctx, db);
     let inner = api::Inner {
-        reads: auth::audit::AuditWriter::spawn(db.pool.clone()),
-        db,
-        sealer: ctx.sealer.clone(),
-        cache: ctx.cache.clone(),
-        calendar: ctx.calendar.clone(),
         policy: Arc::new(policy),
         checker: Arc::new(checking::GrpcChecker::new(ctx.clone())),
         invalidations: Default::default(),
     };
     m.add(
-        AssistanceServiceServer::new(AssistanceApi::new(inner))
+        AssistanceServiceServer::new(AssistanceApi::new(inner, rpc))
             .max_decoding_message_size(ctx.config.max_message_bytes),
     );
     Ok(())

@@ -3,54 +3,27 @@
 
 use auth::{Principal, Role};
 use contracts::civil::assistance::v1 as pb;
+use kit::pii::Sealer;
+use kit::rpc::{Call, Text as _};
 use kit::{ServiceError, Violations};
-use sqlx::AnyConnection;
 use time::Date;
 
-use crate::api::{Inner, audit_change, authorize, refuse};
-use crate::checking::CheckRequest;
-use crate::convert::{application_to_proto, kind_from_proto};
-use crate::domain::allowance::{
-    Computation, Ineligible, assess_minimum_living, assess_near_threshold,
-};
-use crate::domain::application::{
-    ApplicationState, Investigator, OutOfOrder, Step, VisitError, check_visit, notice_end,
-    review_deadline,
-};
-use crate::domain::benefit::{BenefitKind, Terms};
-use crate::domain::extreme_poverty;
+use crate::api::refuse;
+use crate::checking::CheckReport;
+use crate::convert::kind_from_proto;
+use crate::domain::application::{ApplicationState, OutOfOrder, Step};
+use crate::domain::benefit::BenefitKind;
 use crate::domain::household::{Household, Relationship, apply_verified};
-use crate::domain::month::Month;
-use crate::domain::policy::PolicyVersion;
-use crate::records::{
-    ApplicationRecord, BenefitRecord, BenefitState, CheckRecord, DecisionRecord, NoticeRecord,
-    Visit, fmt_date, parse_date,
-};
+use crate::records::{ApplicationRecord, CheckRecord, fmt_date};
 use crate::store;
-
-const CLERK: &[Role] = &[Role::TownshipClerk];
-const APPROVER: &[Role] = &[Role::CountyApprover];
-/// Service: the one-matter aggregator follows an application it opened for a citizen.
-const READERS: &[Role] = &[Role::TownshipClerk, Role::CountyApprover, Role::Service];
-/// Service: the one-matter aggregator applies on the citizen's behalf (社会救助一件事).
-const APPLICANTS: &[Role] = &[Role::Citizen, Role::TownshipClerk, Role::Service];
 
 pub(crate) fn out_of_order(e: OutOfOrder) -> ServiceError {
     refuse("ASSISTANCE_OUT_OF_ORDER", e.to_string())
 }
 
-fn step(rec: &mut ApplicationRecord, step: Step) -> Result<(), ServiceError> {
+pub(crate) fn step(rec: &mut ApplicationRecord, step: Step) -> Result<(), ServiceError> {
     rec.state = rec.state.after(step).map_err(out_of_order)?;
     Ok(())
-}
-
-/// A date given by a clerk: a real date, not after today.
-pub(crate) fn past_date(
-    v: &mut Violations,
-    date: Option<&contracts::civil::common::v1::Date>,
-    field: &str,
-) -> Option<Date> {
-    v.date(date, field)
 }
 
 pub(crate) fn not_in_future(date: Date, today: Date) -> Result<(), ServiceError> {
@@ -63,9 +36,32 @@ pub(crate) fn not_in_future(date: Date, today: Date) -> Result<(), ServiceError>
     Ok(())
 }
 
+/// A checked sum of amounts: a sum that does not fit is refused, never wrapped.
+pub(crate) fn sum_of(
+    amounts: impl IntoIterator<Item = money::Fen>,
+) -> Result<money::Fen, ServiceError> {
+    money::Fen::checked_sum(amounts).ok_or_else(amount_out_of_range)
+}
+
+/// A count summed without overflow (saturates: a count this large is beyond every limit).
+pub(crate) fn count_of(counts: impl IntoIterator<Item = u32>) -> i32 {
+    let total = counts
+        .into_iter()
+        .fold(0u32, |total, n| total.saturating_add(n));
+    i32::try_from(total).unwrap_or(i32::MAX)
+}
+
+/// The refusal for a computation whose amount does not fit in `i64` fen.
+pub(crate) fn amount_out_of_range() -> ServiceError {
+    refuse(
+        "ASSISTANCE_AMOUNT_OUT_OF_RANGE",
+        "an amount of the computation is out of range",
+    )
+}
+
 /// Blind indexes of the members a benefit covers.
 pub(crate) fn covered_indexes(
-    inner: &Inner,
+    sealer: &Sealer,
     household: &Household,
     only: Option<&str>,
 ) -> Vec<String> {
@@ -73,580 +69,231 @@ pub(crate) fn covered_indexes(
         .members
         .iter()
         .filter(|m| only.is_none_or(|id| m.id_number == id))
-        .filter_map(|m| index_of(inner, &m.id_number))
+        .filter_map(|m| index_of(sealer, &m.id_number))
         .collect()
 }
 
 /// The blind index of a stored (hence valid) identity number.
-pub(crate) fn index_of(inner: &Inner, id_number: &str) -> Option<String> {
+pub(crate) fn index_of(sealer: &Sealer, id_number: &str) -> Option<String> {
     civil_id::IdNumber::parse(id_number)
         .ok()
-        .map(|id| inner.sealer.index(&id))
+        .map(|id| sealer.index(&id))
 }
 
-impl Inner {
-    async fn load_in_scope(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        roles: &[Role],
-        id: &str,
-    ) -> Result<ApplicationRecord, ServiceError> {
-        authorize(p, roles, None)?;
-        let rec = store::load_application(conn, &self.sealer, id).await?;
-        authorize(p, roles, Some(&rec.household.region))?;
-        Ok(rec)
-    }
+/// A decoded application: kind, channel, household, the member covered alone, the declared
+/// staff relations.
+pub(crate) struct Submission {
+    kind: BenefitKind,
+    channel: pb::Channel,
+    household: Household,
+    individual: Option<String>,
+    declared_staff: Vec<String>,
+    institutional: bool,
+}
 
-    async fn save(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        rec: &ApplicationRecord,
-        action: &str,
-    ) -> Result<pb::Application, ServiceError> {
-        store::update_application(conn, &self.sealer, rec).await?;
-        audit_change(conn, p, action, &rec.id).await?;
-        Ok(application_to_proto(rec, p.sees_full_identity_numbers()))
+impl Submission {
+    pub(crate) fn region(&self) -> &str {
+        &self.household.region
     }
+}
 
-    pub(crate) async fn submit(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        req: pb::SubmitApplicationRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        authorize(p, APPLICANTS, None)?;
-        let mut v = Violations::new();
-        let kind = kind_from_proto(req.kind).filter(|k| *k != BenefitKind::Temporary);
+/// Decodes a SubmitApplication request, reporting every violation at once (an absent household
+/// reports each of its required fields, so a retry does not uncover new ones).
+pub(crate) fn decode_submission(
+    p: &Principal,
+    req: &pb::SubmitApplicationRequest,
+) -> Result<Submission, ServiceError> {
+    let mut v = Violations::new();
+    let kind = kind_from_proto(req.kind).filter(|k| *k != BenefitKind::Temporary);
+    v.check(
+        kind.is_some(),
+        "kind",
+        "must be minimum living allowance, near threshold or extreme poverty support",
+    );
+    let channel = pb::Channel::try_from(req.channel).unwrap_or(pb::Channel::Unspecified);
+    v.check(
+        channel != pb::Channel::Unspecified,
+        "channel",
+        "is required",
+    );
+    if p.has_role(Role::Citizen)
+        && !p.has_role(Role::TownshipClerk)
+        && channel != pb::Channel::Unspecified
+    {
         v.check(
-            kind.is_some(),
-            "kind",
-            "must be minimum living allowance, near threshold or extreme poverty support",
-        );
-        let channel = pb::Channel::try_from(req.channel).unwrap_or(pb::Channel::Unspecified);
-        v.check(
-            channel != pb::Channel::Unspecified,
+            channel == pb::Channel::Online,
             "channel",
-            "is required",
+            "a citizen applies online",
         );
-        if p.has_role(Role::Citizen) && !p.has_role(Role::TownshipClerk) {
-            v.check(
-                channel == pb::Channel::Online,
-                "channel",
-                "a citizen applies online",
-            );
-        }
-        let household =
-            crate::convert::parse_household(&mut v, req.household.as_ref(), "household");
-        let individual = if req.individual_member_id_number.is_empty() {
-            None
-        } else {
-            v.check(
-                kind == Some(BenefitKind::MinimumLiving),
-                "individual_member_id_number",
-                "only for a minimum living allowance",
-            );
-            v.id_number(
-                &req.individual_member_id_number,
-                "individual_member_id_number",
-            )
-            .map(|id| id.as_str().to_owned())
-        };
-        for (i, relation) in req.staff_relations.iter().enumerate() {
-            v.required(
-                &relation.staff_subject,
-                &format!("staff_relations[{i}].staff_subject"),
-            );
-        }
-        v.finish()?;
-        let (Some(kind), Some(household)) = (kind, household) else {
-            return Err(ServiceError::invalid("household", "is invalid"));
-        };
-        authorize(p, APPLICANTS, Some(&household.region))?;
-        let mut ids: Vec<&str> = household
-            .members
-            .iter()
-            .map(|m| m.id_number.as_str())
-            .collect();
-        ids.sort_unstable();
-        if ids.windows(2).any(|w| w[0] == w[1]) {
-            return Err(refuse(
-                "ASSISTANCE_DUPLICATE_MEMBER",
-                "a member is listed twice",
-            ));
-        }
-        if household
-            .members
-            .iter()
-            .filter(|m| m.relationship == Relationship::Applicant)
-            .count()
-            != 1
-        {
-            return Err(refuse(
-                "ASSISTANCE_APPLICANT_NOT_MEMBER",
-                "exactly one member must be the applicant",
-            ));
-        }
-        if individual
-            .as_deref()
-            .is_some_and(|id| household.member(id).is_none())
-        {
-            return Err(refuse(
-                "ASSISTANCE_APPLICANT_NOT_MEMBER",
-                "the member to cover alone is not in the household",
-            ));
-        }
-        let rec = ApplicationRecord {
-            id: uuid::Uuid::now_v7().to_string(),
+    }
+    let empty = pb::Household::default();
+    let household = crate::convert::parse_household(
+        &mut v,
+        Some(req.household.as_ref().unwrap_or(&empty)),
+        "household",
+    );
+    let individual = if req.individual_member_id_number.is_empty() {
+        None
+    } else {
+        v.check(
+            kind == Some(BenefitKind::MinimumLiving),
+            "individual_member_id_number",
+            "only for a minimum living allowance",
+        );
+        v.id_number(
+            &req.individual_member_id_number,
+            "individual_member_id_number",
+        )
+        .map(|id| id.as_str().to_owned())
+    };
+    if req.staff_relations.len() > MAX_RELATIONS {
+        v.add(
+            "staff_relations",
+            format!("must list at most {MAX_RELATIONS} relations"),
+        );
+    }
+    for (i, relation) in req.staff_relations.iter().enumerate().take(MAX_RELATIONS) {
+        v.text(
+            &relation.staff_subject,
+            &format!("staff_relations[{i}].staff_subject"),
+            kit::rpc::SHORT_MAX,
+        );
+        v.optional_text(
+            &relation.relationship,
+            &format!("staff_relations[{i}].relationship"),
+            kit::rpc::SHORT_MAX,
+        );
+    }
+    v.finish()?;
+    match (kind, household) {
+        (Some(kind), Some(household)) => Ok(Submission {
             kind,
-            channel: channel as i32,
-            state: ApplicationState::Submitted,
+            channel,
             household,
             individual,
-            institutional: req.institutional_care,
-            related_staff: req
+            declared_staff: req
                 .staff_relations
                 .iter()
-                .map(|r| r.staff_subject.clone())
+                .map(|r| r.staff_subject.trim().to_owned())
                 .collect(),
-            submitted_on: fmt_date(kit::today_cst()),
-            accepted_on: None,
-            deadline: None,
-            visits: vec![],
-            check: None,
-            notice: None,
-            decision: None,
-            benefit_id: None,
-            version: 1,
-        };
-        store::insert_application(conn, &self.sealer, &rec).await?;
-        audit_change(conn, p, "assistance.SubmitApplication", &rec.id).await?;
-        Ok(application_to_proto(&rec, p.sees_full_identity_numbers()))
-    }
-
-    pub(crate) async fn accept(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        req: pb::AcceptApplicationRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        let mut rec = self
-            .load_in_scope(conn, p, CLERK, &req.application_id)
-            .await?;
-        step(&mut rec, Step::Accept)?;
-        let today = kit::today_cst();
-        let days = self.policy.in_force_on(today).review_deadline_working_days;
-        rec.accepted_on = Some(fmt_date(today));
-        rec.deadline = Some(fmt_date(review_deadline(&self.calendar, today, days)));
-        self.save(conn, p, &rec, "assistance.AcceptApplication")
-            .await
-    }
-
-    pub(crate) async fn investigate(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        req: pb::RecordInvestigationRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        let mut v = Violations::new();
-        let visit_date = past_date(&mut v, req.visit_date.as_ref(), "visit_date");
-        for (i, s) in req.staff.iter().enumerate() {
-            v.required(&s.staff_subject, &format!("staff[{i}].staff_subject"));
-        }
-        v.finish()?;
-        let visit_date =
-            visit_date.ok_or_else(|| ServiceError::invalid("visit_date", "is required"))?;
-        let mut rec = self
-            .load_in_scope(conn, p, CLERK, &req.application_id)
-            .await?;
-        step(&mut rec, Step::Investigate)?;
-        not_in_future(visit_date, kit::today_cst())?;
-        let staff: Vec<Investigator> = req
-            .staff
-            .iter()
-            .map(|s| Investigator {
-                subject: s.staff_subject.clone(),
-                signed: s.signed,
-            })
-            .collect();
-        check_visit(
-            &staff,
-            req.household_signed,
-            &rec.related_staff,
-            p.region.len() == 6,
-        )
-        .map_err(|e| {
-            let reason = match e {
-                VisitError::TwoStaffRequired => "ASSISTANCE_TWO_STAFF_REQUIRED",
-                VisitError::SignatureMissing => "ASSISTANCE_SIGNATURE_MISSING",
-                VisitError::CountyInvestigates => "ASSISTANCE_COUNTY_INVESTIGATES",
-                VisitError::ConflictOfInterest => "ASSISTANCE_CONFLICT_OF_INTEREST",
-            };
-            refuse(reason, e.to_string())
-        })?;
-        rec.visits.push(Visit {
-            date: fmt_date(visit_date),
-            staff: staff.into_iter().map(|s| s.subject).collect(),
-            staff_names: req.staff.iter().map(|s| s.staff_name.clone()).collect(),
-            findings: req.findings,
-            recorded_by: p.subject.clone(),
-        });
-        self.save(conn, p, &rec, "assistance.RecordInvestigation")
-            .await
-    }
-
-    /// Calls the checking centre outside the write transaction (a network call must not hold
-    /// the database), with a request id derived from the application so the centre answers a
-    /// retry with the same report; then records the report once per request id.
-    pub(crate) async fn economic_check(
-        self: &std::sync::Arc<Self>,
-        p: &Principal,
-        req: pb::RequestEconomicCheckRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        let mut v = Violations::new();
-        v.required(&req.authorisation_reference, "authorisation_reference");
-        let signed_on = v.date(
-            req.authorisation_signed_on.as_ref(),
-            "authorisation_signed_on",
-        );
-        if req.authorisation_reference.trim().is_empty() {
-            return Err(refuse(
-                "ASSISTANCE_AUTHORISATION_MISSING",
-                "the household's signed authorisation is required",
-            ));
-        }
-        v.finish()?;
-        let signed_on = signed_on
-            .ok_or_else(|| ServiceError::invalid("authorisation_signed_on", "is required"))?;
-        not_in_future(signed_on, kit::today_cst())?;
-        let rec = {
-            let mut conn = self.db.pool.acquire().await?;
-            self.load_in_scope(&mut conn, p, CLERK, &req.application_id)
-                .await?
-        };
-        let report = if rec.state == ApplicationState::Investigated {
-            let request = CheckRequest {
-                request_id: format!("{}:check:{}", rec.id, rec.visits.len()),
-                region: rec.household.region.clone(),
-                members: rec
-                    .household
-                    .members
-                    .iter()
-                    .map(|m| (m.id_number.clone(), m.name.clone()))
-                    .collect(),
-                authorisation_reference: req.authorisation_reference.clone(),
-                authorisation_signed_on: signed_on,
-            };
-            Some(self.checker.check(request, &p.subject).await?)
-        } else {
-            None
-        };
-        let inner = self.clone();
-        let principal = p.clone();
-        let (key, body) = (req.request_id.clone(), req.clone());
-        kit::idempotency::once(&self.db, "RequestEconomicCheck", &key, &body, move |conn| {
-            Box::pin(async move {
-                let mut rec = inner
-                    .load_in_scope(conn, &principal, CLERK, &req.application_id)
-                    .await?;
-                step(&mut rec, Step::Check)?;
-                let report = report.ok_or_else(|| {
-                    ServiceError::Aborted("the application changed during the check; retry".into())
-                })?;
-                apply_verified(&mut rec.household, &report.findings);
-                rec.check = Some(CheckRecord {
-                    report_id: report.report_id.clone(),
-                    authorisation_reference: req.authorisation_reference.clone(),
-                    authorisation_signed_on: fmt_date(signed_on),
-                    income_fen: report.findings.iter().map(|f| f.monthly_income_fen).sum(),
-                    financial_fen: report.findings.iter().map(|f| f.financial_assets_fen).sum(),
-                    houses: report.findings.iter().map(|f| f.houses as i32).sum(),
-                    vehicles: report.findings.iter().map(|f| f.vehicles as i32).sum(),
-                });
-                inner
-                    .save(conn, &principal, &rec, "assistance.RequestEconomicCheck")
-                    .await
-            })
-        })
-        .await
-    }
-
-    pub(crate) async fn start_notice(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        req: pb::StartPublicNoticeRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        let mut v = Violations::new();
-        let start = v.date(req.start_date.as_ref(), "start_date");
-        v.finish()?;
-        let start = start.ok_or_else(|| ServiceError::invalid("start_date", "is required"))?;
-        let mut rec = self
-            .load_in_scope(conn, p, CLERK, &req.application_id)
-            .await?;
-        step(&mut rec, Step::StartNotice)?;
-        not_in_future(start, kit::today_cst())?;
-        let last_visit = rec
-            .visits
-            .iter()
-            .filter_map(|visit| parse_date(&visit.date))
-            .max();
-        if last_visit.is_some_and(|visit| start < visit) {
-            return Err(refuse(
-                "ASSISTANCE_NOTICE_BEFORE_INVESTIGATION",
-                "the notice starts before the last home visit",
-            ));
-        }
-        let objections = rec.notice.take().map(|n| n.objections).unwrap_or_default();
-        rec.notice = Some(NoticeRecord {
-            start: fmt_date(start),
-            end: fmt_date(notice_end(&self.calendar, start)),
-            objections,
-        });
-        self.save(conn, p, &rec, "assistance.StartPublicNotice")
-            .await
-    }
-
-    pub(crate) async fn object(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        req: pb::RecordObjectionRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        let mut v = Violations::new();
-        v.required(&req.summary, "summary");
-        v.finish()?;
-        let mut rec = self
-            .load_in_scope(conn, p, CLERK, &req.application_id)
-            .await?;
-        step(&mut rec, Step::Object)?;
-        if let Some(notice) = rec.notice.as_mut() {
-            notice.objections.push(req.summary);
-        }
-        self.save(conn, p, &rec, "assistance.RecordObjection").await
-    }
-
-    pub(crate) async fn decide(
-        &self,
-        conn: &mut AnyConnection,
-        p: &Principal,
-        req: pb::DecideApplicationRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        let mut rec = self
-            .load_in_scope(conn, p, APPROVER, &req.application_id)
-            .await?;
-        let today = kit::today_cst();
-        step(
-            &mut rec,
-            if req.approve {
-                Step::Approve
-            } else {
-                Step::Refuse
-            },
-        )?;
-        let notice_end = rec.notice.as_ref().and_then(|n| parse_date(&n.end));
-        if notice_end.is_none_or(|end| today <= end) {
-            return Err(refuse(
-                "ASSISTANCE_NOTICE_RUNNING",
-                "the public notice has not ended",
-            ));
-        }
-        let reasons: Vec<String> = req
-            .reasons
-            .iter()
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty())
-            .collect();
-        if !req.approve {
-            if reasons.is_empty() {
-                return Err(refuse(
-                    "ASSISTANCE_REASONS_REQUIRED",
-                    "a refusal is notified in writing with reasons",
-                ));
-            }
-            rec.decision = Some(DecisionRecord {
-                approved: false,
-                decided_on: fmt_date(today),
-                decided_by: p.subject.clone(),
-                reasons,
-                computation: None,
-            });
-            return self
-                .save(conn, p, &rec, "assistance.DecideApplication")
-                .await;
-        }
-        let version = self.policy.in_force_on(today);
-        let (household, computation) = assess(version, &rec, today)?;
-        let benefit = new_benefit(version, &rec, household, computation.clone(), p, today);
-        let only = benefit.terms.individual.clone();
-        let indexes = covered_indexes(self, &benefit.terms.current().household, only.as_deref());
-        store::insert_benefit(conn, &self.sealer, &benefit, &indexes).await?;
-        let event = pb::BenefitApproved {
-            benefit_id: benefit.id.clone(),
-            kind: crate::convert::kind_to_proto(benefit.kind()),
-            region: benefit.region().to_owned(),
-            member_indexes: indexes,
-            paid_from_month: benefit.terms.paid_from.to_string(),
-            monthly_amount_fen: computation.total_fen,
-        };
-        kit::outbox::append(
-            conn,
-            "assistance.benefit_approved",
-            "civil.assistance.v1.BenefitApproved",
-            &benefit.id,
-            &event,
-        )
-        .await?;
-        audit_change(conn, p, "assistance.ApproveBenefit", &benefit.id).await?;
-        rec.benefit_id = Some(benefit.id);
-        rec.decision = Some(DecisionRecord {
-            approved: true,
-            decided_on: fmt_date(today),
-            decided_by: p.subject.clone(),
-            reasons,
-            computation: Some(computation),
-        });
-        self.save(conn, p, &rec, "assistance.DecideApplication")
-            .await
-    }
-
-    pub(crate) async fn get_application(
-        &self,
-        p: &Principal,
-        req: pb::GetApplicationRequest,
-    ) -> Result<pb::Application, ServiceError> {
-        let mut conn = self.db.pool.acquire().await?;
-        let rec = self
-            .load_in_scope(&mut conn, p, READERS, &req.application_id)
-            .await?;
-        self.audit_read(p, "assistance.GetApplication", &rec.id, "")
-            .await;
-        Ok(application_to_proto(&rec, p.sees_full_identity_numbers()))
-    }
-
-    pub(crate) async fn list_overdue(
-        &self,
-        p: &Principal,
-        req: pb::ListOverdueApplicationsRequest,
-    ) -> Result<pb::ListOverdueApplicationsResponse, ServiceError> {
-        let region = if req.region.is_empty() {
-            p.region.clone()
-        } else {
-            req.region.clone()
-        };
-        if !region.bytes().all(|b| b.is_ascii_digit()) || region.is_empty() {
-            return Err(ServiceError::invalid(
-                "region",
-                "must be a region code prefix",
-            ));
-        }
-        authorize(p, READERS, Some(&region))?;
-        let mut conn = self.db.pool.acquire().await?;
-        let today = fmt_date(kit::today_cst());
-        let records = store::overdue_applications(&mut conn, &self.sealer, &region, &today).await?;
-        self.audit_read(p, "assistance.ListOverdueApplications", &region, "")
-            .await;
-        let full = p.sees_full_identity_numbers();
-        Ok(pb::ListOverdueApplicationsResponse {
-            applications: records
-                .iter()
-                .map(|r| application_to_proto(r, full))
-                .collect(),
-        })
+            institutional: req.institutional_care,
+        }),
+        _ => Err(ServiceError::invalid("household", "is invalid")),
     }
 }
 
-fn not_eligible(e: impl std::fmt::Display) -> ServiceError {
-    refuse("ASSISTANCE_NOT_ELIGIBLE", e.to_string())
-}
+/// Most staff relations one application may declare.
+pub(crate) const MAX_RELATIONS: usize = 20;
 
-/// Applies the rules of the application's kind under the policy version in force; returns the
-/// household the benefit covers and the computed amount.
-fn assess(
-    version: &PolicyVersion,
-    rec: &ApplicationRecord,
-    today: Date,
-) -> Result<(Household, Computation), ServiceError> {
-    let household = rec.household.clone();
-    match rec.kind {
-        BenefitKind::MinimumLiving => {
-            let computation =
-                assess_minimum_living(version, &household, rec.individual.as_deref(), today)
-                    .map_err(not_eligible)?;
-            Ok((household, computation))
-        }
-        BenefitKind::NearThreshold => Ok((
-            household.clone(),
-            assess_near_threshold(version, &household).map_err(not_eligible)?,
-        )),
-        BenefitKind::ExtremePoverty => {
-            let applicant = household
-                .applicant()
-                .cloned()
-                .ok_or_else(|| not_eligible(Ineligible::UnknownMember))?;
-            extreme_poverty::assess(version, household.area, &applicant, today).map_err(
-                |unmet| {
-                    not_eligible(
-                        unmet
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    )
-                },
-            )?;
-            let computation =
-                extreme_poverty::support_amount(version, &applicant, rec.institutional);
-            Ok((
-                Household {
-                    members: vec![applicant],
-                    ..household
-                },
-                computation,
-            ))
-        }
-        BenefitKind::Temporary => Err(not_eligible("temporary assistance is granted directly")),
+/// The household's members are distinct, exactly one is the applicant, and the member covered
+/// alone is one of them.
+fn check_members(sub: &Submission) -> Result<(), ServiceError> {
+    let household = &sub.household;
+    let mut ids: Vec<&str> = household
+        .members
+        .iter()
+        .map(|m| m.id_number.as_str())
+        .collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
+        return Err(refuse(
+            "ASSISTANCE_DUPLICATE_MEMBER",
+            "a member is listed twice",
+        ));
     }
+    let applicants = household
+        .members
+        .iter()
+        .filter(|m| m.relationship == Relationship::Applicant)
+        .count();
+    if applicants != 1 {
+        return Err(refuse(
+            "ASSISTANCE_APPLICANT_NOT_MEMBER",
+            "exactly one member must be the applicant",
+        ));
+    }
+    if sub
+        .individual
+        .as_deref()
+        .is_some_and(|id| household.member(id).is_none())
+    {
+        return Err(refuse(
+            "ASSISTANCE_APPLICANT_NOT_MEMBER",
+            "the member to cover alone is not in the household",
+        ));
+    }
+    Ok(())
 }
 
-fn new_benefit(
-    version: &PolicyVersion,
-    rec: &ApplicationRecord,
-    household: Household,
-    computation: Computation,
-    p: &Principal,
-    today: Date,
-) -> BenefitRecord {
-    let able_to_work = household.members.iter().any(|m| {
-        let age = m.age_on(today);
-        (16..60).contains(&age)
-            && !m.disability.is_some_and(|d| d.is_severe())
-            && !m.serious_illness
-    });
-    let interval = if able_to_work {
-        version.review_interval_months_able_to_work
-    } else {
-        version.review_interval_months
-    };
-    BenefitRecord {
+/// Stores a new application (近亲属备案: the declared relations and the register, checked on
+/// every application).
+pub(crate) async fn submit(
+    c: &mut Call,
+    sub: Submission,
+) -> Result<ApplicationRecord, ServiceError> {
+    check_members(&sub)?;
+    let sealer = c.sealer().clone();
+    let mut related_staff = sub.declared_staff;
+    let indexes: Vec<String> = sub
+        .household
+        .members
+        .iter()
+        .filter_map(|m| index_of(&sealer, &m.id_number))
+        .collect();
+    for official in store::registered_officials(c.db(), &indexes).await? {
+        if !related_staff.contains(&official) {
+            related_staff.push(official);
+        }
+    }
+    let rec = ApplicationRecord {
         id: uuid::Uuid::now_v7().to_string(),
-        application_id: Some(rec.id.clone()),
-        state: BenefitState::Active,
-        approved_on: fmt_date(today),
-        approved_by: p.subject.clone(),
-        terms: Terms::new(
-            rec.kind,
-            household,
-            rec.individual.clone(),
-            rec.institutional,
-            today,
-        ),
-        computation,
-        termination: None,
-        emergency: false,
-        circumstances: String::new(),
-        next_review: fmt_date(Month::of(today).plus(interval).first_day()),
+        kind: sub.kind,
+        channel: sub.channel as i32,
+        state: ApplicationState::Submitted,
+        household: sub.household,
+        individual: sub.individual,
+        institutional: sub.institutional,
+        related_staff,
+        submitted_on: fmt_date(c.today()),
+        accepted_on: None,
+        deadline: None,
+        visits: vec![],
+        check: None,
+        notice: None,
+        decision: None,
+        benefit_id: None,
+        extensions: vec![],
+        investigation_deadline: None,
+        confirmation_deadline: None,
         version: 1,
-    }
+    };
+    let now = c.now_ms();
+    store::insert_application(c.db(), &sealer, &rec, now).await?;
+    c.object(rec.id.clone());
+    Ok(rec)
+}
+
+/// Records the checking centre's report on an investigated application.
+pub(crate) fn record_check(
+    rec: &mut ApplicationRecord,
+    report: Option<CheckReport>,
+    reference: String,
+    signed_on: Date,
+) -> Result<(), ServiceError> {
+    step(rec, Step::Check)?;
+    let report = report.ok_or_else(|| {
+        ServiceError::Aborted("the application changed during the check; retry".into())
+    })?;
+    apply_verified(&mut rec.household, &report.findings);
+    let findings = &report.findings;
+    rec.check = Some(CheckRecord {
+        report_id: report.report_id.clone(),
+        authorisation_reference: reference,
+        authorisation_signed_on: fmt_date(signed_on),
+        income_fen: sum_of(findings.iter().map(|f| f.monthly_income_fen))?,
+        financial_fen: sum_of(findings.iter().map(|f| f.financial_assets_fen))?,
+        houses: count_of(findings.iter().map(|f| f.houses)),
+        vehicles: count_of(findings.iter().map(|f| f.vehicles)),
+    });
+    Ok(())
 }

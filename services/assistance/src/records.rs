@@ -35,8 +35,8 @@ pub struct CheckRecord {
     pub report_id: String,
     pub authorisation_reference: String,
     pub authorisation_signed_on: String,
-    pub income_fen: i64,
-    pub financial_fen: i64,
+    pub income_fen: money::Fen,
+    pub financial_fen: money::Fen,
     pub houses: i32,
     pub vehicles: i32,
 }
@@ -46,6 +46,29 @@ pub struct NoticeRecord {
     pub start: String,
     pub end: String,
     pub objections: Vec<String>,
+    /// The notice as posted (composed by the service; no minors, masked identities).
+    #[serde(default)]
+    pub text: String,
+}
+
+/// An extension of the review deadline (审核确认办法 art. 12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionRecord {
+    pub previous_deadline: String,
+    pub new_deadline: String,
+    pub reason: String,
+    pub approved_by: String,
+    pub recorded_on: String,
+}
+
+/// One change of a benefit: what moved, from when, why, who decided, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub from_month: Month,
+    pub reason: String,
+    pub decided_by: String,
+    pub decided_on: String,
+    pub monthly_amount_fen: money::Fen,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +99,14 @@ pub struct ApplicationRecord {
     pub notice: Option<NoticeRecord>,
     pub decision: Option<DecisionRecord>,
     pub benefit_id: Option<String>,
+    #[serde(default)]
+    pub extensions: Vec<ExtensionRecord>,
+    /// 特困: investigation deadline (15 working days after acceptance).
+    #[serde(default)]
+    pub investigation_deadline: Option<String>,
+    /// 特困: confirmation deadline (10 working days after the notice ends).
+    #[serde(default)]
+    pub confirmation_deadline: Option<String>,
     #[serde(skip)]
     pub version: i64,
 }
@@ -126,6 +157,9 @@ pub struct BenefitRecord {
     pub emergency: bool,
     pub circumstances: String,
     pub next_review: String,
+    /// Every change, oldest first (approval included).
+    #[serde(default)]
+    pub history: Vec<ChangeRecord>,
     #[serde(skip)]
     pub version: i64,
 }
@@ -137,6 +171,21 @@ impl BenefitRecord {
 
     pub fn region(&self) -> &str {
         &self.terms.revisions[0].household.region
+    }
+
+    /// Appends a change to the benefit's history.
+    pub fn record_history(&mut self, from_month: Month, reason: &str, by: &str, on: Date) {
+        self.history.push(ChangeRecord {
+            from_month,
+            reason: reason.to_owned(),
+            decided_by: by.to_owned(),
+            decided_on: fmt_date(on),
+            monthly_amount_fen: if self.state == BenefitState::Terminated {
+                money::Fen::ZERO
+            } else {
+                self.computation.total_fen
+            },
+        });
     }
 }
 

@@ -3,202 +3,21 @@
 
 #[path = "support/checking_centre.rs"]
 mod checking_centre;
+#[path = "support/fixture.rs"]
+mod fixture;
 
 use assistance::domain::month::Month;
 use assistance::domain::policy::Policy;
 use contracts::civil::assistance::v1 as pb;
-use contracts::civil::assistance::v1::assistance_service_client::AssistanceServiceClient;
-use contracts::civil::common::v1::{Date as ProtoDate, PersonRef};
-use kit::error::{reason_of, to_proto_date, violated_fields};
-use kit::testing::{Role, TestSuite};
-use time::{Date, Duration};
-use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use kit::error::{to_proto_date, violated_fields};
+use kit::testing::Role;
+use money::Fen;
+use time::Duration;
+use tonic::Code;
 
 use checking_centre::{Centre, start_centre};
 
-const VILLAGE: &str = "330723101001";
-const TOWNSHIP: &str = "330723101";
-const OTHER_TOWNSHIP: &str = "330723102";
-const COUNTY: &str = "330723";
-
-// ---------------------------------------------------------------- fixture
-
-struct Fixture {
-    suite: TestSuite,
-    centre: Centre,
-    clerk: String,
-    approver: String,
-    service: String,
-    today: Date,
-}
-
-async fn fixture() -> Fixture {
-    let centre = Centre::default();
-    let url = start_centre(centre.clone()).await;
-    let suite = kit::testing::spawn_with(&[assistance::SERVICE], |config| {
-        config.upstreams.insert("checking_centre".into(), url);
-    })
-    .await;
-    let clerk = suite.token_for("clerk-1", &[Role::TownshipClerk], TOWNSHIP);
-    let approver = suite.token_for("approver-1", &[Role::CountyApprover], COUNTY);
-    let service = suite.token_for("svc-onematter", &[Role::Service], "");
-    Fixture {
-        suite,
-        centre,
-        clerk,
-        approver,
-        service,
-        today: kit::today_cst(),
-    }
-}
-
-impl Fixture {
-    fn client(&self) -> AssistanceServiceClient<Channel> {
-        AssistanceServiceClient::new(self.suite.channel.clone())
-    }
-
-    fn req<T>(&self, message: T, token: &str) -> Request<T> {
-        self.suite.request(message, token)
-    }
-
-    fn days_ago(&self, days: i64) -> ProtoDate {
-        to_proto_date(self.today - Duration::days(days))
-    }
-}
-
-/// A valid 居民身份证号 born on `birth` (YYYYMMDD) with sequence `seq`.
-fn id(birth: &str, seq: u32) -> String {
-    let first17 = format!("330723{birth}{seq:03}");
-    format!("{first17}{}", civil_id::IdNumber::check_char(&first17))
-}
-
-fn member(id_number: &str, relationship: pb::Relationship, wages_fen: i64) -> pb::Member {
-    pb::Member {
-        person: Some(PersonRef {
-            id_number: id_number.into(),
-            name: "张三".into(),
-        }),
-        relationship: relationship as i32,
-        incomes: if wages_fen > 0 {
-            vec![pb::IncomeItem {
-                kind: pb::IncomeKind::Wages as i32,
-                monthly_fen: wages_fen,
-            }]
-        } else {
-            vec![]
-        },
-        ..Default::default()
-    }
-}
-
-fn household(members: Vec<pb::Member>) -> pb::Household {
-    pb::Household {
-        region: VILLAGE.into(),
-        area: pb::AreaKind::Rural as i32,
-        members,
-    }
-}
-
-fn application(request_id: &str, members: Vec<pb::Member>) -> pb::SubmitApplicationRequest {
-    pb::SubmitApplicationRequest {
-        request_id: request_id.into(),
-        kind: pb::BenefitKind::MinimumLivingAllowance as i32,
-        channel: pb::Channel::InPerson as i32,
-        household: Some(household(members)),
-        ..Default::default()
-    }
-}
-
-fn two_staff() -> Vec<pb::Signatory> {
-    ["staff-a", "staff-b"]
-        .iter()
-        .map(|s| pb::Signatory {
-            staff_subject: (*s).into(),
-            staff_name: (*s).into(),
-            signed: true,
-        })
-        .collect()
-}
-
-fn reason(status: &Status) -> String {
-    reason_of(status).unwrap_or_default()
-}
-
-/// Runs an application from submission to the decision's eve (notice over). Returns its id.
-async fn through_notice(f: &Fixture, tag: &str, members: Vec<pb::Member>) -> String {
-    let mut c = f.client();
-    let app = c
-        .submit_application(f.req(application(&format!("{tag}-submit"), members), &f.clerk))
-        .await
-        .expect("submit")
-        .into_inner();
-    let id = app.id;
-    c.accept_application(f.req(
-        pb::AcceptApplicationRequest {
-            request_id: format!("{tag}-accept"),
-            application_id: id.clone(),
-        },
-        &f.clerk,
-    ))
-    .await
-    .expect("accept");
-    let visit = pb::RecordInvestigationRequest {
-        request_id: format!("{tag}-visit"),
-        application_id: id.clone(),
-        visit_date: Some(f.days_ago(21)),
-        staff: two_staff(),
-        household_signed: true,
-        findings: "household visited".into(),
-    };
-    c.record_investigation(f.req(visit, &f.clerk))
-        .await
-        .expect("visit");
-    let check = pb::RequestEconomicCheckRequest {
-        request_id: format!("{tag}-check"),
-        application_id: id.clone(),
-        authorisation_reference: format!("AUTH-{tag}"),
-        authorisation_signed_on: Some(f.days_ago(21)),
-    };
-    c.request_economic_check(f.req(check, &f.clerk))
-        .await
-        .expect("check");
-    let notice = pb::StartPublicNoticeRequest {
-        request_id: format!("{tag}-notice"),
-        application_id: id.clone(),
-        start_date: Some(f.days_ago(20)),
-    };
-    c.start_public_notice(f.req(notice, &f.clerk))
-        .await
-        .expect("notice");
-    id
-}
-
-async fn approve(f: &Fixture, tag: &str, application_id: &str) -> pb::Application {
-    let decide = pb::DecideApplicationRequest {
-        request_id: format!("{tag}-decide"),
-        application_id: application_id.into(),
-        approve: true,
-        reasons: vec![],
-    };
-    f.client()
-        .decide_application(f.req(decide, &f.approver))
-        .await
-        .expect("approve")
-        .into_inner()
-}
-
-async fn status(f: &Fixture, id_number: &str) -> pb::RecipientStatus {
-    let request = pb::GetRecipientStatusRequest {
-        id_number: id_number.into(),
-        purpose: "funeral fee waiver".into(),
-    };
-    f.client()
-        .get_recipient_status(f.req(request, &f.service))
-        .await
-        .expect("status")
-        .into_inner()
-}
+use fixture::*;
 
 // ---------------------------------------------------------------- tests
 
@@ -235,8 +54,8 @@ async fn a_full_application_through_the_checking_centre_is_approved_and_paid_in_
     let decision = app.decision.expect("decision");
     let expected = version
         .rounding
-        .apply(2 * version.rural_standard_fen - 40_000);
-    assert_eq!(decision.monthly_amount_fen, expected);
+        .apply(Fen::new(2 * version.rural_standard_fen.get() - 40_000));
+    assert_eq!(Some(Fen::new(decision.monthly_amount_fen)), expected);
     assert_eq!(decision.policy_version, version.id);
     assert_eq!(decision.breakdown[0].item, "gap");
     assert_eq!(
@@ -290,10 +109,10 @@ async fn a_full_application_through_the_checking_centre_is_approved_and_paid_in_
     let month_version = policy.in_force_for_month(next);
     assert_eq!(roll.lines.len(), 1);
     assert_eq!(
-        roll.lines[0].amount_fen,
-        month_version
-            .rounding
-            .apply(2 * month_version.rural_standard_fen - 40_000)
+        Some(Fen::new(roll.lines[0].amount_fen)),
+        month_version.rounding.apply(Fen::new(
+            2 * month_version.rural_standard_fen.get() - 40_000
+        ))
     );
     assert_eq!(
         roll.lines[0].payee_id_number,
@@ -791,7 +610,7 @@ async fn the_death_of_one_member_recalculates_the_household_and_the_survivor_sta
     let from = Month::parse(&effects[0].effective_month).expect("month");
     let version = policy.in_force_for_month(from);
     assert_eq!(
-        effects[0].monthly_amount_fen,
+        Some(Fen::new(effects[0].monthly_amount_fen)),
         version.rounding.apply(version.rural_standard_fen)
     );
     assert_eq!(status(&f, &a).await.active_benefits.len(), 1);
@@ -839,7 +658,8 @@ async fn temporary_assistance_is_bounded_by_policy_and_emergency_help_comes_firs
     let max = Policy::default_policy()
         .in_force_on(f.today)
         .temporary
-        .emergency_max_fen;
+        .emergency_max_fen
+        .get();
     let mut grant = pb::GrantTemporaryAssistanceRequest {
         request_id: "tmp-1".into(),
         emergency: true,
@@ -911,6 +731,7 @@ async fn overdue_applications_are_listed_for_the_region() {
     assert!(accepted.deadline.is_some());
     let list = || pb::ListOverdueApplicationsRequest {
         region: String::new(),
+        ..Default::default()
     };
     assert!(
         c.list_overdue_applications(f.req(list(), &f.clerk))
@@ -1159,7 +980,7 @@ async fn a_benefit_is_paid_in_the_month_of_death_and_leaves_the_roll_the_month_a
             .cloned()
     };
     let paid = line(&first).expect("the benefit is in the first roll");
-    assert_eq!(paid.amount_fen, expected(first_month));
+    assert_eq!(Some(Fen::new(paid.amount_fen)), expected(first_month));
     assert_eq!(paid.members, 1);
     assert_eq!(paid.payee_id_number, civil_id::mask_id_number(&person));
 
@@ -1186,7 +1007,7 @@ async fn a_benefit_is_paid_in_the_month_of_death_and_leaves_the_roll_the_month_a
     // The month of death is still paid in full; the month after, the benefit is gone.
     let death_month = roll(&f, this_month).await;
     let paid = line(&death_month).expect("the month of death is paid");
-    assert_eq!(paid.amount_fen, expected(this_month));
+    assert_eq!(Some(Fen::new(paid.amount_fen)), expected(this_month));
     assert_eq!(death_month.total_fen, paid.amount_fen);
     let after = roll(&f, this_month.next()).await;
     assert!(line(&after).is_none(), "{after:?}");

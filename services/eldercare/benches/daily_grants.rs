@@ -166,6 +166,8 @@ async fn run(n: usize) {
         cfg.extra.insert("eldercare_daily_job".into(), "off".into());
     })
     .await;
+    // The run date must be today or within the grant catch-up window.
+    suite.clock.set_today(RUN_DATE);
     let staff = suite.token_for("staff-1", &[Role::EldercareStaff], COUNTY);
     let mut client = EldercareServiceClient::new(suite.channel.clone());
 

@@ -3,9 +3,11 @@
 //! - [`domain`]: the rules (zones, waiver, furnace quota, plots, eco-burial), no I/O.
 //! - [`evidence`]: where the fee waiver looks for benefits (assistance over gRPC).
 //! - [`store`]: SQL, portable across SQLite and PostgreSQL.
-//! - [`api`]: the gRPC handlers.
+//! - [`convert`]: proto <-> domain.
+//! - [`api`]: the gRPC surface, one file per RPC on `kit::rpc`.
 
 pub mod api;
+pub mod convert;
 pub mod domain;
 pub mod evidence;
 pub mod store;
@@ -34,7 +36,7 @@ async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result
     let db = ctx.open_db(&MIGRATOR).await?;
     let source: Arc<dyn evidence::WaiverEvidenceSource> =
         Arc::new(evidence::AssistanceEvidence::new(ctx.clone()));
-    let api = api::FuneralApi::new(ctx.clone(), db, policy, source);
+    let api = api::FuneralApi::new(kit::rpc::Rpc::new(&ctx, db), policy, source);
     m.add(FuneralServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
     Ok(())
 }

@@ -1,162 +1,18 @@
 //! gRPC tests of the funeral service through `kit::testing`: what a funeral home, the
 //! aggregator and an auditor would check. SQLite by default; PostgreSQL with `CIVIL_TEST_PG`.
 
-#[path = "support/assistance_double.rs"]
-mod assistance_double;
+#[path = "support/env.rs"]
+mod env;
 
-use assistance_double::AssistanceDouble;
 use contracts::civil::assistance::v1::{BenefitKind, BenefitState};
-use contracts::civil::common::v1::{Date, PersonRef};
+use contracts::civil::common::v1::PersonRef;
 use contracts::civil::funeral::v1 as pb;
-use contracts::civil::funeral::v1::funeral_service_client::FuneralServiceClient;
-use kit::error::{reason_of, to_proto_date, violated_fields};
-use kit::testing::{Role, TestSuite};
+use env::*;
+use kit::error::{reason_of, violated_fields};
+use kit::testing::Role;
 use prost::Message;
 use sqlx::Row;
 use tonic::Code;
-use tonic::transport::Channel;
-
-const COUNTY: &str = "330723";
-const TOWNSHIP: &str = "330723001";
-
-/// A valid identity number from 17 digits.
-fn id(first17: &str) -> String {
-    format!("{first17}{}", civil_id::IdNumber::check_char(first17))
-}
-
-fn today() -> time::Date {
-    kit::today_cst()
-}
-
-fn date(d: time::Date) -> Option<Date> {
-    Some(to_proto_date(d))
-}
-
-struct Env {
-    suite: TestSuite,
-    assistance: AssistanceDouble,
-    home: String,
-}
-
-async fn start(settings: &[(&str, &str)]) -> Env {
-    let assistance = AssistanceDouble::default();
-    let addr = assistance.start().await;
-    let settings: Vec<(String, String)> = settings
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let suite = kit::testing::spawn_with(&[funeral::SERVICE], move |cfg| {
-        cfg.upstreams
-            .insert("assistance".into(), format!("http://{addr}"));
-        for (k, v) in settings {
-            cfg.extra.insert(format!("funeral_{k}"), v);
-        }
-    })
-    .await;
-    let home = suite.token_for("funeral-home-1", &[Role::FuneralHome], COUNTY);
-    Env {
-        suite,
-        assistance,
-        home,
-    }
-}
-
-impl Env {
-    fn client(&self) -> FuneralServiceClient<Channel> {
-        FuneralServiceClient::new(self.suite.channel.clone())
-    }
-
-    fn req<T>(&self, m: T) -> tonic::Request<T> {
-        self.suite.request(m, &self.home)
-    }
-
-    async fn register(
-        &self,
-        request_id: &str,
-        id_number: &str,
-        ethnicity: pb::Ethnicity,
-    ) -> Result<pb::DeathCase, tonic::Status> {
-        self.client()
-            .register_death(self.req(death(request_id, id_number, ethnicity)))
-            .await
-            .map(|r| r.into_inner())
-    }
-
-    async fn book(
-        &self,
-        request_id: &str,
-        case: &str,
-        day: time::Date,
-        slot: i32,
-    ) -> Result<pb::CremationBooking, tonic::Status> {
-        let m = pb::BookCremationRequest {
-            request_id: request_id.into(),
-            death_case: case.into(),
-            day: date(day),
-            slot,
-        };
-        self.client()
-            .book_cremation(self.req(m))
-            .await
-            .map(|r| r.into_inner())
-    }
-
-    async fn cremate(
-        &self,
-        request_id: &str,
-        case: &str,
-    ) -> Result<pb::CremationCertificate, tonic::Status> {
-        let m = pb::CompleteCremationRequest {
-            request_id: request_id.into(),
-            death_case: case.into(),
-        };
-        self.client()
-            .complete_cremation(self.req(m))
-            .await
-            .map(|r| r.into_inner())
-    }
-
-    async fn outbox(&self, topic: &str) -> Vec<Vec<u8>> {
-        use base64::Engine as _;
-        let db = self.suite.db("funeral").await;
-        let rows = sqlx::query("SELECT payload FROM outbox WHERE topic = $1 ORDER BY id")
-            .bind(topic)
-            .fetch_all(&db.pool)
-            .await
-            .expect("outbox");
-        rows.iter()
-            .map(|r| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(r.get::<String, _>("payload"))
-                    .expect("base64")
-            })
-            .collect()
-    }
-}
-
-fn death(request_id: &str, id_number: &str, ethnicity: pb::Ethnicity) -> pb::RegisterDeathRequest {
-    pb::RegisterDeathRequest {
-        request_id: request_id.into(),
-        deceased: Some(PersonRef {
-            id_number: id_number.into(),
-            name: "王某".into(),
-        }),
-        certificate: Some(pb::DeathCertificate {
-            issuer: pb::CertificateIssuer::Medical.into(),
-            number: "YX2026-0001".into(),
-            date_of_death: date(today()),
-            place_of_death: "县人民医院".into(),
-            cause_class: pb::CauseClass::Disease.into(),
-        }),
-        region: TOWNSHIP.into(),
-        ethnicity: ethnicity.into(),
-    }
-}
-
-const P1: &str = "33072319400501001";
-const P2: &str = "33072319410601002";
-const P3: &str = "33072319420701003";
-const P4: &str = "33072319430801004";
 
 #[tokio::test]
 async fn a_death_is_registered_once_and_its_event_starts_the_after_death_matter() {
@@ -212,6 +68,223 @@ async fn a_death_is_registered_once_and_its_event_starts_the_after_death_matter(
     assert!(!row.get::<String, _>("id_sealed").contains(&person[..10]));
     assert!(!row.get::<String, _>("name_sealed").contains("王"));
     assert!(auth::audit::verify(&db.pool).await.expect("chain verifies") >= 1);
+}
+
+async fn verify(
+    env: &Env,
+    token: &str,
+    deceased: pb::verify_declarant_request::Deceased,
+    person: pb::verify_declarant_request::Person,
+) -> Result<pb::VerifyDeclarantResponse, tonic::Status> {
+    env.client()
+        .verify_declarant(env.suite.request(
+            pb::VerifyDeclarantRequest {
+                deceased: Some(deceased),
+                person: Some(person),
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Defects #12 item 1: the declarant (申报人) is evidence the suite holds, so the aggregator can
+/// decide who may start or join the after-death matter without trusting the caller's word.
+#[tokio::test]
+async fn the_declarant_is_recorded_with_the_death_and_the_aggregator_can_verify_it() {
+    use pb::verify_declarant_request::{Deceased, Person};
+    let env = start(&[]).await;
+    let (deceased, child, stranger) = (id(P1), id(P2), id(P3));
+    let case = env
+        .client()
+        .register_death(env.req(with_declarant(
+            death("r1", &deceased, pb::Ethnicity::Han),
+            &child,
+            pb::DeclarantRelationship::Child,
+        )))
+        .await
+        .expect("registered")
+        .into_inner();
+    let service = env.suite.token_for("onematter", &[Role::Service], COUNTY);
+
+    // The aggregator reads the declarant on the case.
+    let read = env
+        .client()
+        .get_death_case(env.suite.request(
+            pb::GetDeathCaseRequest {
+                name: case.name.clone(),
+            },
+            &service,
+        ))
+        .await
+        .expect("service reads the case")
+        .into_inner();
+    let d = read.declarant.expect("declarant recorded");
+    assert_eq!(d.relationship(), pb::DeclarantRelationship::Child);
+    assert_eq!(
+        d.person.as_ref().map(|p| p.id_number.as_str()),
+        Some(child.as_str())
+    );
+    assert_eq!(d.person.as_ref().map(|p| p.name.as_str()), Some("王小某"));
+
+    // By identity numbers: the child is the declarant, recorded at the funeral home's desk.
+    let yes = verify(
+        &env,
+        &service,
+        Deceased::DeceasedIdNumber(deceased.clone()),
+        Person::PersonIdNumber(child.clone()),
+    )
+    .await
+    .expect("verified");
+    assert_eq!(yes.death_case, case.name);
+    assert!(yes.declarant_recorded && yes.is_declarant && yes.recorded_at_desk);
+    assert_eq!(yes.relationship(), pb::DeclarantRelationship::Child);
+
+    // By blind indexes (as DeathRegistered carries them): a stranger is not the declarant.
+    let sealer = kit::pii::Sealer::from_config(&env.suite.config).expect("sealer");
+    let index = |n: &str| sealer.protect(&civil_id::IdNumber::parse(n).expect("id")).1;
+    let no = verify(
+        &env,
+        &service,
+        Deceased::DeceasedIndex(index(&deceased)),
+        Person::PersonIndex(index(&stranger)),
+    )
+    .await
+    .expect("answered");
+    assert!(no.declarant_recorded && !no.is_declarant);
+    assert_eq!(no.relationship(), pb::DeclarantRelationship::Unspecified);
+    let by_case = verify(
+        &env,
+        &service,
+        Deceased::DeathCase(case.name.clone()),
+        Person::PersonIndex(index(&child)),
+    )
+    .await
+    .expect("by case name");
+    assert!(by_case.is_declarant);
+
+    // Only the Service role, only within its region; an unknown deceased is NOT_FOUND.
+    for token in [env.home.clone(), env.suite.token(&[Role::Citizen], COUNTY)] {
+        let err = verify(
+            &env,
+            &token,
+            Deceased::DeceasedIdNumber(deceased.clone()),
+            Person::PersonIdNumber(child.clone()),
+        )
+        .await
+        .expect_err("not the aggregator");
+        assert_eq!(err.code(), Code::PermissionDenied);
+    }
+    let other_county = env.suite.token(&[Role::Service], "512021");
+    let err = verify(
+        &env,
+        &other_county,
+        Deceased::DeceasedIdNumber(deceased.clone()),
+        Person::PersonIdNumber(child.clone()),
+    )
+    .await
+    .expect_err("other county");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = verify(
+        &env,
+        &service,
+        Deceased::DeceasedIdNumber(id(P4)),
+        Person::PersonIdNumber(child.clone()),
+    )
+    .await
+    .expect_err("no case");
+    assert_eq!(err.code(), Code::NotFound);
+    let err = env
+        .client()
+        .verify_declarant(
+            env.suite
+                .request(pb::VerifyDeclarantRequest::default(), &service),
+        )
+        .await
+        .expect_err("nothing named");
+    assert_eq!(violated_fields(&err), vec!["deceased", "person"]);
+
+    // A case registered without a declarant says so.
+    env.register("r2", &id(P4), pb::Ethnicity::Han)
+        .await
+        .expect("registered without declarant");
+    let none = verify(
+        &env,
+        &service,
+        Deceased::DeceasedIdNumber(id(P4)),
+        Person::PersonIdNumber(child),
+    )
+    .await
+    .expect("answered");
+    assert!(!none.declarant_recorded && !none.is_declarant);
+
+    // The declarant is at rest sealed, found by blind index only.
+    let db = env.suite.db("funeral").await;
+    let row = sqlx::query("SELECT declarant_sealed, declarant_name_sealed FROM death_cases WHERE declarant_index <> ''")
+        .fetch_one(&db.pool)
+        .await
+        .expect("row");
+    assert!(
+        !row.get::<String, _>("declarant_sealed")
+            .contains(&id(P2)[..10])
+    );
+    assert!(!row.get::<String, _>("declarant_name_sealed").contains("王"));
+}
+
+#[tokio::test]
+async fn a_declarant_is_validated_like_every_person_field() {
+    let env = start(&[]).await;
+    let m = with_declarant(
+        death("r1", &id(P1), pb::Ethnicity::Han),
+        "330723194005010010",
+        pb::DeclarantRelationship::Unspecified,
+    );
+    let mut m = m;
+    if let Some(d) = m.declarant.as_mut().and_then(|d| d.person.as_mut()) {
+        d.name = " ".into();
+    }
+    let err = env
+        .client()
+        .register_death(env.req(m))
+        .await
+        .expect_err("invalid declarant");
+    assert_eq!(
+        violated_fields(&err),
+        vec![
+            "declarant.person.id_number",
+            "declarant.person.name",
+            "declarant.relationship"
+        ]
+    );
+    let err = env
+        .client()
+        .register_death(env.req(with_declarant(
+            death("r2", &id(P1), pb::Ethnicity::Han),
+            &id(P1),
+            pb::DeclarantRelationship::Child,
+        )))
+        .await
+        .expect_err("the deceased cannot declare");
+    assert_eq!(violated_fields(&err), vec!["declarant.person.id_number"]);
+}
+
+/// Pipeline #13 item 3: the existing case travels in the error details, not only in the text.
+#[tokio::test]
+async fn a_second_registration_names_the_existing_case_in_its_error_details() {
+    use tonic_types::StatusExt;
+    let env = start(&[]).await;
+    let case = env
+        .register("r1", &id(P1), pb::Ethnicity::Han)
+        .await
+        .expect("registered");
+    let dup = env
+        .register("r2", &id(P1), pb::Ethnicity::Han)
+        .await
+        .expect_err("one case per person");
+    assert_eq!(dup.code(), Code::AlreadyExists);
+    let info = dup.get_details_error_info().expect("error info");
+    assert_eq!(info.reason, "FUNERAL_DEATH_CASE_EXISTS");
+    assert_eq!(info.metadata.get("death_case"), Some(&case.name));
 }
 
 #[tokio::test]
@@ -297,15 +370,148 @@ async fn wrong_role_or_region_is_permission_denied() {
     assert_eq!(unauthenticated.code(), Code::Unauthenticated);
 }
 
-async fn waiver(env: &Env, request_id: &str, case: &str) -> Result<pb::FeeWaiver, tonic::Status> {
-    let m = pb::DecideFeeWaiverRequest {
-        request_id: request_id.into(),
-        death_case: case.into(),
+/// Defects #12 item 3: a replayed request id is authorized exactly like a first call; only a
+/// caller the RPC allows for that record gets the stored answer.
+#[tokio::test]
+async fn a_replayed_request_id_is_authorized_like_a_first_call() {
+    let env = start(&[]).await;
+    let first = death("r1", &id(P1), pb::Ethnicity::Han);
+    let case = env
+        .client()
+        .register_death(env.req(first.clone()))
+        .await
+        .expect("registered")
+        .into_inner();
+    let custody = pb::RecordBodyCustodyRequest {
+        request_id: "c1".into(),
+        death_case: case.name.clone(),
+        event: Some(pb::CustodyEvent {
+            kind: pb::CustodyKind::Transport.into(),
+            location: "县殡仪馆".into(),
+            date: date(today()),
+        }),
     };
     env.client()
-        .decide_fee_waiver(env.req(m))
+        .record_body_custody(env.req(custody.clone()))
         .await
-        .map(|r| r.into_inner())
+        .expect("recorded");
+    for token in [
+        env.suite.token(&[Role::FuneralHome], "330723002"),
+        env.suite.token(&[Role::FuneralHome], "512021"),
+        env.suite.token(&[Role::Service], "512021"),
+        env.suite.token(&[Role::Citizen], COUNTY),
+        env.suite.token(&[Role::Auditor], COUNTY),
+        env.suite.token(&[Role::PlaceNameOfficer], COUNTY),
+    ] {
+        let err = env
+            .client()
+            .register_death(env.suite.request(first.clone(), &token))
+            .await
+            .expect_err("a replay by another caller is authorized first");
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = env
+            .client()
+            .record_body_custody(env.suite.request(custody.clone(), &token))
+            .await
+            .expect_err("a replay by another caller is authorized first");
+        assert_eq!(err.code(), Code::PermissionDenied);
+    }
+    // The original caller still gets the first answer.
+    let again = env
+        .client()
+        .register_death(env.req(first))
+        .await
+        .expect("replay by the first caller")
+        .into_inner();
+    assert_eq!(again.name, case.name);
+}
+
+/// Brief decision 1: region scope runs before domain validation where the request names the
+/// region, so a funeral home of another township learns nothing from field violations.
+#[tokio::test]
+async fn the_region_scope_is_checked_before_the_request_is_validated() {
+    let env = start(&[]).await;
+    let elsewhere = env.suite.token(&[Role::FuneralHome], "330723002");
+    let mut m = death("r1", "not-a-number", pb::Ethnicity::Unspecified);
+    m.certificate = None;
+    let err = env
+        .client()
+        .register_death(env.suite.request(m, &elsewhere))
+        .await
+        .expect_err("outside the caller's region");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(violated_fields(&err).is_empty());
+    let cemetery = pb::RegisterCemeteryRequest {
+        request_id: "c1".into(),
+        display_name: String::new(),
+        region: TOWNSHIP.into(),
+        kind: 0,
+        land_use: 0,
+    };
+    let err = env
+        .client()
+        .register_cemetery(env.suite.request(cemetery, &elsewhere))
+        .await
+        .expect_err("outside the caller's region");
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+/// Defects #12 item 9: names and places are bounded and free of control characters.
+#[tokio::test]
+async fn names_and_places_are_bounded_and_free_of_control_characters() {
+    let env = start(&[]).await;
+    let mut m = with_declarant(
+        death("r1", &id(P1), pb::Ethnicity::Han),
+        &id(P2),
+        pb::DeclarantRelationship::Child,
+    );
+    if let Some(d) = m.deceased.as_mut() {
+        d.name = format!("王{}某", "\u{7}".repeat(3));
+    }
+    if let Some(c) = m.certificate.as_mut() {
+        c.place_of_death = "院".repeat(100_000);
+        c.number = "N".repeat(41);
+    }
+    if let Some(p) = m.declarant.as_mut().and_then(|d| d.person.as_mut()) {
+        p.name = "李".repeat(200);
+    }
+    let err = env
+        .client()
+        .register_death(env.req(m))
+        .await
+        .expect_err("unbounded text");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        vec![
+            "deceased.name",
+            "certificate.number",
+            "certificate.place_of_death",
+            "declarant.person.name"
+        ]
+    );
+    let cemetery = pb::RegisterCemeteryRequest {
+        request_id: "c1".into(),
+        display_name: "园".repeat(100_000),
+        region: TOWNSHIP.into(),
+        kind: pb::CemeteryKind::PublicWelfare.into(),
+        land_use: pb::SiteLandUse::Designated.into(),
+    };
+    let err = env
+        .client()
+        .register_cemetery(env.req(cemetery))
+        .await
+        .expect_err("unbounded display name");
+    assert_eq!(violated_fields(&err), vec!["display_name"]);
+    // A long minority name within the bound is accepted.
+    let mut m = death("r2", &id(P1), pb::Ethnicity::Uyghur);
+    if let Some(d) = m.deceased.as_mut() {
+        d.name = "阿依古丽·买买提·艾力".into();
+    }
+    env.client()
+        .register_death(env.req(m))
+        .await
+        .expect("a real name fits");
 }
 
 #[tokio::test]
@@ -687,6 +893,7 @@ async fn ashes_reach_an_eco_burial_or_a_plot_under_the_plot_rules() {
         area_dm2: area,
         occupant_id_number: who.into(),
         start_date: date(time::macros::date!(2028 - 02 - 29)),
+        ..Default::default()
     };
     let (husband, wife, stranger) = (id(P2), id(P3), id(P4));
     let err = env
@@ -714,7 +921,9 @@ async fn ashes_reach_an_eco_burial_or_a_plot_under_the_plot_rules() {
         .await
         .expect("leased")
         .into_inner();
-    assert_eq!(leased.end_date, date(time::macros::date!(2048 - 02 - 29)));
+    // Rules #14: the start day is the term's first day (自…起至…止), so the term ends the day
+    // before the anniversary (was 2048-02-29 before the rule was fixed).
+    assert_eq!(leased.end_date, date(time::macros::date!(2048 - 02 - 28)));
     assert_eq!(leased.state(), pb::PlotState::Leased);
 
     let reserve = |rid: &str, plot: &str, who: &str| pb::ReserveSpousePlotRequest {

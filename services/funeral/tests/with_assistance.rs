@@ -38,6 +38,7 @@ async fn the_real_assistance_service_answers_the_waiver_lookup_for_a_non_recipie
         }),
         region: "330723001".into(),
         ethnicity: pb::Ethnicity::Han.into(),
+        ..Default::default()
     };
     let case = client
         .register_death(suite.request(register, &home))
@@ -105,6 +106,7 @@ impl Env {
             }),
             region: "330723001".into(),
             ethnicity: pb::Ethnicity::Han.into(),
+            ..Default::default()
         };
         self.funeral()
             .register_death(self.suite.request(register, &self.home))

@@ -7,9 +7,12 @@ use contracts::civil::marriage::v1 as pb;
 use kit::error::to_proto_date;
 use kit::pii::Sealer;
 
+use crate::domain::appointment::free_seats;
 use crate::domain::cooling_off::ApplicationState;
-use crate::domain::status::MarriageState;
-use crate::store::{ApplicationRow, MarriageRow, OfficeRow, PartyRow};
+use crate::domain::status::{MaritalState, MarriageState};
+use crate::store::{
+    ApplicationRow, AppointmentRow, MarriageRow, OfficeRow, PartyRow, RefusalRow, SlotRow,
+};
 
 /// Opens a sealed identity number; a value that does not open (wrong key, corruption) shows
 /// as fully masked rather than failing the whole answer.
@@ -55,6 +58,11 @@ fn certificate_party(sealer: &Sealer, p: &PartyRow) -> pb::CertificateParty {
         // Counties register mainland residents only (婚姻登记条例 as revised 2025).
         nationality: "CHN".into(),
         birth_date: Some(to_proto_date(p.birth)),
+        declaration: p.declaration.map(|d| pb::MarriageDeclaration {
+            no_spouse: d.no_spouse,
+            not_prohibited_relatives: d.not_prohibited_relatives,
+            consents: d.consents,
+        }),
     }
 }
 
@@ -80,6 +88,9 @@ pub fn marriage(sealer: &Sealer, m: &MarriageRow, remarks: Vec<String>) -> pb::M
         state: marriage_state(m.state).into(),
         ended_on: m.ended_on.map(to_proto_date),
         remarks,
+        // Kept per registration (national_checks), answered by RegisterMarriage only.
+        national_check: pb::NationalCheck::Unspecified.into(),
+        national_check_override_id: String::new(),
     }
 }
 
@@ -108,6 +119,87 @@ pub fn application(sealer: &Sealer, a: &ApplicationRow, m: &MarriageRow) -> pb::
         state: application_state(a.state).into(),
         closed_on: a.closed_on.map(to_proto_date),
         divorce_certificate_number: a.divorce_certificate.clone().unwrap_or_default(),
+    }
+}
+
+/// The stored code of an appointment purpose; `None` for an unspecified one.
+pub fn purpose_in(purpose: pb::AppointmentPurpose) -> Option<&'static str> {
+    Some(match purpose {
+        pb::AppointmentPurpose::Marriage => "marriage",
+        pb::AppointmentPurpose::DivorceApplication => "divorce_application",
+        pb::AppointmentPurpose::DivorceRegistration => "divorce_registration",
+        pb::AppointmentPurpose::CertificateReissue => "certificate_reissue",
+        pb::AppointmentPurpose::Unspecified => return None,
+    })
+}
+
+fn purpose_out(code: &str) -> pb::AppointmentPurpose {
+    match code {
+        "marriage" => pb::AppointmentPurpose::Marriage,
+        "divorce_application" => pb::AppointmentPurpose::DivorceApplication,
+        "divorce_registration" => pb::AppointmentPurpose::DivorceRegistration,
+        "certificate_reissue" => pb::AppointmentPurpose::CertificateReissue,
+        _ => pb::AppointmentPurpose::Unspecified,
+    }
+}
+
+pub fn appointment(a: &AppointmentRow) -> pb::Appointment {
+    pb::Appointment {
+        name: format!("appointments/{}", a.appointment_id),
+        appointment_id: a.appointment_id.clone(),
+        office_id: a.office_id.clone(),
+        date: Some(to_proto_date(a.date)),
+        slot: a.slot.clone(),
+        purpose: purpose_out(&a.purpose).into(),
+        state: if a.state == "booked" {
+            pb::AppointmentState::Booked
+        } else {
+            pb::AppointmentState::Cancelled
+        }
+        .into(),
+        booked_by: a.booked_by.clone(),
+    }
+}
+
+/// The slots of one office on one day with their free seats.
+pub fn schedule(office_id: &str, date: time::Date, rows: Vec<SlotRow>) -> pb::DaySchedule {
+    let count = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    pb::DaySchedule {
+        office_id: office_id.to_owned(),
+        date: Some(to_proto_date(date)),
+        slots: rows
+            .into_iter()
+            .map(|s| pb::TimeSlot {
+                free: count(free_seats(s.quota, s.booked)),
+                slot: s.slot,
+                quota: count(s.quota),
+                booked: count(s.booked),
+            })
+            .collect(),
+    }
+}
+
+pub fn marital_state(state: MaritalState) -> pb::MaritalState {
+    match state {
+        MaritalState::NoRecord => pb::MaritalState::NoRecord,
+        MaritalState::Unmarried => pb::MaritalState::Unmarried,
+        MaritalState::Married => pb::MaritalState::Married,
+        MaritalState::Divorced => pb::MaritalState::Divorced,
+        MaritalState::Widowed => pb::MaritalState::Widowed,
+    }
+}
+
+pub fn refusal(r: RefusalRow) -> pb::DeskRefusal {
+    pb::DeskRefusal {
+        refusal_id: r.refusal_id,
+        office_id: r.office_id,
+        rpc: r.rpc,
+        reason: r.reason,
+        message: r.message,
+        party_a_index: r.party_a_index,
+        party_b_index: r.party_b_index,
+        registrar: r.registrar,
+        refused_on: Some(to_proto_date(r.refused_on)),
     }
 }
 

@@ -8,6 +8,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::Refusal;
 
+/// How long a registrar should wait before retrying a registration the national check could
+/// not complete (google.rpc.RetryInfo).
+const NATIONAL_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl From<Refusal> for ServiceError {
     fn from(refusal: Refusal) -> Self {
         let reason = refusal.reason();
@@ -20,6 +24,19 @@ impl From<Refusal> for ServiceError {
                 );
                 ServiceError::Status(Status::with_error_details(
                     Code::ResourceExhausted,
+                    refusal.to_string(),
+                    details,
+                ))
+            }
+            Refusal::NationalCheckUnavailable { .. } => {
+                let mut details = ErrorDetails::with_error_info(
+                    reason,
+                    kit::error::ERROR_DOMAIN,
+                    std::collections::HashMap::new(),
+                );
+                details.set_retry_info(Some(NATIONAL_RETRY_AFTER));
+                ServiceError::Status(Status::with_error_details(
+                    Code::Unavailable,
                     refusal.to_string(),
                     details,
                 ))

@@ -98,6 +98,7 @@ mod tests {
             name: "张三".into(),
             sex: "female".into(),
             birth: time::macros::date!(1949 - 12 - 31),
+            declaration: None,
         };
         let party = party(&sealer, &row);
         assert_eq!(party.id_index, sealer.index(&id));

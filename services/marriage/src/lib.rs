@@ -15,7 +15,9 @@ pub mod convert;
 pub mod domain;
 mod error;
 pub mod events;
+pub mod expiry;
 pub mod gate;
+pub mod national;
 pub mod store;
 
 use std::time::Duration;
@@ -36,7 +38,8 @@ const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
     let db = ctx.open_db(&MIGRATOR).await?;
-    let api = api::MarriageApi::new(&ctx, db.clone());
+    let national = national::National::from_config(&ctx.config)?;
+    let api = api::MarriageApi::new(kit::rpc::Rpc::new(&ctx, db.clone()), national);
     m.add(MarriageServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
     let interval = ctx
         .config
@@ -44,15 +47,15 @@ async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result
         .and_then(|s| s.parse().ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_SWEEP_INTERVAL);
-    ctx.spawn(sweep_forever(db, interval));
+    ctx.spawn(sweep_forever(db, ctx.clock.clone(), interval));
     Ok(())
 }
 
 /// Records divorce applications past their issuance deadline as expired: first right away (a
 /// deadline may have passed while the process was down), then every `interval`.
-async fn sweep_forever(db: kit::store::Db, interval: Duration) {
+async fn sweep_forever(db: kit::store::Db, clock: kit::clock::Clock, interval: Duration) {
     loop {
-        match api::sweep_expired(&db, kit::today_cst()).await {
+        match expiry::sweep_expired(&db, clock.today()).await {
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "divorce applications deemed withdrawn"),
             Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying next interval"),

@@ -1,14 +1,12 @@
 //! gRPC tests of the marriage service through `kit::testing`: what a registrar, a citizen or
 //! another bureau would check. SQLite by default; PostgreSQL when `CIVIL_TEST_PG` is set.
 //!
-//! Time: the service reads today's date (CST). Tests that need days to pass move a divorce
-//! application's stored dates back instead, exactly as if it had been received earlier; the
-//! deadlines are recomputed with the same calendar the service uses.
+//! Time: the service reads today's date (CST) from the suite's clock; tests that need days to
+//! pass move that clock forward (`Fixture::let_days_pass`), never the stored dates.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use civil_calendar::HolidayCalendar;
 use civil_id::{IdNumber, Sex};
 use contracts::civil::common::v1::PersonRef;
 use contracts::civil::marriage::v1::{self as pb, marriage_service_client::MarriageServiceClient};
@@ -51,6 +49,7 @@ fn party(id: &IdNumber, name: &str) -> Option<pb::Party> {
     Some(pb::Party {
         person: Some(person(id, name)),
         in_person: true,
+        ..Default::default()
     })
 }
 
@@ -58,6 +57,7 @@ fn signed() -> Option<pb::MarriageDeclaration> {
     Some(pb::MarriageDeclaration {
         no_spouse: true,
         not_prohibited_relatives: true,
+        consents: true,
     })
 }
 
@@ -128,15 +128,12 @@ impl Fixture {
             .into_inner()
     }
 
+    /// The status as a registrar of the county reads it (the full view).
     async fn status(&mut self, id: &IdNumber) -> pb::MaritalStatus {
-        let request = self.as_role(
-            pb::GetMaritalStatusRequest {
-                id_number: id.as_str().into(),
-                purpose: "test".into(),
-            },
-            &[Role::Service],
-            "",
-        );
+        let request = self.req(pb::GetMaritalStatusRequest {
+            id_number: id.as_str().into(),
+            purpose: "test".into(),
+        });
         self.client
             .get_marital_status(request)
             .await
@@ -181,26 +178,26 @@ impl Fixture {
         }
     }
 
-    /// Moves an application's receipt back so that `pick(deadlines)` holds today, as if it had
-    /// been received that many days earlier.
-    async fn age_application(&self, application_id: &str, pick: impl Fn(&Deadlines) -> bool) {
-        let calendar = HolidayCalendar::embedded();
-        let deadlines = (1..400)
-            .map(|days| Deadlines::from_receipt(today() - time::Duration::days(days), &calendar))
-            .find(|d| pick(d))
-            .expect("some receipt date fits");
-        let db = self.suite.db("marriage").await;
-        sqlx::query(
-            "UPDATE divorce_applications SET received_on = $1, withdrawal_deadline = $2, issuance_deadline = $3
-             WHERE application_id = $4",
-        )
-        .bind(deadlines.received_on.to_string())
-        .bind(deadlines.withdrawal_deadline.to_string())
-        .bind(deadlines.issuance_deadline.to_string())
-        .bind(application_id)
-        .execute(&db.pool)
-        .await
-        .expect("aged");
+    /// Lets days pass on the suite's clock (every service's today) until
+    /// `pick(deadlines, today)` holds for the application's deadlines, fixed at its receipt.
+    fn let_days_pass(&self, app: &pb::DivorceApplication, pick: impl Fn(&Deadlines, Date) -> bool) {
+        let date = |d: Option<contracts::civil::common::v1::Date>| {
+            let d = d.expect("date");
+            let month =
+                time::Month::try_from(u8::try_from(d.month).expect("month")).expect("month");
+            Date::from_calendar_date(d.year, month, u8::try_from(d.day).expect("day"))
+                .expect("date")
+        };
+        let deadlines = Deadlines {
+            received_on: date(app.received_on),
+            withdrawal_deadline: date(app.withdrawal_deadline),
+            issuance_deadline: date(app.issuance_deadline),
+        };
+        let clock = &self.suite.clock;
+        let days = (1..400)
+            .find(|days| pick(&deadlines, clock.today() + time::Duration::days(*days)))
+            .expect("some day fits");
+        clock.advance(time::Duration::days(days));
     }
 
     async fn count(&self, sql: &str, bind: &str) -> i64 {
@@ -273,7 +270,7 @@ fn assert_refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, reason: 
 async fn a_registered_marriage_gets_a_j_certificate_and_both_become_married() {
     let mut f = Fixture::start().await;
     let (man, woman) = couple(1);
-    assert_eq!(f.status(&man).await.state(), pb::MaritalState::Unmarried);
+    assert_eq!(f.status(&man).await.state(), pb::MaritalState::NoRecord);
 
     let m = f.marry(&man, &woman).await;
 
@@ -343,14 +340,14 @@ async fn each_refusal_reason_of_registration_is_reported() {
         "MARRIAGE_NOT_IN_PERSON",
     );
 
-    let mut unsigned = f.marriage_request(&man, &woman);
-    unsigned.declaration_a = Some(pb::MarriageDeclaration {
-        no_spouse: true,
+    let mut relatives = f.marriage_request(&man, &woman);
+    relatives.declaration_a = Some(pb::MarriageDeclaration {
         not_prohibited_relatives: false,
+        ..signed().expect("declaration")
     });
     assert_refused(
-        f.client.register_marriage(f.req(unsigned)).await,
-        "MARRIAGE_DECLARATION_MISSING",
+        f.client.register_marriage(f.req(relatives)).await,
+        "MARRIAGE_PROHIBITED_RELATIVES",
     );
 
     assert_refused(
@@ -376,7 +373,7 @@ async fn each_refusal_reason_of_registration_is_reported() {
     );
     assert_eq!(
         f.status(&man).await.state(),
-        pb::MaritalState::Unmarried,
+        pb::MaritalState::NoRecord,
         "nothing was recorded for refusals"
     );
 }
@@ -458,6 +455,92 @@ async fn wrong_role_or_region_is_permission_denied() {
     );
 }
 
+/// Defects #12 item 4: GetMaritalStatus keeps the region scope of GetMarriage; another
+/// bureau's system (the Service role) gets the state only.
+#[tokio::test]
+async fn marital_status_is_scoped_to_the_registering_offices_region_like_get_marriage() {
+    let mut f = Fixture::start().await;
+    let (man, woman) = couple(22);
+    let m = f.marry(&man, &woman).await;
+    let ask = |id: &IdNumber| pb::GetMaritalStatusRequest {
+        id_number: id.as_str().into(),
+        purpose: "household check".into(),
+    };
+
+    // Out of region: a registrar or county approver of 512021 learns nothing, as GetMarriage.
+    for role in [Role::Registrar, Role::CountyApprover] {
+        let request = f.as_role(ask(&woman), &[role], "512021");
+        let status = f
+            .client
+            .get_marital_status(request)
+            .await
+            .expect_err("other county");
+        assert_eq!(status.code(), Code::PermissionDenied, "{role:?}");
+        assert!(!status.message().contains(woman.as_str()));
+    }
+    let request = f.as_role(
+        pb::GetMarriageRequest {
+            certificate_number: m.certificate_number.clone(),
+        },
+        &[Role::Registrar],
+        "512021",
+    );
+    assert_eq!(
+        f.client
+            .get_marriage(request)
+            .await
+            .expect_err("other county")
+            .code(),
+        Code::PermissionDenied
+    );
+
+    // In region: the full view.
+    let request = f.as_role(ask(&woman), &[Role::CountyApprover], REGION);
+    let full = f
+        .client
+        .get_marital_status(request)
+        .await
+        .expect("in region")
+        .into_inner();
+    assert_eq!(full.state(), pb::MaritalState::Married);
+    assert_eq!(full.marriage_certificate_number, m.certificate_number);
+    assert_eq!(full.office_id, OFFICE);
+    assert_eq!(full.source(), pb::StatusSource::LocalRegistry);
+    assert_eq!(
+        full.spouse.as_ref().map(|p| p.id_number.as_str()),
+        Some(man.as_str())
+    );
+
+    // Another bureau's system: the state only, no name, spouse, certificate or office.
+    let request = f.as_role(ask(&woman), &[Role::Service], "");
+    let minimal = f
+        .client
+        .get_marital_status(request)
+        .await
+        .expect("service")
+        .into_inner();
+    assert_eq!(minimal.state(), pb::MaritalState::Married);
+    assert_eq!(minimal.source(), pb::StatusSource::LocalRegistry);
+    assert!(minimal.spouse.is_none(), "{minimal:?}");
+    assert!(minimal.person.is_none(), "{minimal:?}");
+    assert!(minimal.marriage_certificate_number.is_empty());
+    assert!(minimal.office_id.is_empty());
+    let text = format!("{minimal:?}");
+    assert!(!text.contains("张伟") && !text.contains("李娜"), "{text}");
+}
+
+/// #14 Marriage / #18 item 5: a person the archive knows nothing of is "no record", not
+/// "unmarried", and the status says where it comes from.
+#[tokio::test]
+async fn marital_status_of_an_unknown_person_is_no_record_not_unmarried() {
+    let mut f = Fixture::start().await;
+    let (stranger, _) = couple(23);
+    let status = f.status(&stranger).await;
+    assert_eq!(status.state(), pb::MaritalState::NoRecord);
+    assert_eq!(status.source(), pb::StatusSource::None);
+    assert!(status.since.is_none() && status.marriage_certificate_number.is_empty());
+}
+
 #[tokio::test]
 async fn a_retried_request_id_returns_the_first_answer_and_a_reused_one_is_refused() {
     let mut f = Fixture::start().await;
@@ -510,12 +593,14 @@ async fn the_audit_chain_verifies_and_names_the_registrar() {
     let records = auth::audit::list(&db.pool, 0, 100).await.expect("list");
     let registration = records
         .iter()
-        .find(|r| r.entry.action == "RegisterMarriage")
+        .find(|r| r.entry.action == "marriage.RegisterMarriage")
         .expect("registration audited");
     assert_eq!(registration.entry.actor, "registrar-wang");
     assert_eq!(registration.entry.object, m.certificate_number);
     assert!(
-        records.iter().any(|r| r.entry.action == "GetMaritalStatus"),
+        records
+            .iter()
+            .any(|r| r.entry.action == "marriage.GetMaritalStatus"),
         "reads are audited"
     );
     assert!(
@@ -538,7 +623,7 @@ async fn divorce_by_registration_end_to_end() {
     assert_eq!(app.received_on, Some(to_proto_date(today())));
 
     // A second application while one is open is refused.
-    let mut again = pb::ApplyForDivorceRequest {
+    let again = pb::ApplyForDivorceRequest {
         request_id: rid(),
         office_id: OFFICE.into(),
         marriage_certificate_number: m.certificate_number.clone(),
@@ -551,7 +636,6 @@ async fn divorce_by_registration_end_to_end() {
         f.client.apply_for_divorce(f.req(again.clone())).await,
         "MARRIAGE_DIVORCE_PENDING",
     );
-    again.agreement_summary = String::new();
 
     // During cooling-off the certificate is not issued.
     let request = f.register_divorce_request(&app, &man, &woman);
@@ -561,10 +645,9 @@ async fn divorce_by_registration_end_to_end() {
     );
 
     // Days 31-60: withdrawal is over, registration is open, at the accepting office only.
-    f.age_application(&app.application_id, |d| {
-        d.withdrawal_deadline < today() && today() <= d.issuance_deadline
-    })
-    .await;
+    f.let_days_pass(&app, |d, today| {
+        d.withdrawal_deadline < today && today <= d.issuance_deadline
+    });
     let withdraw = pb::WithdrawDivorceApplicationRequest {
         request_id: rid(),
         application_id: app.application_id.clone(),
@@ -615,7 +698,7 @@ async fn divorce_by_registration_end_to_end() {
     f.marry(&man, &new_wife).await;
     assert_eq!(f.status(&man).await.state(), pb::MaritalState::Married);
 
-    // The agreement is required for a new application (here: the marriage has ended anyway).
+    // A new application for a marriage that has ended is refused.
     assert_refused(
         f.client.apply_for_divorce(f.req(again)).await,
         "MARRIAGE_NOT_IN_EFFECT",
@@ -671,8 +754,7 @@ async fn an_application_past_day_60_is_recorded_expired_when_read() {
     let (man, woman) = couple(16);
     let m = f.marry(&man, &woman).await;
     let app = f.apply(&m, &man, &woman).await;
-    f.age_application(&app.application_id, |d| d.issuance_deadline < today())
-        .await;
+    f.let_days_pass(&app, |d, today| d.issuance_deadline < today);
 
     let request = f.req(pb::GetDivorceApplicationRequest {
         application_id: app.application_id.clone(),
@@ -712,8 +794,7 @@ async fn an_application_whose_deadline_passed_while_down_expires_after_a_restart
     let (man, woman) = couple(17);
     let m = f.marry(&man, &woman).await;
     let app = f.apply(&m, &man, &woman).await;
-    f.age_application(&app.application_id, |d| d.issuance_deadline < today())
-        .await;
+    f.let_days_pass(&app, |d, today| d.issuance_deadline < today);
 
     let Fixture {
         suite, registrar, ..
@@ -1008,16 +1089,17 @@ async fn five_hundred_concurrent_bookings_for_twenty_seats_give_exactly_twenty()
     assert_eq!(
         f.count(
             "SELECT COUNT(*) FROM audit_log WHERE action = $1",
-            "BookAppointment"
+            "marriage.BookAppointment"
         )
         .await,
         i64::from(SEATS),
         "one audit row per booking"
     );
+    // Booking keys live on the appointment rows (per caller), not in kit's table.
     assert_eq!(
         f.count(
-            "SELECT COUNT(*) FROM idempotency_keys WHERE rpc = $1",
-            "BookAppointment"
+            "SELECT COUNT(*) FROM appointments WHERE request_id IS NOT NULL AND state = $1",
+            "booked"
         )
         .await,
         i64::from(SEATS),
@@ -1331,4 +1413,436 @@ async fn a_citizen_cancels_only_their_own_booking_and_the_seat_comes_back() {
         f.client.book_appointment(unknown).await,
         "MARRIAGE_SLOT_NOT_OFFERED",
     );
+}
+
+/// Defects #12 item 3: a replayed request id is authorized like a first call, and a request id
+/// is scoped to the caller who sent it: another citizen, a citizen of no standing or a
+/// registrar of another county never receives the first caller's stored answer.
+#[tokio::test]
+async fn a_replayed_request_id_is_authorized_like_a_first_call() {
+    let mut f = Fixture::start().await;
+    let (date, slot) = open_slot(&mut f, 1).await;
+    let li = f.suite.token_for("citizen-li", &[Role::Citizen], REGION);
+    let wang = f.suite.token_for("citizen-wang", &[Role::Citizen], REGION);
+    let request = booking(date, &slot);
+    let mine = f
+        .client
+        .book_appointment(f.suite.request(request.clone(), &li))
+        .await
+        .expect("booked")
+        .into_inner();
+
+    // Another citizen replaying li's request id and body is a new request of his own: the slot
+    // is full for him; he never gets li's appointment.
+    let replay = f
+        .client
+        .book_appointment(f.suite.request(request.clone(), &wang))
+        .await;
+    match replay {
+        Ok(answer) => panic!("another citizen received a stored answer: {answer:?}"),
+        Err(status) => assert_eq!(
+            reason_of(&status).as_deref(),
+            Some("MARRIAGE_SLOT_FULL"),
+            "{status:?}"
+        ),
+    }
+    // A registrar of another county is refused before any stored answer is looked up.
+    let other_county = f.as_role(request.clone(), &[Role::Registrar], "512021");
+    assert_eq!(
+        f.client
+            .book_appointment(other_county)
+            .await
+            .expect_err("other county")
+            .code(),
+        Code::PermissionDenied
+    );
+    // li's own retry still gets the first answer, and no second seat was taken.
+    let again = f
+        .client
+        .book_appointment(f.suite.request(request, &li))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(again, mine);
+    assert_eq!(
+        f.count(
+            "SELECT COUNT(*) FROM appointments WHERE state = $1",
+            "booked"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        f.count(
+            "SELECT COUNT(*) FROM idempotency_keys WHERE rpc IN ($1, 'marriage.BookAppointment')",
+            "BookAppointment"
+        )
+        .await,
+        0,
+        "bookings do not write kit's idempotency table"
+    );
+
+    // A registration replayed by a citizen or a registrar of another county is refused, with
+    // nothing of the first answer.
+    let (man, woman) = couple(24);
+    let register = f.marriage_request(&man, &woman);
+    f.client
+        .register_marriage(f.req(register.clone()))
+        .await
+        .expect("registered");
+    for (roles, region) in [
+        (&[Role::Citizen][..], REGION),
+        (&[Role::Registrar][..], "512021"),
+    ] {
+        let status = f
+            .client
+            .register_marriage(f.as_role(register.clone(), roles, region))
+            .await
+            .expect_err("replay refused");
+        assert_eq!(status.code(), Code::PermissionDenied, "{roles:?}");
+        assert!(!status.message().contains(man.as_str()));
+    }
+}
+
+/// #14 Marriage: distinct refusals for distinct reasons. Prohibited kinship (art. 1048) is not
+/// "declaration missing"; a declaration or agreement not handed in is INVALID_ARGUMENT on that
+/// field; a marriage not in the registry is a refusal that says so, not NOT_FOUND.
+#[tokio::test]
+async fn distinct_refusals_for_distinct_reasons_art_1048_and_art_1076() {
+    let mut f = Fixture::start().await;
+    let (man, woman) = couple(25);
+
+    let mut missing = f.marriage_request(&man, &woman);
+    missing.declaration_b = None;
+    let status = f
+        .client
+        .register_marriage(f.req(missing))
+        .await
+        .expect_err("missing declaration");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), vec!["declaration_b"]);
+
+    let mut relatives = f.marriage_request(&man, &woman);
+    relatives.declaration_b = Some(pb::MarriageDeclaration {
+        not_prohibited_relatives: false,
+        ..signed().expect("declaration")
+    });
+    assert_refused(
+        f.client.register_marriage(f.req(relatives)).await,
+        "MARRIAGE_PROHIBITED_RELATIVES",
+    );
+
+    let m = f.marry(&man, &woman).await;
+    let mut no_agreement = pb::ApplyForDivorceRequest {
+        request_id: rid(),
+        office_id: OFFICE.into(),
+        marriage_certificate_number: m.certificate_number.clone(),
+        party_a: party(&man, "张伟"),
+        party_b: party(&woman, "李娜"),
+        agreement_summary: "  ".into(),
+        both_of_full_civil_capacity: true,
+    };
+    let status = f
+        .client
+        .apply_for_divorce(f.req(no_agreement.clone()))
+        .await
+        .expect_err("missing agreement");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), vec!["agreement_summary"]);
+
+    // A marriage registered elsewhere (or a mistyped number): not in this registry.
+    no_agreement.agreement_summary = "no children".into();
+    no_agreement.marriage_certificate_number = format!("J330723-{}-999999", today().year());
+    assert_refused(
+        f.client.apply_for_divorce(f.req(no_agreement)).await,
+        "MARRIAGE_NOT_IN_REGISTRY",
+    );
+    let reissue = pb::ReissueCertificateRequest {
+        request_id: rid(),
+        office_id: OFFICE.into(),
+        certificate_number: format!("J330723-{}-999999", today().year()),
+        party: party(&woman, "李娜"),
+    };
+    assert_refused(
+        f.client.reissue_certificate(f.req(reissue)).await,
+        "MARRIAGE_NOT_IN_REGISTRY",
+    );
+}
+
+/// Defects #12 item 9: free text is bounded; a 200-character personal name with control
+/// characters is refused, as is an over-long agreement, each on its own field.
+#[tokio::test]
+async fn over_long_or_control_character_text_is_invalid_argument() {
+    let mut f = Fixture::start().await;
+    let (man, woman) = couple(26);
+    let mut request = f.marriage_request(&man, &woman);
+    request
+        .party_a
+        .as_mut()
+        .and_then(|p| p.person.as_mut())
+        .expect("a")
+        .name = format!("张{}\u{0}\n", "伟".repeat(197));
+    let status = f
+        .client
+        .register_marriage(f.req(request))
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&status),
+        vec!["party_a.person.name", "party_a.person.name"],
+        "too long and a control character"
+    );
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM persons WHERE id_index <> $1", "")
+            .await,
+        0,
+        "nothing stored"
+    );
+
+    let m = f.marry(&man, &woman).await;
+    let request = pb::ApplyForDivorceRequest {
+        request_id: rid(),
+        office_id: OFFICE.into(),
+        marriage_certificate_number: m.certificate_number.clone(),
+        party_a: party(&man, "张伟"),
+        party_b: party(&woman, "李娜"),
+        agreement_summary: "财".repeat(2_001),
+        both_of_full_civil_capacity: true,
+    };
+    let status = f
+        .client
+        .apply_for_divorce(f.req(request))
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&status), vec!["agreement_summary"]);
+}
+
+/// #14 Marriage, art. 1077: an application deemed withdrawn records the day it was deemed
+/// withdrawn (the day after the issuance deadline, RULES.md "Conventions"), not the day a
+/// sweep or read noticed it after downtime.
+#[tokio::test]
+async fn an_expired_application_records_the_day_it_was_deemed_withdrawn_art_1077() {
+    let mut f = Fixture::start().await;
+    let (man, woman) = couple(27);
+    let m = f.marry(&man, &woman).await;
+    let app = f.apply(&m, &man, &woman).await;
+    // Down for a while: the deadline passed at least five days ago.
+    f.let_days_pass(&app, |d, today| {
+        d.issuance_deadline < today - time::Duration::days(5)
+    });
+    let read = f
+        .client
+        .get_divorce_application(f.req(pb::GetDivorceApplicationRequest {
+            application_id: app.application_id.clone(),
+        }))
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(read.state(), pb::DivorceApplicationState::Expired);
+    let deadline = read.issuance_deadline.expect("deadline");
+    let deadline = Date::from_calendar_date(
+        deadline.year,
+        time::Month::try_from(deadline.month as u8).expect("month"),
+        deadline.day as u8,
+    )
+    .expect("date");
+    let closed = read.closed_on.expect("closed on");
+    assert_eq!(closed, to_proto_date(deadline + time::Duration::days(1)));
+    let noticed = f.suite.clock.today();
+    assert_ne!(closed, to_proto_date(noticed));
+    let (_, event) = f
+        .event::<pb::DivorceApplicationExpired>("civil.marriage.v1.DivorceApplicationExpired")
+        .await;
+    assert_eq!(event.deemed_withdrawn_on, Some(closed));
+    assert_eq!(event.recorded_on, Some(to_proto_date(noticed)));
+}
+
+/// #14 Marriage: a re-issued certificate's remark links it to the original certificate number
+/// (婚姻登记工作规范: the archive keeps the original, annotated).
+#[tokio::test]
+async fn a_reissued_certificates_remark_names_the_original_certificate() {
+    let mut f = Fixture::start().await;
+    let (man, woman) = couple(28);
+    let m = f.marry(&man, &woman).await;
+    let r = f
+        .client
+        .reissue_certificate(f.req(pb::ReissueCertificateRequest {
+            request_id: rid(),
+            office_id: OFFICE.into(),
+            certificate_number: m.certificate_number.clone(),
+            party: party(&woman, "李娜"),
+        }))
+        .await
+        .expect("reissued")
+        .into_inner();
+    let read = f
+        .client
+        .get_marriage(f.req(pb::GetMarriageRequest {
+            certificate_number: m.certificate_number.clone(),
+        }))
+        .await
+        .expect("read")
+        .into_inner();
+    for remarks in [&r.marriage.expect("marriage").remarks, &read.remarks] {
+        assert!(
+            remarks
+                .iter()
+                .any(|remark| remark.contains(&r.reissued_certificate_number)
+                    && remark.contains(&m.certificate_number)),
+            "{remarks:?}"
+        );
+    }
+}
+
+/// #14 Marriage: every refusal at the desk is recorded with its reason, the parties (blind
+/// index) and the registrar, and the office lists them, paged per AIP-158 (#12 item 9).
+#[tokio::test]
+async fn every_desk_refusal_is_recorded_with_reason_parties_and_registrar_and_listed_by_office() {
+    let suite = testing::spawn(&[marriage::SERVICE]).await;
+    let registrar = suite.token_for("registrar-wu", &[Role::Registrar], REGION);
+    let mut f = Fixture::with_suite(suite).await;
+    f.registrar = registrar;
+    let sealer = kit::pii::Sealer::from_config(&f.suite.config).expect("suite key");
+    let (man, woman) = couple(29);
+
+    let young = id_number_seq(born_years_ago(22, -1), Sex::Male, 30);
+    let underage = f.marriage_request(&young, &woman);
+    for _ in 0..2 {
+        // A retry of the same request records the refusal once.
+        assert_refused(
+            f.client.register_marriage(f.req(underage.clone())).await,
+            "MARRIAGE_UNDERAGE",
+        );
+    }
+    let mut relatives = f.marriage_request(&man, &woman);
+    relatives.declaration_a = Some(pb::MarriageDeclaration {
+        not_prohibited_relatives: false,
+        ..signed().expect("declaration")
+    });
+    assert_refused(
+        f.client.register_marriage(f.req(relatives)).await,
+        "MARRIAGE_PROHIBITED_RELATIVES",
+    );
+    let m = f.marry(&man, &woman).await;
+    let stranger = id_number_seq(born_years_ago(40, 0), Sex::Female, 31);
+    assert_refused(
+        f.client
+            .reissue_certificate(f.req(pb::ReissueCertificateRequest {
+                request_id: rid(),
+                office_id: OFFICE.into(),
+                certificate_number: m.certificate_number.clone(),
+                party: party(&stranger, "王芳"),
+            }))
+            .await,
+        "MARRIAGE_PARTIES_MISMATCH",
+    );
+
+    let list = |page_size: i32, page_token: String| pb::ListRefusalsRequest {
+        office_id: OFFICE.into(),
+        page_size,
+        page_token,
+    };
+    let all = f
+        .client
+        .list_refusals(f.req(list(0, String::new())))
+        .await
+        .expect("listed")
+        .into_inner();
+    let reasons: Vec<_> = all.refusals.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "MARRIAGE_UNDERAGE",
+            "MARRIAGE_PROHIBITED_RELATIVES",
+            "MARRIAGE_PARTIES_MISMATCH"
+        ]
+    );
+    let first = &all.refusals[0];
+    assert_eq!(first.rpc, "RegisterMarriage");
+    assert_eq!(first.registrar, "registrar-wu");
+    assert_eq!(first.party_a_index, sealer.index(&young));
+    assert_eq!(first.party_b_index, sealer.index(&woman));
+    assert_eq!(first.refused_on, Some(to_proto_date(today())));
+    assert_eq!(all.refusals[2].party_a_index, sealer.index(&stranger));
+    assert!(all.next_page_token.is_empty());
+    let text = format!("{all:?}");
+    assert!(!text.contains(young.as_str()) && !text.contains(woman.as_str()));
+
+    // Paging: one at a time; a token is bound to its office; sizes per AIP-158.
+    let page = f
+        .client
+        .list_refusals(f.req(list(1, String::new())))
+        .await
+        .expect("page 1")
+        .into_inner();
+    assert_eq!(page.refusals.len(), 1);
+    let page2 = f
+        .client
+        .list_refusals(f.req(list(100_000, page.next_page_token.clone())))
+        .await
+        .expect("page 2, size capped")
+        .into_inner();
+    assert_eq!(page2.refusals.len(), 2);
+    assert!(page2.next_page_token.is_empty());
+    f.create_office("other-office", REGION).await;
+    let mut other_office = list(1, page.next_page_token.clone());
+    other_office.office_id = "other-office".into();
+    let status = f
+        .client
+        .list_refusals(f.req(other_office))
+        .await
+        .expect_err("token of another request");
+    assert_eq!(violated_fields(&status), vec!["page_token"]);
+    for (size, token) in [(-1, String::new()), (1, "garbage".to_owned())] {
+        let status = f
+            .client
+            .list_refusals(f.req(list(size, token)))
+            .await
+            .expect_err("invalid");
+        assert_eq!(status.code(), Code::InvalidArgument);
+    }
+    let request = f.as_role(list(0, String::new()), &[Role::Registrar], "512021");
+    assert_eq!(
+        f.client
+            .list_refusals(request)
+            .await
+            .expect_err("other county")
+            .code(),
+        Code::PermissionDenied
+    );
+}
+
+/// #14 Marriage, art. 1046: the registration records each party's consent (the declaration
+/// each signed is kept with the record); a party who does not declare free will is refused.
+#[tokio::test]
+async fn the_registration_records_each_partys_consent_art_1046() {
+    let mut f = Fixture::start().await;
+    let (man, woman) = couple(32);
+    let mut unwilling = f.marriage_request(&man, &woman);
+    unwilling.declaration_b = Some(pb::MarriageDeclaration {
+        consents: false,
+        ..signed().expect("declaration")
+    });
+    assert_refused(
+        f.client.register_marriage(f.req(unwilling)).await,
+        "MARRIAGE_NO_CONSENT",
+    );
+    let m = f.marry(&man, &woman).await;
+    let read = f
+        .client
+        .get_marriage(f.req(pb::GetMarriageRequest {
+            certificate_number: m.certificate_number.clone(),
+        }))
+        .await
+        .expect("read")
+        .into_inner();
+    for party in [&read.party_a, &read.party_b, &m.party_a, &m.party_b] {
+        let declaration = party
+            .as_ref()
+            .and_then(|p| p.declaration)
+            .expect("declaration recorded");
+        assert!(declaration.consents, "{declaration:?}");
+        assert_eq!(declaration, signed().expect("declaration"));
+    }
 }

@@ -10,7 +10,10 @@
 
 pub mod adapters;
 pub mod api;
+pub mod convert;
+pub mod events;
 pub mod executor;
+pub mod family;
 pub mod proactive;
 pub mod validate;
 pub mod workflows;
@@ -29,7 +32,8 @@ pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
     mount: |ctx, m| Box::pin(mount(ctx, m)),
 };
 
-/// Executor tuning from `CIVIL_ONEMATTER_LEASE_MS`, `CIVIL_ONEMATTER_POLL_MS`, `CIVIL_ONEMATTER_BATCH`.
+/// Executor tuning from `CIVIL_ONEMATTER_LEASE_MS`, `CIVIL_ONEMATTER_POLL_MS`, `CIVIL_ONEMATTER_BATCH`,
+/// `CIVIL_ONEMATTER_WATCH_POLL_MS` (WatchCase's fallback poll).
 fn executor_config(config: &kit::config::Config) -> anyhow::Result<executor::ExecutorConfig> {
     let mut c = executor::ExecutorConfig::default();
     let setting = |key: &str| config.service_setting("onematter", key);
@@ -43,26 +47,33 @@ fn executor_config(config: &kit::config::Config) -> anyhow::Result<executor::Exe
     if let Some(v) = setting("batch") {
         c.batch = v.parse()?;
     }
+    if let Some(v) = setting("watch_poll_ms") {
+        c.watch_poll = Duration::from_millis(v.parse()?);
+    }
     Ok(c)
 }
 
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
     let db = ctx.open_db(&MIGRATOR).await?;
+    let externals = adapters::Externals::grpc(&ctx);
     let deps = workflows::Deps {
         ctx: ctx.clone(),
-        externals: adapters::Externals::grpc(&ctx),
+        externals: externals.clone(),
     };
     let clock = Arc::new(executor::DbClock(db.dialect));
-    let executor = Arc::new(executor::Executor::new(
-        db,
-        clock,
-        workflows::registry(deps),
-        ctx.sealer.clone(),
-        executor_config(&ctx.config)?,
-    ));
+    let executor = Arc::new(
+        executor::Executor::new(
+            db,
+            clock,
+            workflows::registry(deps),
+            ctx.sealer.clone(),
+            executor_config(&ctx.config)?,
+        )
+        .with_announcer(Arc::new(events::CaseFinishedOutbox)),
+    );
     ctx.spawn((*executor).clone().run(ctx.shutdown.clone()));
     proactive::subscribe(&ctx, executor.clone());
-    let api = api::OneMatterApi::new(ctx.clone(), executor);
+    let api = api::OneMatterApi::new(&ctx, executor, externals);
     m.add(OneMatterServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
     Ok(())
 }

@@ -78,140 +78,152 @@ pub fn start_case(
     }
     let declarant = person(&mut v, req.declarant.as_ref(), "declarant");
     v.required(&req.declarant_relationship, "declarant_relationship");
-    let mut certificate = String::new();
-    let (subject, input) = match kind {
-        pb::MatterKind::AfterDeath => {
-            match &req.after_death {
-                None => {
-                    v.add("after_death", "is required for an after-death matter");
-                    (None, Vec::new())
-                }
-                Some(m) => {
-                    let deceased = person(&mut v, m.deceased.as_ref(), "after_death.deceased");
-                    match &m.certificate {
-                        None => v.add("after_death.certificate", "is required"),
-                        Some(c) => {
-                            v.required(&c.number, "after_death.certificate.number");
-                            v.check(c.issuer() != contracts::civil::funeral::v1::CertificateIssuer::Unspecified, "after_death.certificate.issuer", "is required");
-                            if let Some(d) = v.date(
-                                c.date_of_death.as_ref(),
-                                "after_death.certificate.date_of_death",
-                            ) {
-                                v.check(
-                                    d <= today,
-                                    "after_death.certificate.date_of_death",
-                                    "is in the future",
-                                );
-                                if let Some((id, _)) = &deceased {
-                                    v.check(
-                                        d >= id.birth_date(),
-                                        "after_death.certificate.date_of_death",
-                                        "is before the birth date",
-                                    );
-                                }
-                            }
-                        }
-                    }
-                    let mut m = m.clone();
-                    if let (Some(d), Some((_, p))) = (m.deceased.as_mut(), &deceased) {
-                        *d = p.clone();
-                    }
-                    (deceased, m.encode_to_vec())
-                }
-            }
+    let matter = match kind {
+        pb::MatterKind::AfterDeath => after_death(&mut v, req.after_death.as_ref(), today),
+        pb::MatterKind::MarriageBirthHousehold => {
+            marriage_birth_household(&mut v, req.marriage_birth_household.as_ref())
         }
-        pb::MatterKind::MarriageBirthHousehold => match &req.marriage_birth_household {
-            None => {
-                v.add(
-                    "marriage_birth_household",
-                    "is required for a marriage-birth-household matter",
-                );
-                (None, Vec::new())
-            }
-            Some(m) => {
-                v.required(
-                    &m.marriage_certificate_number,
-                    "marriage_birth_household.marriage_certificate_number",
-                );
-                certificate = m.marriage_certificate_number.trim().to_owned();
-                let a = person(
-                    &mut v,
-                    m.party_a.as_ref(),
-                    "marriage_birth_household.party_a",
-                );
-                let b = person(
-                    &mut v,
-                    m.party_b.as_ref(),
-                    "marriage_birth_household.party_b",
-                );
-                if let (Some((ia, _)), Some((ib, _))) = (&a, &b) {
-                    v.check(
-                        ia != ib,
-                        "marriage_birth_household.party_b",
-                        "is the same person as party_a",
-                    );
-                }
-                let mut m = m.clone();
-                m.party_a = a.as_ref().map(|x| x.1.clone());
-                m.party_b = b.as_ref().map(|x| x.1.clone());
-                (a, m.encode_to_vec())
-            }
-        },
-        pb::MatterKind::OneApplicationManyBenefits => match &req.many_benefits {
-            None => {
-                v.add(
-                    "many_benefits",
-                    "is required for a one-application-many-benefits matter",
-                );
-                (None, Vec::new())
-            }
-            Some(m) => {
-                use contracts::civil::assistance::v1::{BenefitKind, Relationship};
-                v.check(
-                    matches!(
-                        m.kind(),
-                        BenefitKind::MinimumLivingAllowance | BenefitKind::ExtremePovertySupport
-                    ),
-                    "many_benefits.kind",
-                    "must be the minimum living allowance or extreme-poverty support",
-                );
-                let members = m
-                    .household
-                    .as_ref()
-                    .map(|h| h.members.as_slice())
-                    .unwrap_or_default();
-                v.check(
-                    !members.is_empty(),
-                    "many_benefits.household.members",
-                    "lists no member",
-                );
-                let mut subject = None;
-                for (i, member) in members.iter().enumerate() {
-                    let p = person(
-                        &mut v,
-                        member.person.as_ref(),
-                        &format!("many_benefits.household.members[{i}].person"),
-                    );
-                    if subject.is_none() || member.relationship() == Relationship::Applicant {
-                        subject = p.or(subject);
-                    }
-                }
-                (subject, m.encode_to_vec())
-            }
-        },
-        pb::MatterKind::Unspecified => (None, Vec::new()),
+        pb::MatterKind::OneApplicationManyBenefits => {
+            many_benefits(&mut v, req.many_benefits.as_ref())
+        }
+        pb::MatterKind::Unspecified => Matter::default(),
     };
     v.finish()?;
-    match (declarant, subject) {
+    match (declarant, matter.subject) {
         (Some(declarant), Some(subject)) => Ok(Validated {
             kind,
             region: req.region.trim().to_owned(),
             declarant,
             subject,
-            input,
-            certificate,
+            input: matter.input,
+            certificate: matter.certificate,
         }),
         _ => Err(ServiceError::invalid("kind", "the matter is incomplete")),
+    }
+}
+
+/// A matter that passed its own checks.
+#[derive(Default)]
+struct Matter {
+    subject: Option<(civil_id::IdNumber, PersonRef)>,
+    input: Vec<u8>,
+    certificate: String,
+}
+
+fn after_death(v: &mut Violations, m: Option<&pb::AfterDeathMatter>, today: Date) -> Matter {
+    let Some(m) = m else {
+        v.add("after_death", "is required for an after-death matter");
+        return Matter::default();
+    };
+    let deceased = person(v, m.deceased.as_ref(), "after_death.deceased");
+    match &m.certificate {
+        None => v.add("after_death.certificate", "is required"),
+        Some(c) => certificate(v, c, deceased.as_ref().map(|d| &d.0), today),
+    }
+    let mut m = m.clone();
+    if let (Some(d), Some((_, p))) = (m.deceased.as_mut(), &deceased) {
+        *d = p.clone();
+    }
+    Matter {
+        subject: deceased,
+        input: m.encode_to_vec(),
+        certificate: String::new(),
+    }
+}
+
+fn certificate(
+    v: &mut Violations,
+    c: &contracts::civil::funeral::v1::DeathCertificate,
+    deceased: Option<&civil_id::IdNumber>,
+    today: Date,
+) {
+    use contracts::civil::funeral::v1::CertificateIssuer;
+    v.required(&c.number, "after_death.certificate.number");
+    let issuer = c.issuer() != CertificateIssuer::Unspecified;
+    v.check(issuer, "after_death.certificate.issuer", "is required");
+    const FIELD: &str = "after_death.certificate.date_of_death";
+    if let Some(d) = v.date(c.date_of_death.as_ref(), FIELD) {
+        v.check(d <= today, FIELD, "is in the future");
+        if let Some(id) = deceased {
+            v.check(d >= id.birth_date(), FIELD, "is before the birth date");
+        }
+    }
+}
+
+fn marriage_birth_household(
+    v: &mut Violations,
+    m: Option<&pb::MarriageBirthHouseholdMatter>,
+) -> Matter {
+    let Some(m) = m else {
+        v.add(
+            "marriage_birth_household",
+            "is required for a marriage-birth-household matter",
+        );
+        return Matter::default();
+    };
+    const PREFIX: &str = "marriage_birth_household";
+    v.required(
+        &m.marriage_certificate_number,
+        &format!("{PREFIX}.marriage_certificate_number"),
+    );
+    let a = person(v, m.party_a.as_ref(), &format!("{PREFIX}.party_a"));
+    let b = person(v, m.party_b.as_ref(), &format!("{PREFIX}.party_b"));
+    if let (Some((ia, _)), Some((ib, _))) = (&a, &b) {
+        v.check(
+            ia != ib,
+            &format!("{PREFIX}.party_b"),
+            "is the same person as party_a",
+        );
+    }
+    let mut m = m.clone();
+    m.party_a = a.as_ref().map(|x| x.1.clone());
+    m.party_b = b.as_ref().map(|x| x.1.clone());
+    Matter {
+        subject: a,
+        input: m.encode_to_vec(),
+        certificate: m.marriage_certificate_number.trim().to_owned(),
+    }
+}
+
+fn many_benefits(v: &mut Violations, m: Option<&pb::ManyBenefitsMatter>) -> Matter {
+    use contracts::civil::assistance::v1::{BenefitKind, Relationship};
+    let Some(m) = m else {
+        v.add(
+            "many_benefits",
+            "is required for a one-application-many-benefits matter",
+        );
+        return Matter::default();
+    };
+    v.check(
+        matches!(
+            m.kind(),
+            BenefitKind::MinimumLivingAllowance | BenefitKind::ExtremePovertySupport
+        ),
+        "many_benefits.kind",
+        "must be the minimum living allowance or extreme-poverty support",
+    );
+    let members = m
+        .household
+        .as_ref()
+        .map(|h| h.members.as_slice())
+        .unwrap_or_default();
+    v.check(
+        !members.is_empty(),
+        "many_benefits.household.members",
+        "lists no member",
+    );
+    let mut subject = None;
+    for (i, member) in members.iter().enumerate() {
+        let field = format!("many_benefits.household.members[{i}].person");
+        let p = person(v, member.person.as_ref(), &field);
+        if subject.is_none() || member.relationship() == Relationship::Applicant {
+            subject = p.or(subject);
+        }
+    }
+    Matter {
+        subject,
+        input: m.encode_to_vec(),
+        certificate: String::new(),
     }
 }
 

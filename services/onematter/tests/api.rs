@@ -234,13 +234,48 @@ fn script_after_death(d: &Double) {
     );
 }
 
+/// The evidence the suite holds about the family (Defects issue item 1): the household register
+/// shows `declarant()` as the deceased's child and no one else as family; funeral has no death
+/// case for the person (so no declarant recorded at its desk). Tests re-script either source.
+fn script_family(d: &Double) {
+    d.on(
+        "HouseholdRegisterService/VerifyKinship",
+        |r: ext::VerifyKinshipRequest| {
+            let person = r.person.map(|p| p.id_number).unwrap_or_default();
+            let kinship = if person == declarant().id_number {
+                ext::Kinship::Child
+            } else {
+                ext::Kinship::None
+            };
+            Ok(ext::KinshipAnswer {
+                kinship: kinship as i32,
+            })
+        },
+    );
+    d.on(
+        "FuneralService/VerifyDeclarant",
+        |_: funeral::VerifyDeclarantRequest| -> Result<funeral::VerifyDeclarantResponse, tonic::Status> {
+            Err(tonic::Status::not_found("no death case"))
+        },
+    );
+}
+
 async fn suite_with(double: &Double) -> TestSuite {
+    suite_configured(double, |_| {}).await
+}
+
+async fn suite_configured(
+    double: &Double,
+    adjust: impl FnOnce(&mut kit::config::Config),
+) -> TestSuite {
+    script_family(double);
     let url = double.serve().await;
     kit::testing::spawn_with(&[onematter::SERVICE], move |c| {
         for name in UPSTREAMS {
             c.upstreams.insert(name.to_owned(), url.clone());
         }
         c.extra.insert("onematter_poll_ms".into(), "20".into());
+        adjust(c);
     })
     .await
 }
@@ -1137,4 +1172,857 @@ async fn a_death_registered_in_funeral_starts_the_case_once_and_the_family_joins
         .get_case(suite.request(pb::GetCaseRequest { name: joined.name }, &citizen))
         .await
         .expect("the family reads it");
+}
+
+// ------------------------------------------------------------ Defects issue item 1: takeover
+
+/// A stranger: a citizen of another province, with a declarant the register does not know.
+fn stranger_start(request_id: &str) -> pb::StartCaseRequest {
+    let mut req = after_death(request_id, deceased());
+    req.declarant = Some(PersonRef {
+        id_number: id("11010519800505003"),
+        name: "张三".into(),
+    });
+    if let Some(m) = req.after_death.as_mut()
+        && let Some(c) = m.certificate.as_mut()
+    {
+        c.number = "INVENTED-1".into();
+    }
+    req
+}
+
+/// Waits for the case the death registration starts; returns it as an operator sees it.
+async fn case_started_by_death_registration(suite: &TestSuite, operator: &str) -> pb::Case {
+    publish_death_registered(suite, &deceased()).await;
+    for _ in 0..200 {
+        let cases = client(suite)
+            .list_cases(suite.request(pb::ListCasesRequest::default(), operator))
+            .await
+            .expect("list")
+            .into_inner()
+            .cases;
+        if let Some(case) = cases.into_iter().next() {
+            return case;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no case started");
+}
+
+fn assert_denied_without_details(err: &tonic::Status) {
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(kit::error::reason_of(err).is_none(), "{err:?}");
+    assert!(err.details().is_empty(), "{err:?}");
+    assert!(!err.message().contains("cases/"), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_take_over_the_case_a_death_registration_started_and_learns_nothing() {
+    let double = Double::default();
+    script_after_death(&double);
+    let suite = suite_with(&double).await;
+    let operator = suite.token(&[Role::Operator], "330723");
+    let stranger = suite.token_for("citizen-far", &[Role::Citizen], "110105");
+    let family = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let case = case_started_by_death_registration(&suite, &operator).await;
+    settle(&suite, &operator, &case.name).await;
+
+    let refused = client(&suite)
+        .start_case(suite.request(stranger_start("r-x"), &stranger))
+        .await
+        .expect_err("the stranger is not family");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(
+        kit::error::reason_of(&refused).as_deref(),
+        Some("ONEMATTER_FAMILY_NOT_VERIFIED")
+    );
+    assert!(!refused.message().contains("cases/"), "{refused:?}");
+    // The same answer for a person who has no case at all: the refusal tells nothing.
+    let mut nobody = stranger_start("r-y");
+    if let Some(m) = nobody.after_death.as_mut() {
+        m.deceased = Some(PersonRef {
+            id_number: id("33072319350707005"),
+            name: "赵四".into(),
+        });
+    }
+    let no_case = client(&suite)
+        .start_case(suite.request(nobody, &stranger))
+        .await
+        .expect_err("not family either");
+    assert_eq!(no_case.code(), refused.code());
+    assert_eq!(no_case.message(), refused.message());
+
+    // The stranger sees nothing of the case, even knowing its name.
+    assert!(
+        client(&suite)
+            .list_cases(suite.request(pb::ListCasesRequest::default(), &stranger))
+            .await
+            .expect("list")
+            .into_inner()
+            .cases
+            .is_empty()
+    );
+    let get = client(&suite)
+        .get_case(suite.request(
+            pb::GetCaseRequest {
+                name: case.name.clone(),
+            },
+            &stranger,
+        ))
+        .await
+        .expect_err("not theirs");
+    assert_denied_without_details(&get);
+    let watch = client(&suite)
+        .watch_case(suite.request(
+            pb::WatchCaseRequest {
+                name: case.name.clone(),
+                after_seq: 0,
+            },
+            &stranger,
+        ))
+        .await
+        .expect_err("not theirs");
+    assert_denied_without_details(&watch);
+
+    // The real family (the register shows the declarant as the deceased's child) joins.
+    let joined = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &family))
+        .await
+        .expect("the family joins")
+        .into_inner();
+    assert_eq!(joined.name, case.name);
+    assert_eq!(joined.applicant, "citizen-wang");
+    assert_eq!(
+        joined.applicant_evidence(),
+        pb::ApplicantEvidence::HouseholdRegister
+    );
+    let seen = client(&suite)
+        .get_case(suite.request(
+            pb::GetCaseRequest {
+                name: case.name.clone(),
+            },
+            &family,
+        ))
+        .await
+        .expect("the family reads it")
+        .into_inner();
+    assert_eq!(seen.steps.len(), 9);
+    assert!(seen.steps.iter().all(|s| !s.summary.is_empty()), "{seen:?}");
+}
+
+#[tokio::test]
+async fn an_unverified_citizen_cannot_read_or_watch_a_case_started_without_application() {
+    let double = Double::default();
+    script_after_death(&double);
+    let suite = suite_with(&double).await;
+    let operator = suite.token(&[Role::Operator], "330723");
+    let neighbour = suite.token_for("citizen-next-door", &[Role::Citizen], "330723");
+    let case = case_started_by_death_registration(&suite, &operator).await;
+    assert_eq!(case.applicant_evidence(), pb::ApplicantEvidence::None);
+    let get = client(&suite)
+        .get_case(suite.request(
+            pb::GetCaseRequest {
+                name: case.name.clone(),
+            },
+            &neighbour,
+        ))
+        .await
+        .expect_err("no applicant yet: nobody reads it");
+    assert_denied_without_details(&get);
+    let watch = client(&suite)
+        .watch_case(suite.request(
+            pb::WatchCaseRequest {
+                name: case.name.clone(),
+                after_seq: 0,
+            },
+            &neighbour,
+        ))
+        .await
+        .expect_err("nor watches it");
+    assert_denied_without_details(&watch);
+}
+
+#[tokio::test]
+async fn the_declarant_recorded_at_the_funeral_desk_joins_without_the_household_register() {
+    let double = Double::default();
+    script_after_death(&double);
+    let suite = suite_with(&double).await;
+    // The household register does not know the family (registered in another province).
+    double.on(
+        "HouseholdRegisterService/VerifyKinship",
+        |_: ext::VerifyKinshipRequest| -> Result<ext::KinshipAnswer, tonic::Status> {
+            Err(tonic::Status::not_found("no household registration"))
+        },
+    );
+    // Funeral recorded 王小明 as the declarant at its desk; a relayed declarant does not count.
+    let at_desk = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let desk = at_desk.clone();
+    double.on(
+        "FuneralService/VerifyDeclarant",
+        move |r: funeral::VerifyDeclarantRequest| {
+            let is_declarant = matches!(
+                r.person,
+                Some(funeral::verify_declarant_request::Person::PersonIdNumber(ref n))
+                    if *n == declarant().id_number
+            );
+            Ok(funeral::VerifyDeclarantResponse {
+                death_case: "cases/funeral-1".into(),
+                declarant_recorded: true,
+                is_declarant,
+                relationship: funeral::DeclarantRelationship::Child as i32,
+                recorded_at_desk: desk.load(std::sync::atomic::Ordering::SeqCst),
+            })
+        },
+    );
+    let operator = suite.token(&[Role::Operator], "330723");
+    let family = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let case = case_started_by_death_registration(&suite, &operator).await;
+
+    let relayed = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &family))
+        .await
+        .expect_err("a declarant the family relayed itself is no evidence");
+    assert_eq!(
+        kit::error::reason_of(&relayed).as_deref(),
+        Some("ONEMATTER_FAMILY_NOT_VERIFIED")
+    );
+    at_desk.store(true, std::sync::atomic::Ordering::SeqCst);
+    let joined = client(&suite)
+        .start_case(suite.request(after_death("r-2", deceased()), &family))
+        .await
+        .expect("the desk's declarant joins")
+        .into_inner();
+    assert_eq!(joined.name, case.name);
+    assert_eq!(
+        joined.applicant_evidence(),
+        pb::ApplicantEvidence::DeathRegistration
+    );
+    let err = client(&suite)
+        .start_case(suite.request(stranger_start("r-3"), &family))
+        .await
+        .expect_err("another declarant is not the desk's");
+    assert_eq!(
+        kit::error::reason_of(&err).as_deref(),
+        Some("ONEMATTER_FAMILY_NOT_VERIFIED")
+    );
+}
+
+#[tokio::test]
+async fn a_clerk_verifies_the_family_at_the_counter_and_the_family_then_follows_the_case() {
+    let double = Double::default();
+    script_after_death(&double);
+    let suite = suite_with(&double).await;
+    double.on(
+        "HouseholdRegisterService/VerifyKinship",
+        |_: ext::VerifyKinshipRequest| -> Result<ext::KinshipAnswer, tonic::Status> {
+            Err(tonic::Status::not_found("no household registration"))
+        },
+    );
+    let operator = suite.token_for("clerk-zhou", &[Role::Operator], "330723");
+    let neighbour = suite.token(&[Role::Operator], "330724");
+    let family = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let case = case_started_by_death_registration(&suite, &operator).await;
+    let err = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &family))
+        .await
+        .expect_err("no source knows the family");
+    assert_eq!(
+        kit::error::reason_of(&err).as_deref(),
+        Some("ONEMATTER_FAMILY_NOT_VERIFIED")
+    );
+
+    let verify = |token: &str, request_id: &str| {
+        suite.request(
+            pb::VerifyFamilyRequest {
+                request_id: request_id.into(),
+                name: case.name.clone(),
+                applicant: "citizen-wang".into(),
+                declarant: Some(declarant()),
+                declarant_relationship: "child".into(),
+                documents: "户口簿, 亲属关系证明 2026-17".into(),
+            },
+            token,
+        )
+    };
+    let err = client(&suite)
+        .verify_family(verify(&neighbour, "v-0"))
+        .await
+        .expect_err("outside the clerk's region");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client(&suite)
+        .verify_family(verify(&family, "v-0"))
+        .await
+        .expect_err("a citizen cannot verify himself");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let verified = client(&suite)
+        .verify_family(verify(&operator, "v-1"))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert_eq!(verified.applicant, "citizen-wang");
+    assert_eq!(verified.applicant_evidence(), pb::ApplicantEvidence::Clerk);
+    client(&suite)
+        .get_case(suite.request(
+            pb::GetCaseRequest {
+                name: case.name.clone(),
+            },
+            &family,
+        ))
+        .await
+        .expect("the family follows the case");
+    verify_audit(&suite).await;
+}
+
+#[tokio::test]
+async fn with_neither_source_of_evidence_reachable_the_start_is_unavailable_not_refused() {
+    let double = Double::default();
+    script_after_death(&double);
+    let suite = suite_with(&double).await;
+    double.on(
+        "HouseholdRegisterService/VerifyKinship",
+        |_: ext::VerifyKinshipRequest| -> Result<ext::KinshipAnswer, tonic::Status> {
+            Err(tonic::Status::unavailable("maintenance"))
+        },
+    );
+    let family = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let err = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &family))
+        .await
+        .expect_err("cannot verify now");
+    assert_eq!(err.code(), Code::Unavailable);
+}
+
+// --------------------------------------------- Defects issue item 7: a downstream timeout
+
+#[tokio::test]
+async fn a_step_whose_first_attempt_times_out_downstream_is_retried_not_parked() {
+    let double = Double::default();
+    script_after_death(&double);
+    // The marriage registry's request timeout (below the step's attempt timeout) cuts the
+    // first call off: tonic answers CANCELLED. The second attempt goes through.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    double.on(
+        "MarriageService/RecordDeath",
+        move |r: marriage::RecordDeathRequest| {
+            if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return Err(tonic::Status::cancelled("Timeout expired"));
+            }
+            Ok(marriage::DeathRecord {
+                person: r.person,
+                date_of_death: r.date_of_death,
+                widowed_spouse: None,
+                marriage_certificate_number: String::new(),
+            })
+        },
+    );
+    let suite = suite_with(&double).await;
+    let citizen = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let case = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &citizen))
+        .await
+        .expect("start")
+        .into_inner();
+    let done = settle(&suite, &citizen, &case.name).await;
+    assert_eq!(done.state(), pb::CaseState::Completed, "{done:?}");
+    let step = done
+        .steps
+        .iter()
+        .find(|s| s.name == "marriage_record_death")
+        .expect("step");
+    assert_eq!(step.state(), pb::StepState::Succeeded);
+    assert_eq!(step.attempts, 2, "retried once after the timeout");
+}
+
+// ------------------------------------------------ Defects issue item 11: WatchCase that ends
+
+async fn watch_all(
+    suite: &TestSuite,
+    token: &str,
+    name: &str,
+    after_seq: i64,
+    within: Duration,
+) -> Vec<pb::CaseUpdate> {
+    let mut stream = client(suite)
+        .watch_case(suite.request(
+            pb::WatchCaseRequest {
+                name: name.into(),
+                after_seq,
+            },
+            token,
+        ))
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut updates = Vec::new();
+    while let Some(u) = tokio::time::timeout(within, stream.message())
+        .await
+        .expect("the stream ends in time")
+        .expect("stream")
+    {
+        updates.push(u);
+    }
+    updates
+}
+
+#[tokio::test]
+async fn watching_a_finished_case_from_its_last_update_ends_at_once() {
+    let double = Double::default();
+    script_after_death(&double);
+    let suite = suite_with(&double).await;
+    let citizen = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let case = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &citizen))
+        .await
+        .expect("start")
+        .into_inner();
+    let all = watch_all(&suite, &citizen, &case.name, 0, Duration::from_secs(15)).await;
+    let last = all.last().expect("updates").seq;
+    let resumed = watch_all(&suite, &citizen, &case.name, last, Duration::from_secs(2)).await;
+    assert!(resumed.is_empty(), "{resumed:?}");
+    let past_the_end = watch_all(
+        &suite,
+        &citizen,
+        &case.name,
+        last + 10,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(past_the_end.is_empty());
+}
+
+#[tokio::test]
+async fn watch_streams_wake_on_their_cases_updates_not_on_a_store_poll() {
+    let double = Double::default();
+    script_after_death(&double);
+    // The fallback poll is a minute: every update below arrives through the executor's signal.
+    let suite = suite_configured(&double, |c| {
+        c.extra
+            .insert("onematter_watch_poll_ms".into(), "60000".into());
+    })
+    .await;
+    let citizen = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let case = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &citizen))
+        .await
+        .expect("start")
+        .into_inner();
+    let updates = watch_all(&suite, &citizen, &case.name, 0, Duration::from_secs(15)).await;
+    assert_eq!(
+        updates.last().map(|u| u.kind.as_str()),
+        Some("case_completed")
+    );
+    assert!(updates.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+}
+
+// ------------------------------------- Rules issue, one-matter: cancelling compensates (DESIGN §5)
+
+/// Reads a case as `token` until `done` holds (or 15 s pass).
+async fn wait_until(
+    suite: &TestSuite,
+    token: &str,
+    name: &str,
+    done: impl Fn(&pb::Case) -> bool,
+) -> pb::Case {
+    for _ in 0..300 {
+        let case = client(suite)
+            .get_case(suite.request(pb::GetCaseRequest { name: name.into() }, token))
+            .await
+            .expect("get")
+            .into_inner();
+        if done(&case) {
+            return case;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("case {name} never reached the expected state");
+}
+
+fn step_state(case: &pb::Case, name: &str) -> pb::StepState {
+    case.steps
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.state())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn cancelling_a_marriage_case_withdraws_the_outside_changes_it_made() {
+    let double = Double::default();
+    double.on(
+        "MarriageService/GetMarriage",
+        |r: marriage::GetMarriageRequest| {
+            let party = |p: PersonRef| {
+                Some(marriage::CertificateParty {
+                    person: Some(p),
+                    ..Default::default()
+                })
+            };
+            let m = marriage_matter("x")
+                .marriage_birth_household
+                .expect("matter");
+            Ok(marriage::Marriage {
+                certificate_number: r.certificate_number,
+                party_a: party(m.party_a.expect("a")),
+                party_b: party(m.party_b.expect("b")),
+                state: marriage::MarriageState::InEffect as i32,
+                ..Default::default()
+            })
+        },
+    );
+    // Assistance is down: its (read-only) check keeps the case running.
+    double.on(
+        "AssistanceService/GetRecipientStatus",
+        |_: assistance::GetRecipientStatusRequest| -> Result<assistance::RecipientStatus, tonic::Status> {
+            Err(tonic::Status::unavailable("maintenance"))
+        },
+    );
+    double.on(
+        "HouseholdRegisterService/UpdateMaritalStatus",
+        |_: ext::UpdateMaritalStatusRequest| {
+            Ok(ext::HouseholdReceipt {
+                receipt_id: "hr-7".into(),
+                state: ext::ReceiptState::Accepted as i32,
+                accepted_at_ms: 1,
+            })
+        },
+    );
+    double.on(
+        "HouseholdRegisterService/WithdrawChange",
+        |r: ext::WithdrawChangeRequest| {
+            Ok(ext::HouseholdReceipt {
+                receipt_id: r.receipt_id,
+                state: ext::ReceiptState::Withdrawn as i32,
+                accepted_at_ms: 1,
+            })
+        },
+    );
+    double.on(
+        "BirthService/RegisterCouple",
+        |_: ext::RegisterCoupleRequest| {
+            Ok(ext::BirthServiceRegistration {
+                registration_id: "bs-1".into(),
+                ..Default::default()
+            })
+        },
+    );
+    double.on(
+        "BirthService/CancelRegistration",
+        |r: ext::CancelRegistrationRequest| {
+            Ok(ext::BirthServiceRegistration {
+                registration_id: r.registration_id,
+                ..Default::default()
+            })
+        },
+    );
+    let suite = suite_with(&double).await;
+    let citizen = suite.token(&[Role::Citizen], "330723");
+    let operator = suite.token(&[Role::Operator], "330723");
+    let case = client(&suite)
+        .start_case(suite.request(marriage_matter("m-1"), &citizen))
+        .await
+        .expect("start")
+        .into_inner();
+    wait_until(&suite, &operator, &case.name, |c| {
+        step_state(c, "household_register_update") == pb::StepState::Succeeded
+            && step_state(c, "birth_service_registration") == pb::StepState::Succeeded
+    })
+    .await;
+    client(&suite)
+        .cancel_case(suite.request(
+            pb::CancelCaseRequest {
+                request_id: "c-1".into(),
+                name: case.name.clone(),
+                reason: "the couple withdrew the application".into(),
+            },
+            &operator,
+        ))
+        .await
+        .expect("cancel");
+    let done = settle(&suite, &operator, &case.name).await;
+    assert_eq!(done.state(), pb::CaseState::Compensated, "{done:?}");
+    assert!(done.reason.contains("cancelled by"), "{}", done.reason);
+    assert_eq!(
+        step_state(&done, "household_register_update"),
+        pb::StepState::Compensated
+    );
+    assert_eq!(
+        step_state(&done, "birth_service_registration"),
+        pb::StepState::Compensated
+    );
+    assert_eq!(double.calls("HouseholdRegisterService/WithdrawChange"), 1);
+    assert_eq!(double.calls("BirthService/CancelRegistration"), 1);
+    assert!(done.undo_by_hand.is_empty(), "{:?}", done.undo_by_hand);
+}
+
+#[tokio::test]
+async fn cancelling_an_after_death_case_lists_what_a_person_must_undo_by_hand() {
+    let double = Double::default();
+    script_after_death(&double);
+    double.on(
+        "SocialInsuranceService/StopPensionForDeath",
+        |_: ext::StopPensionForDeathRequest| -> Result<ext::PensionStop, tonic::Status> {
+            Err(kit::to_status(kit::ServiceError::refused(
+                "SOCIAL_INSURANCE_OVERPAID",
+                "pension for 2026-02 was paid",
+            )))
+        },
+    );
+    let suite = suite_with(&double).await;
+    let citizen = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let operator = suite.token(&[Role::Operator], "330723");
+    let case = client(&suite)
+        .start_case(suite.request(after_death("r-1", deceased()), &citizen))
+        .await
+        .expect("start")
+        .into_inner();
+    let parked = wait_until(&suite, &operator, &case.name, |c| {
+        c.state() == pb::CaseState::Parked
+            && c.steps
+                .iter()
+                .filter(|s| s.state() == pb::StepState::Succeeded)
+                .count()
+                == 8
+    })
+    .await;
+    assert_eq!(parked.state(), pb::CaseState::Parked);
+    let cancelled = client(&suite)
+        .cancel_case(suite.request(
+            pb::CancelCaseRequest {
+                request_id: "c-1".into(),
+                name: case.name.clone(),
+                reason: "registered for the wrong person".into(),
+            },
+            &operator,
+        ))
+        .await
+        .expect("cancel")
+        .into_inner();
+    assert_eq!(cancelled.state(), pb::CaseState::Cancelled);
+    // A death's consequences cannot be undone by the aggregator: every step that changed a
+    // record is listed; the refused step changed nothing.
+    let mut listed = cancelled.undo_by_hand.clone();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            "assistance_terminate",
+            "eldercare_stop",
+            "funeral_death_case",
+            "funeral_fee_waiver",
+            "household_deregistration",
+            "marriage_record_death",
+            "medical_insurance_end",
+            "socialorg_representatives",
+        ]
+    );
+    assert!(
+        cancelled.reason.contains("to undo by hand"),
+        "{}",
+        cancelled.reason
+    );
+}
+
+// ------------------------- Rules issue, one-matter: a marriage registration starts 婚育户一件事
+
+#[tokio::test]
+async fn a_registered_marriage_starts_the_marriage_birth_household_case_without_application() {
+    use base64::Engine as _;
+    use prost::Message;
+    let double = Double::default();
+    let declared = marriage_matter("x")
+        .marriage_birth_household
+        .expect("matter");
+    let (a, b) = (declared.party_a.expect("a"), declared.party_b.expect("b"));
+    let (record_a, record_b) = (a.clone(), b.clone());
+    double.on(
+        "MarriageService/GetMarriage",
+        move |r: marriage::GetMarriageRequest| {
+            let party = |p: &PersonRef| {
+                Some(marriage::CertificateParty {
+                    person: Some(p.clone()),
+                    ..Default::default()
+                })
+            };
+            Ok(marriage::Marriage {
+                certificate_number: r.certificate_number,
+                party_a: party(&record_a),
+                party_b: party(&record_b),
+                state: marriage::MarriageState::InEffect as i32,
+                registration_date: Some(Date {
+                    year: 2026,
+                    month: 5,
+                    day: 20,
+                }),
+                ..Default::default()
+            })
+        },
+    );
+    double.on(
+        "AssistanceService/GetRecipientStatus",
+        |_: assistance::GetRecipientStatusRequest| Ok(assistance::RecipientStatus::default()),
+    );
+    let expected = (a.id_number.clone(), b.id_number.clone());
+    double.on(
+        "HouseholdRegisterService/UpdateMaritalStatus",
+        move |r: ext::UpdateMaritalStatusRequest| {
+            let ids = (
+                r.party_a.map(|p| p.id_number).unwrap_or_default(),
+                r.party_b.map(|p| p.id_number).unwrap_or_default(),
+            );
+            assert_eq!(ids, expected, "the spouses as the record names them");
+            Ok(ext::HouseholdReceipt {
+                receipt_id: "hr-1".into(),
+                state: ext::ReceiptState::Accepted as i32,
+                accepted_at_ms: 1,
+            })
+        },
+    );
+    let suite = suite_with(&double).await;
+    let operator = suite.token(&[Role::Operator], "330723");
+    let event = marriage::MarriageRegistered {
+        certificate_number: "J330723-2026-000009".into(),
+        registration_date: Some(Date {
+            year: 2026,
+            month: 5,
+            day: 20,
+        }),
+        office_id: "county-office".into(),
+        ..Default::default()
+    };
+    let db = suite.db("onematter").await;
+    sqlx::query(
+        "INSERT INTO outbox (id, topic, event_type, event_key, payload, traceparent, created_at_ms, published_at_ms)
+         VALUES ($1, 'marriage.marriage_registered', 'civil.marriage.v1.MarriageRegistered', 'm-9', $2, '', $3, NULL)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(base64::engine::general_purpose::STANDARD.encode(event.encode_to_vec()))
+    .bind(kit::now_ms())
+    .execute(&db.pool)
+    .await
+    .expect("publish");
+
+    let mut cases = Vec::new();
+    for _ in 0..200 {
+        cases = client(&suite)
+            .list_cases(suite.request(pb::ListCasesRequest::default(), &operator))
+            .await
+            .expect("list")
+            .into_inner()
+            .cases;
+        if !cases.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cases.len(), 1, "started without application");
+    assert_eq!(cases[0].kind(), pb::MatterKind::MarriageBirthHousehold);
+    assert_eq!(cases[0].origin, "marriage.marriage_registered");
+    let done = settle(&suite, &operator, &cases[0].name).await;
+    assert_eq!(done.state(), pb::CaseState::Completed, "{done:?}");
+    assert_eq!(
+        double.calls("HouseholdRegisterService/UpdateMaritalStatus"),
+        1
+    );
+    assert_eq!(
+        double.calls("BirthService/RegisterCouple"),
+        0,
+        "birth services are the couple's choice"
+    );
+}
+
+/// AIP-158 and the Defects issue (item 9): a negative page size and a garbage or foreign page
+/// token are refused, an oversized page is capped, and a malformed region filter is refused.
+#[tokio::test]
+async fn list_cases_pages_per_aip_158_and_refuses_garbage_tokens_and_malformed_regions() {
+    let double = Double::default();
+    let suite = suite_with(&double).await;
+    let wang = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let operator = suite.token(&[Role::Operator], "330723");
+    for (rid, person) in [
+        ("p-1", deceased()),
+        (
+            "p-2",
+            PersonRef {
+                id_number: id("33072319410303003"),
+                name: "王二".into(),
+            },
+        ),
+    ] {
+        client(&suite)
+            .start_case(suite.request(after_death(rid, person), &wang))
+            .await
+            .expect("case started");
+    }
+    let list = |req: pb::ListCasesRequest| {
+        let suite = &suite;
+        let operator = operator.clone();
+        async move {
+            client(suite)
+                .list_cases(suite.request(req, &operator))
+                .await
+        }
+    };
+
+    let invalid = |r: Result<tonic::Response<pb::ListCasesResponse>, tonic::Status>| {
+        r.expect_err("refused").code()
+    };
+    let negative = list(pb::ListCasesRequest {
+        page_size: -1,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(invalid(negative), Code::InvalidArgument);
+    let garbage = list(pb::ListCasesRequest {
+        page_token: "garbage".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(invalid(garbage), Code::InvalidArgument);
+    for region in ["33072", "3307231", "33072300101", "990723"] {
+        let bad = list(pb::ListCasesRequest {
+            region: region.into(),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(invalid(bad), Code::InvalidArgument, "region {region}");
+    }
+
+    let huge = list(pb::ListCasesRequest {
+        page_size: 100_000,
+        ..Default::default()
+    })
+    .await
+    .expect("an oversized page is capped, not refused")
+    .into_inner();
+    assert_eq!(huge.cases.len(), 2);
+    assert!(huge.next_page_token.is_empty());
+
+    let first = list(pb::ListCasesRequest {
+        page_size: 1,
+        ..Default::default()
+    })
+    .await
+    .expect("first page")
+    .into_inner();
+    assert_eq!(first.cases.len(), 1);
+    assert!(!first.next_page_token.is_empty());
+    let second = list(pb::ListCasesRequest {
+        page_size: 1,
+        page_token: first.next_page_token.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("second page")
+    .into_inner();
+    assert_eq!(second.cases.len(), 1);
+    assert_ne!(second.cases[0].name, first.cases[0].name);
+    let foreign = list(pb::ListCasesRequest {
+        page_size: 1,
+        page_token: first.next_page_token,
+        region: "330723001".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(invalid(foreign), Code::InvalidArgument);
 }

@@ -35,6 +35,7 @@ const fn step(
         attempt_timeout: Duration::from_secs(5),
         deadline: Duration::from_secs(3600),
         compensable,
+        read_only: false,
     }
 }
 
@@ -65,6 +66,7 @@ static SHORT: [StepDef; 1] = [StepDef {
     attempt_timeout: Duration::from_millis(100),
     deadline: Duration::from_secs(10),
     compensable: false,
+    read_only: false,
 }];
 static SHORT_PLAN: Plan = Plan {
     kind: "short",
@@ -223,6 +225,7 @@ impl Harness {
             lease: LEASE,
             heartbeat: Duration::from_secs(3600),
             poll: Duration::from_millis(5),
+            ..ExecutorConfig::default()
         };
         Executor::new(
             db,
@@ -231,6 +234,7 @@ impl Harness {
             kit::pii::Sealer::new(&[7; 32]),
             config,
         )
+        .with_announcer(Arc::new(onematter::events::CaseFinishedOutbox))
     }
 
     async fn start(&self, exec: &Executor, plan: &Plan) -> String {
@@ -241,6 +245,7 @@ impl Harness {
             dedupe_key: id.clone(),
             region: "330723001".into(),
             applicant: "citizen-1".into(),
+            applicant_evidence: "own_matter",
             declarant_sealed: String::new(),
             declarant_index: String::new(),
             declarant_relationship: String::new(),

@@ -3,7 +3,9 @@
 //! Built from the store on start and updated on every write, so searches never touch the
 //! database. Three sorted permutations of the entries (by name, by full toneless pinyin, by
 //! pinyin initials) turn exact and prefix searches into a binary search plus a range scan:
-//! O(log n + page) over the ~620k national village names. Fuzzy search scans linearly.
+//! O(log n + page) over the ~620k national village names. Fuzzy search of Chinese text looks
+//! only at the names sharing all but one of the query's characters (a posting list per
+//! character) and ranks them; fuzzy Latin text (pinyin inside a name) scans linearly.
 //!
 //! Paging tokens carry the sort key and id of the last result, so a page continues right after
 //! it even when names were added or removed in between.
@@ -11,7 +13,13 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+pub use fuzzy::{
+    MIN_TYPO_QUERY, RANK_CONTAINS, RANK_EXACT, RANK_IN_ORDER, RANK_ONE_HOMOPHONE, RANK_ONE_TYPO,
+    RANK_PREFIX, rank,
+};
+
 use crate::domain::name::{Category, NameStatus, normalise_pinyin_query, pinyin_forms};
+use fuzzy::is_latin;
 
 /// What the index keeps of a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +106,11 @@ pub struct SearchIndex {
     by_name: Vec<u32>,
     by_pinyin: Vec<u32>,
     by_initials: Vec<u32>,
+    /// For each character, the slots whose name contains it (sorted): fuzzy search looks only
+    /// at names sharing all but one of the query's characters.
+    by_char: HashMap<char, Vec<u32>>,
+    /// Toneless reading -> the characters of the index with it (同音字), for fuzzy search.
+    by_sound: HashMap<String, Vec<char>>,
 }
 
 impl SearchIndex {
@@ -122,6 +135,15 @@ impl SearchIndex {
             let mut order = all.clone();
             order.sort_unstable_by(|&a, &b| index.cmp_slots(key, a, b));
             *index.order_mut(key) = order;
+        }
+        for (slot, e) in index.entries.iter().enumerate() {
+            for c in distinct_chars(&e.name) {
+                index.by_char.entry(c).or_default().push(slot as u32);
+            }
+        }
+        let chars: Vec<char> = index.by_char.keys().copied().collect();
+        for c in chars {
+            index.add_sound(c);
         }
         index
     }
@@ -159,6 +181,15 @@ impl SearchIndex {
                 .partition_point(|&s| self.cmp_slots(key, s, slot) == Ordering::Less);
             self.order_mut(key).insert(pos, slot);
         }
+        for c in distinct_chars(&self.entries[slot as usize].name) {
+            if !self.by_char.contains_key(&c) {
+                self.add_sound(c);
+            }
+            let posting = self.by_char.entry(c).or_default();
+            if let Err(pos) = posting.binary_search(&slot) {
+                posting.insert(pos, slot);
+            }
+        }
     }
 
     pub fn remove(&mut self, id: &str) {
@@ -171,6 +202,13 @@ impl SearchIndex {
                 .partition_point(|&s| self.cmp_slots(key, s, slot) == Ordering::Less);
             if self.order(key).get(pos) == Some(&slot) {
                 self.order_mut(key).remove(pos);
+            }
+        }
+        for c in distinct_chars(&self.entries[slot as usize].name) {
+            if let Some(posting) = self.by_char.get_mut(&c)
+                && let Ok(pos) = posting.binary_search(&slot)
+            {
+                posting.remove(pos);
             }
         }
         self.free.push(slot);
@@ -191,7 +229,8 @@ impl SearchIndex {
     /// Runs a search and returns one page of ids.
     pub fn search(&self, q: &Query<'_>) -> Result<Page, BadToken> {
         let page_size = q.page_size.max(1);
-        let token = decode_token(q.page_token)?;
+        let filter = q.fingerprint();
+        let token = decode_token(q.page_token, &filter)?;
         let keep = |e: &Entry| {
             e.region.starts_with(q.region_prefix)
                 && q.category.is_none_or(|c| c == e.category)
@@ -233,7 +272,10 @@ impl SearchIndex {
                     }
                 }
             }
-            Mode::Fuzzy => self.fuzzy(q.text, &token, page_size + 1, &keep, &mut out)?,
+            Mode::Fuzzy if is_latin(q.text) => {
+                self.fuzzy_pinyin(q.text, &token, page_size + 1, &keep, &mut out)?
+            }
+            Mode::Fuzzy => self.fuzzy(q.text, &token, page_size + 1, &keep, &mut out),
         }
         let mut next_page_token = String::new();
         if out.len() > page_size {
@@ -246,6 +288,7 @@ impl SearchIndex {
                 };
                 next_page_token = encode_token(
                     phase,
+                    &filter,
                     self.key_of(key, slot),
                     &self.entries[slot as usize].id,
                 );
@@ -306,49 +349,6 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Names containing the text, or its characters in order; pinyin for Latin queries.
-    fn fuzzy(
-        &self,
-        text: &str,
-        token: &Option<Token>,
-        limit: usize,
-        keep: &dyn Fn(&Entry) -> bool,
-        out: &mut Vec<(u8, u32)>,
-    ) -> Result<(), BadToken> {
-        let latin = text
-            .chars()
-            .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '\'');
-        let py = normalise_pinyin_query(text);
-        let wanted: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let start = match token {
-            Some(t) => self.by_name.partition_point(|&s| {
-                (
-                    self.entries[s as usize].name.as_str(),
-                    self.entries[s as usize].id.as_str(),
-                ) <= (t.key.as_str(), t.id.as_str())
-            }),
-            None => 0,
-        };
-        for &slot in &self.by_name[start..] {
-            let e = &self.entries[slot as usize];
-            let hit = if latin {
-                e.pinyin_full.contains(py.as_str()) || e.initials.contains(py.as_str())
-            } else {
-                is_subsequence(&wanted, &e.name)
-            };
-            if hit && keep(e) {
-                out.push((0, slot));
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn order(&self, key: Key) -> &Vec<u32> {
         match key {
             Key::Name => &self.by_name,
@@ -397,14 +397,11 @@ impl SearchIndex {
     }
 }
 
-fn is_subsequence(wanted: &[char], name: &str) -> bool {
-    let mut it = wanted.iter().peekable();
-    for c in name.chars() {
-        if it.peek() == Some(&&c) {
-            it.next();
-        }
-    }
-    it.peek().is_none()
+fn distinct_chars(name: &str) -> Vec<char> {
+    let mut chars: Vec<char> = name.chars().collect();
+    chars.sort_unstable();
+    chars.dedup();
+    chars
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -414,20 +411,50 @@ struct Token {
     id: String,
 }
 
-fn encode_token(phase: u8, key: &str, id: &str) -> String {
-    hex::encode(format!("{phase}\u{1f}{key}\u{1f}{id}"))
+impl Query<'_> {
+    /// A stable fingerprint of what the search asks for (not its paging): a page token carries
+    /// it, so a token is refused with another query or filter (AIP-158).
+    fn fingerprint(&self) -> String {
+        let mode = match self.mode {
+            Mode::Exact => 'e',
+            Mode::Prefix => 'p',
+            Mode::Pinyin => 'y',
+            Mode::Fuzzy => 'f',
+        };
+        let text = format!(
+            "{mode}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.text,
+            self.region_prefix,
+            self.category.map_or(0, Category::number),
+            u8::from(self.include_historic)
+        );
+        // FNV-1a, 64 bits: stable across builds and replicas, unlike std's hasher.
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        format!("{hash:016x}")
+    }
 }
 
-fn decode_token(token: &str) -> Result<Option<Token>, BadToken> {
+fn encode_token(phase: u8, filter: &str, key: &str, id: &str) -> String {
+    hex::encode(format!("{phase}\u{1f}{filter}\u{1f}{key}\u{1f}{id}"))
+}
+
+fn decode_token(token: &str, filter: &str) -> Result<Option<Token>, BadToken> {
     if token.is_empty() {
         return Ok(None);
     }
     let bytes = hex::decode(token).map_err(|_| BadToken)?;
     let text = String::from_utf8(bytes).map_err(|_| BadToken)?;
-    let mut parts = text.splitn(3, '\u{1f}');
-    let (Some(phase), Some(key), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+    let mut parts = text.splitn(4, '\u{1f}');
+    let (Some(phase), Some(issued_for), Some(key), Some(id)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(BadToken);
     };
+    if issued_for != filter || id.is_empty() {
+        return Err(BadToken);
+    }
     let phase = phase.parse().map_err(|_| BadToken)?;
     Ok(Some(Token {
         phase,
@@ -436,5 +463,6 @@ fn decode_token(token: &str) -> Result<Option<Token>, BadToken> {
     }))
 }
 
+mod fuzzy;
 #[cfg(test)]
 mod tests;

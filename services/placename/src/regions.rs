@@ -21,6 +21,13 @@ pub struct RegionNames {
     names: HashMap<String, String>,
 }
 
+/// The embedded national tables, loaded once.
+pub fn national() -> &'static RegionNames {
+    static NAMES: std::sync::LazyLock<RegionNames> =
+        std::sync::LazyLock::new(RegionNames::embedded);
+    &NAMES
+}
+
 impl RegionNames {
     /// Loads the embedded tables.
     pub fn embedded() -> Self {

@@ -43,7 +43,11 @@ fn code_names(csv: &str) -> Vec<(String, String)> {
 
 /// Loads the seed in one transaction unless it was loaded before (a marker row claimed in the
 /// same transaction makes it idempotent, also across replicas). Returns the rows loaded.
-pub async fn load_once(db: &kit::store::Db, source: &SeedSource) -> anyhow::Result<usize> {
+pub async fn load_once(
+    db: &kit::store::Db,
+    source: &SeedSource,
+    now_ms: i64,
+) -> anyhow::Result<usize> {
     let villages = match source {
         SeedSource::Embedded => VILLAGES_SEED.to_owned(),
         SeedSource::File(path) => std::fs::read_to_string(path)?,
@@ -56,7 +60,7 @@ pub async fn load_once(db: &kit::store::Db, source: &SeedSource) -> anyhow::Resu
         rows.push((Category::VillageSeat, code, name));
     }
     let mut tx = db.begin().await?;
-    if !store::claim_seed(&mut tx, &source.marker()).await? {
+    if !store::claim_seed(&mut tx, &source.marker(), now_ms).await? {
         tx.rollback().await?;
         return Ok(0);
     }
@@ -99,7 +103,7 @@ pub async fn load_once(db: &kit::store::Db, source: &SeedSource) -> anyhow::Resu
             approval_document: "2023 统计用区划代码和城乡划分代码".into(),
             protected_heritage: false,
         };
-        store::insert_place(&mut tx, &row).await?;
+        store::insert_place(&mut tx, &row, now_ms).await?;
     }
     store::finish_seed(&mut tx, &source.marker(), rows.len() as i64).await?;
     tx.commit().await?;

@@ -1,12 +1,13 @@
 //! Conversions between the domain types and the protobuf messages.
 
+use contracts::civil::common::v1::PersonRef;
 use contracts::civil::socialorg::v1 as pb;
 use kit::error::to_proto_date;
 
 use crate::domain::annual_report::InspectionResult;
 use crate::domain::credit_list::{CreditList, RemovalReason, Trigger};
 use crate::domain::registration::{ActivityField, OrganisationKind};
-use crate::store::{ListingRow, OrgStatus, RatingRow, ReportRow, TaskRow};
+use crate::store::{ChangeRow, ListingRow, OrgStatus, RatingRow, ReportRow, TaskRow};
 
 pub fn kind_in(v: i32) -> Option<OrganisationKind> {
     match pb::OrganisationKind::try_from(v).ok()? {
@@ -144,6 +145,33 @@ pub fn listing_out(row: &ListingRow) -> pb::Listing {
         removal_due: l.removal_due.map(to_proto_date),
         removed_on: l.removed_on.map(to_proto_date),
         removal_reason: l.removal_reason.map(reason_out).unwrap_or_default().into(),
+        deciding_authority: row.deciding_authority.clone(),
+    }
+}
+
+/// A registered change; `person` opens a sealed "id\nname" into the caller's view.
+pub fn change_out(
+    c: &ChangeRow,
+    person: impl Fn(&str) -> Option<PersonRef>,
+) -> pb::OrganisationChange {
+    let rep = c.what == "legal_representative";
+    pb::OrganisationChange {
+        what: c.what.clone(),
+        from: if rep {
+            String::new()
+        } else {
+            c.old_value.clone()
+        },
+        to: if rep {
+            String::new()
+        } else {
+            c.new_value.clone()
+        },
+        from_person: person(&c.from_sealed),
+        to_person: person(&c.to_sealed),
+        changed_on: c.changed_on.map(to_proto_date),
+        recorded_by: c.recorded_by.clone(),
+        reason: c.reason.clone(),
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! - [`domain`]: the rules (registration, credit code, reports, lists, ratings), no I/O.
 //! - [`store`]: SQL, portable across SQLite and PostgreSQL.
-//! - [`api`]: the gRPC handlers; the daily listing sweep runs in the background too.
+//! - [`convert`]: proto <-> domain.
+//! - [`api`]: the gRPC surface, one file per RPC on `kit::rpc`; the daily listing sweep runs in
+//!   the background too.
 
 pub mod api;
 pub mod convert;
@@ -34,22 +36,30 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
     let db = ctx.open_db(&MIGRATOR).await?;
-    let api = api::SocialOrgApi::new(ctx.clone(), db.clone());
+    let rpc = kit::rpc::Rpc::new(&ctx, db);
+    let api = api::SocialOrgApi::new(rpc.clone());
     m.add(SocialOrgServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
     if ctx.config.service_setting("socialorg", "sweep") != Some("off") {
-        ctx.spawn(daily_sweep(ctx.clone(), db));
+        ctx.spawn(daily_sweep(rpc));
     }
     Ok(())
 }
 
 /// Runs the listing sweep for today, then every [`SWEEP_EVERY`], until shutdown.
-async fn daily_sweep(ctx: kit::ServiceContext, db: kit::store::Db) {
+async fn daily_sweep(rpc: kit::rpc::Rpc) {
+    let actor = api::system_principal();
+    let authority = api::shared::authority(&rpc);
     loop {
-        let today = kit::today_cst();
+        let sweep = api::listings::Sweep {
+            calendar: rpc.calendar(),
+            date: rpc.clock().today(),
+            scope: "",
+            actor: &actor,
+            authority: &authority,
+        };
         let result = async {
-            let mut tx = db.begin().await?;
-            let out =
-                api::sweep_all(&mut tx, &ctx.calendar, today, "", &api::system_principal()).await?;
+            let mut tx = rpc.db().begin().await?;
+            let out = api::listings::sweep_all(&mut tx, &sweep).await?;
             tx.commit().await?;
             Ok::<_, kit::ServiceError>(out)
         }

@@ -802,3 +802,214 @@ async fn the_audit_chain_verifies_and_names_the_officer() {
         "no identity numbers in audit objects"
     );
 }
+
+#[tokio::test]
+async fn the_issued_credit_code_passes_the_full_gb_32100_check_body_included() {
+    let f = Fixture::start().await;
+    for (name, rep) in [
+        ("武义县围棋协会", "33072319700101021"),
+        ("武义县象棋协会", "33072319700101022"),
+    ] {
+        let org = f.register(group(name, rep)).await.expect("registered");
+        assert!(
+            socialorg::domain::registration::passes_full_credit_code_check(&org.credit_code),
+            "body check character of {} (GB 11714)",
+            org.credit_code
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_public_listing_names_the_deciding_authority() {
+    let suite = kit::testing::spawn_with(&[socialorg::SERVICE], |cfg| {
+        cfg.extra.insert("socialorg_sweep".into(), "off".into());
+        cfg.extra
+            .insert("socialorg_authority".into(), "武义县民政局".into());
+    })
+    .await;
+    let officer = suite.token(&[Role::SocialOrgOfficer], COUNTY);
+    let public = suite.token(&[Role::Citizen], "33");
+    let mut client = SocialOrgServiceClient::new(suite.channel.clone());
+    let org = client
+        .register_organisation(
+            suite.request(group("武义县登山协会", "33072319700101023"), &officer),
+        )
+        .await
+        .expect("registered")
+        .into_inner();
+    let breach = pb::RecordBreachRequest {
+        request_id: rid(),
+        organisation_id: org.organisation_id,
+        trigger: pb::ListingTrigger::Warning.into(),
+        decided_on: d(2026, 3, 2),
+        fine_fen: 0,
+        evidence: "武民罚〔2026〕5号".into(),
+    };
+    let listing = client
+        .record_breach(suite.request(breach, &officer))
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(listing.deciding_authority, "武义县民政局");
+    let listed = client
+        .list_credit_listings(suite.request(
+            pb::ListCreditListingsRequest {
+                list: pb::CreditList::Abnormal.into(),
+                on: d(2026, 3, 3),
+                ..Default::default()
+            },
+            &public,
+        ))
+        .await
+        .expect("public list")
+        .into_inner();
+    assert_eq!(listed.listings.len(), 1);
+    assert_eq!(listed.listings[0].deciding_authority, "武义县民政局");
+}
+
+#[tokio::test]
+async fn a_change_of_legal_representative_keeps_who_from_to_when_and_why() {
+    let f = Fixture::start().await;
+    let org = f
+        .register(group("武义县诗词学会", "33072319700101024"))
+        .await
+        .expect("registered");
+    let change = pb::ChangeOrganisationRequest {
+        request_id: rid(),
+        organisation_id: org.organisation_id.clone(),
+        new_legal_representative: Some(PersonRef {
+            id_number: id("33072319800101025"),
+            name: "李红".into(),
+        }),
+        changed_on: d(2026, 11, 2),
+        reason: "换届选举".into(),
+        ..Default::default()
+    };
+    f.client()
+        .change_organisation(f.req(change))
+        .await
+        .expect("changed");
+    // The after-death matter (a service) sees full numbers; the officer masked ones.
+    let seen = f
+        .client()
+        .get_organisation(f.suite.request(
+            pb::GetOrganisationRequest {
+                organisation_id: org.organisation_id.clone(),
+            },
+            &f.service,
+        ))
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(seen.changes.len(), 1);
+    let c = &seen.changes[0];
+    assert_eq!(c.what, "legal_representative");
+    let from = c.from_person.as_ref().expect("from");
+    let to = c.to_person.as_ref().expect("to");
+    assert_eq!(
+        (from.name.as_str(), from.id_number.as_str()),
+        ("王建国", id("33072319700101024").as_str())
+    );
+    assert_eq!(
+        (to.name.as_str(), to.id_number.as_str()),
+        ("李红", id("33072319800101025").as_str())
+    );
+    assert_eq!(c.changed_on, d(2026, 11, 2));
+    assert_eq!(c.recorded_by, "officer-1");
+    assert_eq!(c.reason, "换届选举");
+    let by_officer = f
+        .client()
+        .get_organisation(f.req(pb::GetOrganisationRequest {
+            organisation_id: org.organisation_id,
+        }))
+        .await
+        .expect("read")
+        .into_inner();
+    let from = by_officer.changes[0].from_person.as_ref().expect("from");
+    assert!(from.id_number.contains('*'), "masked: {}", from.id_number);
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM organisation_changes WHERE from_sealed LIKE '%33072319700101%' OR old_value LIKE '33072319700101%'")
+            .await,
+        0,
+        "no number in the clear in the history"
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_character_name_and_control_characters_are_refused_field_by_field() {
+    let f = Fixture::start().await;
+    let mut request = group(&"协".repeat(100_000), "33072319700101026");
+    if let Some(rep) = request.legal_representative.as_mut() {
+        rep.name = "王\u{0}建国".into();
+    }
+    request.address = "解放路\u{1b}[2J12号".into();
+    let status = f.register(request).await.expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let fields = violated_fields(&status);
+    for field in ["name", "legal_representative.name", "address"] {
+        assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
+    }
+    assert_eq!(f.count("SELECT COUNT(*) FROM organisations").await, 0);
+}
+
+#[tokio::test]
+async fn a_malformed_region_filter_of_the_public_list_is_refused() {
+    let f = Fixture::start().await;
+    for region in ["33072", "3307231", "33072300101", "990000"] {
+        let status = f
+            .client()
+            .list_credit_listings(f.suite.request(
+                pb::ListCreditListingsRequest {
+                    list: pb::CreditList::Abnormal.into(),
+                    region_code: region.into(),
+                    ..Default::default()
+                },
+                &f.public,
+            ))
+            .await
+            .expect_err(region);
+        assert_eq!(status.code(), Code::InvalidArgument, "{region}");
+        assert_eq!(violated_fields(&status), vec!["region_code"]);
+    }
+}
+
+#[tokio::test]
+async fn the_public_list_without_a_day_is_read_on_the_suites_today() {
+    let f = Fixture::start().await;
+    let org = f
+        .register(group("武义县垂钓协会", "33072319700101027"))
+        .await
+        .expect("registered");
+    let breach = pb::RecordBreachRequest {
+        request_id: rid(),
+        organisation_id: org.organisation_id,
+        trigger: pb::ListingTrigger::Warning.into(),
+        decided_on: d(2030, 6, 1),
+        fine_fen: 0,
+        evidence: "武民罚〔2030〕1号".into(),
+    };
+    f.client()
+        .record_breach(f.req(breach))
+        .await
+        .expect("listed");
+    let list = || pb::ListCreditListingsRequest {
+        list: pb::CreditList::Abnormal.into(),
+        ..Default::default()
+    };
+    f.suite.clock.set_today(time::macros::date!(2030 - 05 - 31));
+    let before = f
+        .client()
+        .list_credit_listings(f.suite.request(list(), &f.public))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(before.listings.is_empty(), "not yet in force");
+    f.suite.clock.advance(time::Duration::days(1));
+    let after = f
+        .client()
+        .list_credit_listings(f.suite.request(list(), &f.public))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(after.listings.len(), 1, "in force from 2030-06-01");
+}

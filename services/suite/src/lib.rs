@@ -2,6 +2,9 @@
 
 use kit::ServiceDef;
 
+pub mod pii_reseal;
+pub mod restore_check;
+
 /// Every service, in the order they are mounted.
 pub const ALL: [ServiceDef; 7] = [
     marriage::SERVICE,

@@ -31,8 +31,31 @@ enum Command {
     },
     /// Print the dev issuer's public keys (JWKS), to configure services elsewhere with them.
     Jwks,
-    /// Verify a service's audit hash chain.
-    AuditVerify { service: String },
+    /// Verify a service's audit hash chain in its database, or, with `--file`, an exported
+    /// trail offline (no service, no database): the chain, every signed head against the audit
+    /// public key (`--public-key`, else the configured or dev signing key) and their times.
+    AuditVerify {
+        service: Option<String>,
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        #[arg(long)]
+        public_key: Option<std::path::PathBuf>,
+        /// Largest allowed time between consecutive signatures, in milliseconds.
+        #[arg(long)]
+        max_gap_ms: Option<i64>,
+    },
+    /// Export a service's audit trail with its signed heads (the head is signed at export) to
+    /// a file `civil audit-verify --file` checks offline.
+    AuditExport {
+        service: String,
+        file: std::path::PathBuf,
+    },
+    /// Re-seal every sealed value with the current PII key (CIVIL_PII_KEY) during a key
+    /// rotation, in batches; values under CIVIL_PII_KEY_PREVIOUS are re-sealed, others left.
+    PiiReseal { services: Vec<String> },
+    /// Check a restored or upgraded database: migrations current, every audit chain intact,
+    /// rows per table. Exits non-zero when anything is wrong.
+    RestoreCheck { services: Vec<String> },
 }
 
 #[tokio::main]
@@ -84,12 +107,13 @@ async fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|r| parse_role(r))
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            let region = parse_region(&region)?;
             let issuer = auth::token::DevIssuer::load_or_create(&config.data_dir)?;
             let mut spec = auth::token::TokenSpec::new(&subject, &roles, &region);
             spec.second_factor = roles.iter().any(|r| r.is_administrative());
             println!(
                 "{}",
-                issuer.mint(&spec, Duration::from_secs(ttl_hours * 3600))
+                issuer.mint(&spec, Duration::from_secs(ttl_hours.saturating_mul(3600)))
             );
             Ok(())
         }
@@ -100,18 +124,89 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::AuditVerify { service } => {
+        Command::AuditVerify {
+            service,
+            file: Some(file),
+            public_key,
+            max_gap_ms,
+        } => {
+            anyhow::ensure!(service.is_none(), "give a service or --file, not both");
+            let key = kit::trust::trusted_public_key(&config, public_key.as_deref())?;
+            let ok = kit::trust::verify_file(&file, &key, max_gap_ms)?;
+            println!(
+                "{}: audit trail intact, {} rows, {} signed heads, last signed at {} ms",
+                file.display(),
+                ok.rows,
+                ok.signatures,
+                ok.last_signed_at_ms
+            );
+            Ok(())
+        }
+        Command::AuditVerify {
+            service,
+            file: None,
+            ..
+        } => {
+            let service =
+                service.ok_or_else(|| anyhow::anyhow!("give a service, or --file <export>"))?;
             suite::select(std::slice::from_ref(&service))?;
             let db = kit::store::Db::connect(&config, &service).await?;
             let rows = auth::audit::verify(&db.pool).await?;
             println!("{service}: audit chain intact, {rows} rows");
             Ok(())
         }
+        Command::AuditExport { service, file } => {
+            suite::select(std::slice::from_ref(&service))?;
+            let rows = kit::trust::export_to_file(&config, &service, &file).await?;
+            println!(
+                "{service}: {rows} audit rows exported to {}",
+                file.display()
+            );
+            Ok(())
+        }
+        Command::PiiReseal { services } => {
+            let reports = suite::pii_reseal::reseal(&config, &services).await?;
+            print!("{}", suite::pii_reseal::render(&reports));
+            let unreadable: u64 = reports.iter().map(|r| r.unreadable).sum();
+            anyhow::ensure!(
+                unreadable == 0,
+                "{unreadable} sealed value(s) open with neither CIVIL_PII_KEY nor CIVIL_PII_KEY_PREVIOUS"
+            );
+            Ok(())
+        }
+        Command::RestoreCheck { services } => {
+            let reports = suite::restore_check::check(&config, &services).await?;
+            print!("{}", suite::restore_check::render(&reports));
+            let failed: Vec<_> = reports
+                .iter()
+                .filter(|r| !r.ok())
+                .map(|r| r.service.as_str())
+                .collect();
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("restore check failed for: {}", failed.join(", "))
+            }
+        }
     }
+}
+
+/// A token's region scope: a province or city prefix (2 or 4 digits), or a real county,
+/// township or village code.
+fn parse_region(code: &str) -> anyhow::Result<String> {
+    let parsed = if code.len() >= 6 {
+        civil_id::RegionCode::parse_division(code)
+    } else {
+        civil_id::RegionCode::parse(code)
+    };
+    parsed
+        .map(|r| r.as_str().to_owned())
+        .map_err(|e| anyhow::anyhow!("--region {code:?} {e} (e.g. 330723)"))
 }
 
 fn parse_role(name: &str) -> anyhow::Result<auth::Role> {
     auth::Role::from_name(name).ok_or_else(|| {
-        anyhow::anyhow!("unknown role {name:?} (e.g. registrar, township_clerk, county_approver, citizen, operator, auditor, service)")
+        let known: Vec<String> = auth::Role::ALL.iter().map(|r| r.name()).collect();
+        anyhow::anyhow!("unknown role {name:?}; roles: {}", known.join(", "))
     })
 }

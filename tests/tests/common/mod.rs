@@ -5,7 +5,7 @@
 //!
 //! The outside doubles are the aggregator's own test double (a real tonic server implementing
 //! every contract), scripted here to behave like receivers that keep the first answer per
-//! `request_id`, plus a checking-centre double (which that double does not implement).
+//! `request_id`, plus a checking-centre double of its own (it counts its calls).
 
 #![allow(dead_code)]
 
@@ -26,9 +26,7 @@ use contracts::civil::marriage::v1 as marriage;
 use contracts::civil::onematter::v1 as pb;
 use contracts::civil::socialorg::v1 as socialorg;
 use ext::checking_centre_service_server::{CheckingCentreService, CheckingCentreServiceServer};
-use ext::household_register_service_server::{
-    HouseholdRegisterService, HouseholdRegisterServiceServer,
-};
+use ext::household_register_service_server::HouseholdRegisterServiceServer;
 use kit::error::to_proto_date;
 use kit::testing::TestSuite;
 use tonic::transport::Channel;
@@ -177,30 +175,20 @@ pub struct HoldFirst {
     pub release: Arc<tokio::sync::Notify>,
 }
 
-#[tonic::async_trait]
-impl HouseholdRegisterService for HoldFirst {
-    async fn deregister_deceased(
+/// Every household-register call goes to the double (`contracts::doubles`, generated from the
+/// contract, so a new RPC needs no edit here); the first deregistration is held after it.
+impl contracts::doubles::Dispatch for HoldFirst {
+    async fn dispatch<Req: Send + 'static, Resp: Send + 'static>(
         &self,
-        request: Request<ext::DeregisterDeceasedRequest>,
-    ) -> Result<Response<ext::HouseholdReceipt>, Status> {
-        let answer = HouseholdRegisterService::deregister_deceased(&self.double, request).await;
-        if self.first.swap(false, Ordering::SeqCst) {
+        method: &'static str,
+        request: Request<Req>,
+    ) -> Result<Response<Resp>, Status> {
+        let answer = contracts::doubles::Dispatch::dispatch(&self.double, method, request).await;
+        if method == HOUSEHOLD && self.first.swap(false, Ordering::SeqCst) {
             self.arrived.notify_one();
             let _ = tokio::time::timeout(Duration::from_secs(60), self.release.notified()).await;
         }
         answer
-    }
-    async fn update_marital_status(
-        &self,
-        request: Request<ext::UpdateMaritalStatusRequest>,
-    ) -> Result<Response<ext::HouseholdReceipt>, Status> {
-        HouseholdRegisterService::update_marital_status(&self.double, request).await
-    }
-    async fn withdraw_change(
-        &self,
-        request: Request<ext::WithdrawChangeRequest>,
-    ) -> Result<Response<ext::HouseholdReceipt>, Status> {
-        HouseholdRegisterService::withdraw_change(&self.double, request).await
     }
 }
 
@@ -261,6 +249,8 @@ impl Outside {
             centre_url: String::new(),
         };
         o.script_household_ok();
+        o.script_kinship();
+        o.script_marital_status_ok();
         o.script_pension_ok();
         o.script_medical_ok();
         let url = double.serve().await;
@@ -276,10 +266,9 @@ impl Outside {
                 arrived: Arc::new(tokio::sync::Notify::new()),
                 release: Arc::new(tokio::sync::Notify::new()),
             };
-            let url = serve(
-                tonic::service::Routes::default()
-                    .add_service(HouseholdRegisterServiceServer::new(h.clone())),
-            )
+            let url = serve(tonic::service::Routes::default().add_service(
+                HouseholdRegisterServiceServer::new(contracts::doubles::Doubled(h.clone())),
+            ))
             .await;
             (Some(h), url)
         } else {
@@ -304,6 +293,49 @@ impl Outside {
                     accepted_at_ms: kit::now_ms(),
                 }))
             });
+    }
+
+    /// The household register knows every scenario's family ([`People`]): the declarant is the
+    /// deceased's child and the spouse his spouse; anyone else is no kin of anyone.
+    pub fn script_kinship(&self) {
+        self.double.on(
+            "HouseholdRegisterService/VerifyKinship",
+            |r: ext::VerifyKinshipRequest| {
+                let person = r.person.map(|p| p.id_number).unwrap_or_default();
+                let relative = r.relative.map(|p| p.id_number).unwrap_or_default();
+                let kinship = (0..450)
+                    .map(People::new)
+                    .filter(|p| p.deceased.id_number == relative)
+                    .find_map(|p| {
+                        if p.declarant.id_number == person {
+                            Some(ext::Kinship::Child)
+                        } else if p.spouse.id_number == person {
+                            Some(ext::Kinship::Spouse)
+                        } else {
+                            None
+                        }
+                    })
+                    .unwrap_or(ext::Kinship::None);
+                Ok(ext::KinshipAnswer {
+                    kinship: kinship.into(),
+                })
+            },
+        );
+    }
+
+    /// The household register records the spouses of a registered marriage (婚育户一件事, which
+    /// the scenario's marriage starts without application).
+    pub fn script_marital_status_ok(&self) {
+        self.double.on(
+            "HouseholdRegisterService/UpdateMaritalStatus",
+            |_: ext::UpdateMaritalStatusRequest| {
+                Ok(ext::HouseholdReceipt {
+                    receipt_id: format!("HR-{}", uuid::Uuid::now_v7().simple()),
+                    state: ext::ReceiptState::Accepted.into(),
+                    accepted_at_ms: kit::now_ms(),
+                })
+            },
+        );
     }
 
     pub fn script_pension_ok(&self) {
@@ -357,6 +389,10 @@ pub async fn spawn_suite(
         outside.wire(c);
         c.extra.insert("onematter_poll_ms".into(), "20".into());
         c.extra.insert("eldercare_daily_job".into(), "off".into());
+        // The scenarios count after-death cases and outside calls; the 婚育户 case a marriage
+        // starts without application is tested in the aggregator's own gRPC tests.
+        c.extra
+            .insert("onematter_proactive_marriage".into(), "off".into());
         adjust(c);
     })
     .await
@@ -440,11 +476,13 @@ pub async fn marry(suite: &TestSuite, staff: &Staff, p: &People) -> String {
         Some(marriage::Party {
             person: Some(person.clone()),
             in_person: true,
+            ..Default::default()
         })
     };
     let signed = Some(marriage::MarriageDeclaration {
         no_spouse: true,
         not_prohibited_relatives: true,
+        consents: true,
     });
     let register = marriage::RegisterMarriageRequest {
         request_id: rid("marry", p.n),
@@ -648,6 +686,32 @@ pub async fn register_death(suite: &TestSuite, staff: &Staff, p: &People) -> fun
         certificate: Some(p.certificate()),
         region: VILLAGE.into(),
         ethnicity: funeral::Ethnicity::Han.into(),
+        ..Default::default()
+    };
+    c.register_death(suite.request(register, &staff.funeral_home))
+        .await
+        .expect("death registered")
+        .into_inner()
+}
+
+/// Registers the death at the funeral desk with the son recorded as declarant (documents seen).
+pub async fn register_death_declared(
+    suite: &TestSuite,
+    staff: &Staff,
+    p: &People,
+) -> funeral::DeathCase {
+    let mut c = funeral::funeral_service_client::FuneralServiceClient::new(suite.channel.clone());
+    let register = funeral::RegisterDeathRequest {
+        request_id: rid("death", p.n),
+        deceased: Some(p.deceased.clone()),
+        certificate: Some(p.certificate()),
+        region: VILLAGE.into(),
+        ethnicity: funeral::Ethnicity::Han.into(),
+        declarant: Some(funeral::Declarant {
+            person: Some(p.declarant.clone()),
+            relationship: funeral::DeclarantRelationship::Child.into(),
+        }),
+        ..Default::default()
     };
     c.register_death(suite.request(register, &staff.funeral_home))
         .await
@@ -657,7 +721,9 @@ pub async fn register_death(suite: &TestSuite, staff: &Staff, p: &People) -> fun
 
 // ------------------------------------------------------------------------------------- cases
 
-/// Waits until the operator sees `n` cases (started without application from the event).
+/// Waits until the operator sees `n` after-death cases (started without application from the
+/// death registration; the marriage of the scenario starts a marriage-birth-household case too,
+/// which is not counted).
 pub async fn wait_for_cases(suite: &TestSuite, staff: &Staff, n: usize) -> Vec<pb::Case> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -665,6 +731,7 @@ pub async fn wait_for_cases(suite: &TestSuite, staff: &Staff, n: usize) -> Vec<p
             .list_cases(suite.request(
                 pb::ListCasesRequest {
                     page_size: 100,
+                    kind: pb::MatterKind::AfterDeath.into(),
                     ..Default::default()
                 },
                 &staff.operator,
@@ -921,7 +988,11 @@ pub async fn assert_effects_once(suite: &TestSuite, outside: &Outside) {
         ),
         ("marriage", "SELECT COUNT(*) FROM marriage_remarks"),
         ("socialorg", "SELECT COUNT(*) FROM representative_tasks"),
-        ("onematter", "SELECT COUNT(*) FROM cases"),
+        // One after-death case (the scenario's marriage has its own 婚育户 case).
+        (
+            "onematter",
+            "SELECT COUNT(*) FROM cases WHERE kind = 'after_death'",
+        ),
     ];
     for (service, sql) in once {
         assert_eq!(count(suite, service, sql).await, 1, "{service}: {sql}");

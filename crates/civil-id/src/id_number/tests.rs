@@ -306,3 +306,22 @@ proptest! {
         prop_assert_eq!(mask_id_number(&input).chars().count(), input.chars().count());
     }
 }
+
+#[test]
+fn a_birth_date_after_today_is_refused() {
+    // A number is issued for a person already born (GB 11643-1999 §5: characters 7-14 are the
+    // date of birth).
+    let tomorrow = with_check_char("11010520260505001");
+    let today = date!(2026 - 05 - 04);
+    assert_eq!(
+        IdNumber::parse_on(&tomorrow, today),
+        Err(IdError::BirthInFuture)
+    );
+    assert_eq!(IdError::BirthInFuture.reason(), "ID_NUMBER_BIRTH_IN_FUTURE");
+    let born_today = with_check_char("11010520260504001");
+    assert!(IdNumber::parse_on(&born_today, today).is_ok());
+    assert!(
+        IdNumber::parse(&tomorrow).is_ok(),
+        "parse alone knows no date"
+    );
+}

@@ -1,17 +1,18 @@
 //! 最低生活保障 (低保), 低保边缘 and 单人户: who qualifies and the monthly amount
 //! (社会救助暂行办法 arts. 9-10; 最低生活保障审核确认办法 2021 arts. 6-10; county policy).
 
+use money::{Fen, Overflow};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::household::{Holdings, Household, Member};
-use super::policy::{Area, PolicyVersion};
+use super::household::{Holdings, Household, Member, income_of};
+use super::policy::{AddonRule, Area, PolicyVersion};
 
 /// One line of an amount computation, kept with the decision so it can be shown and reproduced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AmountLine {
     pub item: String,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     pub note: String,
 }
 
@@ -21,7 +22,7 @@ pub struct Computation {
     pub policy_version: String,
     pub members: usize,
     pub lines: Vec<AmountLine>,
-    pub total_fen: i64,
+    pub total_fen: Fen,
 }
 
 /// Where a household's income and property place it.
@@ -39,17 +40,23 @@ pub enum Standing {
 
 /// Places a group of members (a household, or one person for 单人户) against the policy.
 /// Comparing totals (`income < standard x members`) is the per-member comparison without
-/// rounding the per-member income.
+/// rounding the per-member income. Every sum and product is checked: an income that does not
+/// fit in `i64` fen is above any threshold, a threshold that does not fit is above any income,
+/// so an extreme figure can only ever place the household higher, never wrap to a low one.
 pub fn standing(policy: &PolicyVersion, area: Area, members: &[&Member]) -> Standing {
-    let count = members.len() as i64;
-    if !Holdings::of(members).within_limits(policy, members.len()) {
+    if !Holdings::of(members).within_limits(policy, area, members.len()) {
         return Standing::PropertyOverLimit;
     }
-    let income: i64 = members.iter().map(|m| m.monthly_income_fen()).sum();
-    let standard_total = policy.standard_fen(area) * count;
-    if income < standard_total {
+    let Some(income) = income_of(members) else {
+        return Standing::AboveThreshold;
+    };
+    let standard_total = policy.standard_fen(area).checked_mul_count(members.len());
+    let below = |threshold: Option<Fen>| threshold.is_none_or(|t| income < t);
+    if below(standard_total) {
         Standing::BelowStandard
-    } else if income * 100 < standard_total * policy.near_threshold_percent {
+    } else if below(
+        standard_total.and_then(|t| t.checked_mul_ratio(policy.near_threshold_percent, 100)),
+    ) {
         Standing::NearThreshold
     } else {
         Standing::AboveThreshold
@@ -58,77 +65,124 @@ pub fn standing(policy: &PolicyVersion, area: Area, members: &[&Member]) -> Stan
 
 /// Returns the 低保 monthly amount of `members` on `on` (ages for the add-ons are taken that
 /// day): the gap (standard - per-member income) x members, never negative, plus each member's
-/// category add-ons, which stack; the total is rounded per policy.
+/// category add-ons, which stack; the total is rounded per policy. `Err(Overflow)` when a sum
+/// does not fit in `i64` fen: the caller refuses, it never pays a wrapped figure.
 pub fn minimum_living_amount(
     policy: &PolicyVersion,
     area: Area,
     members: &[&Member],
     on: Date,
-) -> Computation {
-    let count = members.len() as i64;
+) -> Result<Computation, Overflow> {
+    let count = members.len();
     let standard = policy.standard_fen(area);
-    let income: i64 = members.iter().map(|m| m.monthly_income_fen()).sum();
-    let gap = (standard * count - income).max(0);
+    let income = income_of(members).ok_or(Overflow)?;
+    let gap = standard
+        .checked_mul_count(count)
+        .and_then(|total| total.checked_sub(income))
+        .ok_or(Overflow)?
+        .at_least_zero();
     let mut lines = vec![AmountLine {
         item: "gap".into(),
         amount_fen: gap,
         note: format!(
-            "standard {standard} x {count} members - household income {income}, not below 0"
+            "standard {} x {count} members - household income {}, not below 0",
+            standard.get(),
+            income.get()
         ),
     }];
-    let addons = &policy.addons;
     for (index, member) in members.iter().enumerate() {
-        let age = member.age_on(on);
-        let member_no = index + 1;
-        if age >= addons.elderly_min_age {
-            lines.push(line(
-                "addon:elderly",
-                addons.elderly_fen,
-                format!("member {member_no}, aged {age}"),
-            ));
-        }
-        if member.disability.is_some_and(|d| d.is_severe()) {
-            lines.push(line(
-                "addon:severely_disabled",
-                addons.severely_disabled_fen,
-                format!("member {member_no}"),
-            ));
-        }
-        if age < addons.children_under_age {
-            lines.push(line(
-                "addon:child",
-                addons.child_fen,
-                format!("member {member_no}, aged {age}"),
-            ));
-        }
+        lines.extend(member_addons(policy, area, member, index + 1, on)?);
     }
     finish(policy, members.len(), lines)
 }
 
-/// Adds the rounding line and totals the lines.
+/// A member's category add-ons (elderly, severely disabled, child): fixed amounts or shares of
+/// the member's own standard, all of them (`stack`) or the highest (`highest`), per policy.
+fn member_addons(
+    policy: &PolicyVersion,
+    household_area: Area,
+    member: &Member,
+    member_no: usize,
+    on: Date,
+) -> Result<Vec<AmountLine>, Overflow> {
+    let addons = &policy.addons;
+    let own = member.own_area.unwrap_or(household_area);
+    let age = member.age_on(on);
+    let mut lines = Vec::new();
+    let mut add = |item: &str, fixed: Fen, percent: Option<i64>, note: String| {
+        let amount = policy.addon_fen(fixed, percent, own).ok_or(Overflow)?;
+        let note = match percent {
+            Some(p) => format!("{note}; {p}% of the member's own standard"),
+            None => note,
+        };
+        lines.push(line(item, amount, note));
+        Ok::<(), Overflow>(())
+    };
+    if age >= addons.elderly_min_age {
+        add(
+            "addon:elderly",
+            addons.elderly_fen,
+            addons.elderly_percent,
+            format!("member {member_no}, aged {age}"),
+        )?;
+    }
+    if member.disability.is_some_and(|d| d.is_severe()) {
+        add(
+            "addon:severely_disabled",
+            addons.severely_disabled_fen,
+            addons.severely_disabled_percent,
+            format!("member {member_no}"),
+        )?;
+    }
+    if age < addons.children_under_age {
+        add(
+            "addon:child",
+            addons.child_fen,
+            addons.child_percent,
+            format!("member {member_no}, aged {age}"),
+        )?;
+    }
+    if addons.combine == AddonRule::Highest
+        && let Some(highest) = lines.iter().map(|l| l.amount_fen).max()
+    {
+        // The first line of the highest amount is kept (the order above breaks ties).
+        let keep = lines
+            .iter()
+            .position(|l| l.amount_fen == highest)
+            .unwrap_or(0);
+        let kept = lines.swap_remove(keep);
+        lines = vec![AmountLine {
+            note: format!("{}; single highest add-on (county policy)", kept.note),
+            ..kept
+        }];
+    }
+    Ok(lines)
+}
+
+/// Adds the rounding line and totals the lines (checked).
 pub(crate) fn finish(
     policy: &PolicyVersion,
     members: usize,
     mut lines: Vec<AmountLine>,
-) -> Computation {
-    let subtotal: i64 = lines.iter().map(|l| l.amount_fen).sum::<i64>().max(0);
-    let total = policy.rounding.apply(subtotal);
+) -> Result<Computation, Overflow> {
+    let subtotal = Fen::try_sum(lines.iter().map(|l| l.amount_fen))?.at_least_zero();
+    let total = policy.rounding.apply(subtotal).ok_or(Overflow)?;
     if total != subtotal {
         lines.push(line(
             "rounding",
-            total - subtotal,
+            total.try_sub(subtotal)?,
             "rounded up to whole yuan".into(),
         ));
     }
-    Computation {
+    Ok(Computation {
         policy_version: policy.id.clone(),
         members,
         lines,
         total_fen: total,
-    }
+    })
 }
 
-fn line(item: &str, amount_fen: i64, note: String) -> AmountLine {
+fn line(item: &str, amount_fen: Fen, note: String) -> AmountLine {
     AmountLine {
         item: item.into(),
         amount_fen,
@@ -161,6 +215,14 @@ pub enum Ineligible {
     MemberIncomeNotBelowStandard,
     #[error("the named member is not in the household")]
     UnknownMember,
+    #[error("an amount of the computation is out of range")]
+    AmountOutOfRange,
+}
+
+impl From<Overflow> for Ineligible {
+    fn from(_: Overflow) -> Ineligible {
+        Ineligible::AmountOutOfRange
+    }
 }
 
 /// Assesses a 低保 application on `on`: for the whole household, or, for 单人户, for the named
@@ -175,7 +237,7 @@ pub fn assess_minimum_living(
     let area = household.area;
     match individual {
         None => match standing(policy, area, &members) {
-            Standing::BelowStandard => Ok(minimum_living_amount(policy, area, &members, on)),
+            Standing::BelowStandard => Ok(minimum_living_amount(policy, area, &members, on)?),
             Standing::PropertyOverLimit => Err(Ineligible::PropertyOverLimit),
             Standing::NearThreshold | Standing::AboveThreshold => {
                 Err(Ineligible::IncomeNotBelowStandard)
@@ -193,10 +255,13 @@ pub fn assess_minimum_living(
             if !qualifies_for_individual_coverage(member) {
                 return Err(Ineligible::MemberNotQualified);
             }
-            if member.monthly_income_fen() >= policy.standard_fen(area) {
+            if member
+                .monthly_income_fen()
+                .is_none_or(|income| income >= policy.standard_fen(area))
+            {
                 return Err(Ineligible::MemberIncomeNotBelowStandard);
             }
-            Ok(minimum_living_amount(policy, area, &[member], on))
+            Ok(minimum_living_amount(policy, area, &[member], on)?)
         }
     }
 }
@@ -213,10 +278,10 @@ pub fn assess_near_threshold(
             members: members.len(),
             lines: vec![line(
                 "near_threshold",
-                0,
+                Fen::ZERO,
                 "specific assistance only, no monthly allowance".into(),
             )],
-            total_fen: 0,
+            total_fen: Fen::ZERO,
         }),
         Standing::BelowStandard => Err(Ineligible::HouseholdNotNearThreshold),
         Standing::AboveThreshold => Err(Ineligible::IncomeAboveNearThreshold),

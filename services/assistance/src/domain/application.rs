@@ -114,14 +114,59 @@ pub fn check_visit(
     Ok(())
 }
 
-/// Days a public notice stays up (审核确认办法 art. 19).
+/// Days a public notice stays up (审核确认办法 art. 19; 特困人员认定办法 art. 13).
 pub const NOTICE_DAYS: u32 = 7;
 
-/// Returns the last day of a notice posted on `start`. Counted as a civil-law period
-/// (民法典 arts. 201, 203): from the day after posting, a last day that is a rest day moves to
-/// the next working day, so the village sees it for at least seven full days.
-pub fn notice_end(calendar: &HolidayCalendar, start: Date) -> Date {
-    calendar.period_end(start, NOTICE_DAYS)
+/// Returns the last day of a notice posted on `start`: the posting day is day 1, in calendar
+/// days, not moved for rest days (RULES.md "Conventions": posted on the 11th, it runs through
+/// the 17th and a decision may be taken from the 18th).
+pub fn notice_end(start: Date) -> Date {
+    start.saturating_add(time::Duration::days(i64::from(NOTICE_DAYS) - 1))
+}
+
+/// Whether a decision may be taken on `today` for a notice ending on `end`.
+pub fn notice_over(end: Date, today: Date) -> bool {
+    today > end
+}
+
+/// 特困: the investigation takes at most 15 working days from acceptance (特困人员认定办法
+/// art. 11), the confirmation at most 10 working days from the end of the notice (art. 13).
+pub const EXTREME_POVERTY_INVESTIGATION_WORKING_DAYS: u32 = 15;
+pub const EXTREME_POVERTY_CONFIRMATION_WORKING_DAYS: u32 = 10;
+
+/// The 特困 investigation deadline for an application accepted on `accepted_on`.
+pub fn investigation_deadline(calendar: &HolidayCalendar, accepted_on: Date) -> Date {
+    calendar.add_working_days(accepted_on, EXTREME_POVERTY_INVESTIGATION_WORKING_DAYS)
+}
+
+/// The 特困 confirmation deadline for a notice ending on `notice_end`.
+pub fn confirmation_deadline(calendar: &HolidayCalendar, notice_end: Date) -> Date {
+    calendar.add_working_days(notice_end, EXTREME_POVERTY_CONFIRMATION_WORKING_DAYS)
+}
+
+/// Most working days a review may take with its extension (审核确认办法 art. 12: 30, extendable
+/// to 45 in special cases).
+pub const MAX_REVIEW_WORKING_DAYS: u32 = 45;
+
+/// Why an extension is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the extended deadline would pass {MAX_REVIEW_WORKING_DAYS} working days after acceptance")]
+pub struct ExtensionTooLong;
+
+/// Extends `deadline` by `extra` working days, within 45 working days of acceptance.
+pub fn extend_deadline(
+    calendar: &HolidayCalendar,
+    accepted_on: Date,
+    deadline: Date,
+    extra: u32,
+) -> Result<Date, ExtensionTooLong> {
+    let extended = calendar.add_working_days(deadline, extra);
+    let latest = calendar.add_working_days(accepted_on, MAX_REVIEW_WORKING_DAYS);
+    if extended > latest {
+        Err(ExtensionTooLong)
+    } else {
+        Ok(extended)
+    }
 }
 
 /// Returns the review deadline: `working_days` working days after acceptance (national
@@ -257,11 +302,48 @@ mod tests {
     }
 
     #[test]
-    fn a_notice_posted_on_a_monday_runs_seven_days_from_the_next_day() {
+    fn public_notice_counts_the_posting_day_as_day_one() {
+        // RULES.md "Conventions": posted on the 11th, it runs through the 17th, decision from
+        // the 18th; not moved for rest days (2026-04-11 is a Saturday, the 17th a Friday).
+        let end = notice_end(date!(2026 - 04 - 11));
+        assert_eq!(end, date!(2026 - 04 - 17));
+        assert!(!notice_over(end, date!(2026 - 04 - 17)));
+        assert!(notice_over(end, date!(2026 - 04 - 18)));
+        // An end on a Sunday stays there (2026-03-08 is a Sunday).
+        assert_eq!(notice_end(date!(2026 - 03 - 02)), date!(2026 - 03 - 08));
+    }
+
+    #[test]
+    fn extreme_poverty_investigation_is_15_and_confirmation_10_working_days() {
+        // 特困人员认定办法 arts. 11, 13: separate deadlines, not the 低保 review deadline.
         let calendar = HolidayCalendar::embedded();
+        // Accepted Monday 2026-09-21: 15 working days skip the National Day holiday.
         assert_eq!(
-            notice_end(&calendar, date!(2026 - 03 - 02)),
-            date!(2026 - 03 - 09)
+            investigation_deadline(&calendar, date!(2026 - 09 - 21)),
+            calendar.add_working_days(date!(2026 - 09 - 21), 15)
+        );
+        assert_eq!(
+            investigation_deadline(&calendar, date!(2026 - 03 - 02)),
+            date!(2026 - 03 - 23)
+        );
+        // A notice ending Friday 2026-03-13: 10 working days later is Friday 2026-03-27.
+        assert_eq!(
+            confirmation_deadline(&calendar, date!(2026 - 03 - 13)),
+            date!(2026 - 03 - 27)
+        );
+    }
+
+    #[test]
+    fn a_review_deadline_extends_to_at_most_45_working_days_after_acceptance() {
+        // 审核确认办法 art. 12: 30 working days, extendable to 45.
+        let calendar = HolidayCalendar::embedded();
+        let accepted = date!(2026 - 03 - 02);
+        let deadline = review_deadline(&calendar, accepted, 30);
+        let extended = extend_deadline(&calendar, accepted, deadline, 15).expect("to 45");
+        assert_eq!(extended, review_deadline(&calendar, accepted, 45));
+        assert_eq!(
+            extend_deadline(&calendar, accepted, deadline, 16),
+            Err(ExtensionTooLong)
         );
     }
 }

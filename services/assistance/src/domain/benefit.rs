@@ -6,6 +6,7 @@
 //! roll can be generated again with the same result and a new standard reaches existing
 //! recipients from its effective month.
 
+use money::{Fen, Overflow};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -50,7 +51,7 @@ pub struct Revision {
     pub from_month: Month,
     pub household: Household,
     /// During 渐退期: the amount as it was before the income rise.
-    pub frozen_amount_fen: Option<i64>,
+    pub frozen_amount_fen: Option<Fen>,
     pub reason: String,
 }
 
@@ -142,19 +143,29 @@ impl Terms {
     }
 
     /// Returns the amount for `month` under the policy in force for it, or `None` when the
-    /// benefit does not pay in that month.
-    pub fn amount_for(&self, policy: &Policy, month: Month) -> Option<Computation> {
+    /// benefit does not pay in that month; `Err(Overflow)` when the computation does not fit
+    /// (the roll refuses rather than pay a wrapped amount).
+    pub fn amount_for(
+        &self,
+        policy: &Policy,
+        month: Month,
+    ) -> Result<Option<Computation>, Overflow> {
         if !self.pays_in(month) {
-            return None;
+            return Ok(None);
         }
         let version = policy.in_force_for_month(month);
         let revision = self.revision_for(month);
         let members = self.covered_in(month);
         if members.is_empty() {
-            return None;
+            return Ok(None);
+        }
+        if self.kind == BenefitKind::ExtremePoverty
+            && !super::extreme_poverty::support_continues(members[0], month.first_day())
+        {
+            return Ok(None);
         }
         if let Some(frozen) = revision.frozen_amount_fen {
-            return Some(Computation {
+            return Ok(Some(Computation {
                 policy_version: version.id.clone(),
                 members: members.len(),
                 lines: vec![AmountLine {
@@ -163,9 +174,10 @@ impl Terms {
                     note: "渐退期: the amount before the income rise".into(),
                 }],
                 total_fen: frozen,
-            });
+            }));
         }
-        Some(self.compute(version, &members, revision, month.first_day()))
+        self.compute(version, &members, revision, month.first_day())
+            .map(Some)
     }
 
     fn compute(
@@ -174,7 +186,7 @@ impl Terms {
         members: &[&Member],
         revision: &Revision,
         on: Date,
-    ) -> Computation {
+    ) -> Result<Computation, Overflow> {
         match self.kind {
             BenefitKind::ExtremePoverty => support_amount(version, members[0], self.institutional),
             _ => minimum_living_amount(version, revision.household.area, members, on),
@@ -186,13 +198,13 @@ impl Terms {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IncomeChangeOutcome {
     /// Still below the standard: recomputed from `from`.
-    Recomputed { from: Month, amount_fen: i64 },
+    Recomputed { from: Month, amount_fen: Fen },
     /// Above the standard from work: 渐退期 at the previous amount from `from` through `until`;
     /// the benefit ends (lapsed) the month after `until`.
     PhaseOut {
         from: Month,
         until: Month,
-        amount_fen: i64,
+        amount_fen: Fen,
     },
     /// Above the standard otherwise (or no phase-out in the policy): ends from `from`.
     Lapsed { from: Month },
@@ -209,6 +221,14 @@ pub enum ChangeError {
     InPhaseOut,
     #[error("income changes are recorded for 低保 benefits")]
     NotApplicable,
+    #[error("an amount of the computation is out of range")]
+    AmountOutOfRange,
+}
+
+impl From<Overflow> for ChangeError {
+    fn from(_: Overflow) -> ChangeError {
+        ChangeError::AmountOutOfRange
+    }
 }
 
 /// Records a member's new incomes on `recorded_on` (periodic review, 审核确认办法 art. 28). The
@@ -255,14 +275,14 @@ pub fn record_income_change(
         || covered.iter().any(|m| {
             m.incomes
                 .iter()
-                .any(|i| i.kind == IncomeKind::Wages && i.monthly_fen > 0)
+                .any(|i| i.kind == IncomeKind::Wages && i.monthly_fen > Fen::ZERO)
         });
     let previous_amount = terms
-        .amount_for(policy, Month::of(recorded_on))
-        .map_or(0, |c| c.total_fen);
+        .amount_for(policy, Month::of(recorded_on))?
+        .map_or(Fen::ZERO, |c| c.total_fen);
     let outcome = if still_below {
         let amount =
-            minimum_living_amount(version, household.area, &covered, from.first_day()).total_fen;
+            minimum_living_amount(version, household.area, &covered, from.first_day())?.total_fen;
         terms.revisions.push(Revision {
             from_month: from,
             household,
@@ -301,7 +321,7 @@ pub enum DeathOutcome {
     /// The person was the only one covered: the benefit ends from `from`.
     Terminated { from: Month },
     /// The household continues without the person from `from`, recalculated.
-    Recalculated { from: Month, amount_fen: i64 },
+    Recalculated { from: Month, amount_fen: Fen },
 }
 
 /// Applies the death on `date_of_death` of the member `id`: a one-member benefit (or the member
@@ -345,9 +365,14 @@ pub fn record_death(
         frozen_amount_fen: frozen,
         reason: "member died".into(),
     });
+    // The household only shrinks: its amount was in range before, an overflow here would be a
+    // policy beyond the bounds `Policy::from_toml` enforces; it is recorded as 0 rather than
+    // wrapped, and the roll (which computes again, checked) refuses it.
     let amount = terms
         .amount_for(policy, from.max(terms.paid_from))
-        .map_or(0, |c| c.total_fen);
+        .ok()
+        .flatten()
+        .map_or(Fen::ZERO, |c| c.total_fen);
     Some(DeathOutcome::Recalculated {
         from,
         amount_fen: amount,

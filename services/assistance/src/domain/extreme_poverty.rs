@@ -1,6 +1,7 @@
 //! 特困人员供养: who qualifies and the support amount (社会救助暂行办法 arts. 14-17;
 //! 特困人员认定办法 2021 arts. 4-9; county policy for the amounts).
 
+use money::Overflow;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -40,12 +41,27 @@ pub fn category(member: &Member, on: Date) -> Option<Category> {
 }
 
 /// The conditions of 特困 the person fails; all three are needed (认定办法 art. 4).
+/// Whether 特困 support of `member` continues on `on` (RULES.md: "Support for minors continues
+/// to 18 and beyond while in school"; 特困人员认定办法 art. 6: a minor recipient is supported
+/// until 18, and after 18 while still in compulsory education, senior high school or secondary
+/// vocational school). Elderly and severely disabled recipients are not affected. A person of
+/// 18 or over applying for the first time is not a minor (see docs/rules/assistance.md).
+pub fn support_continues(member: &Member, on: Date) -> bool {
+    let age = member.age_on(on);
+    age >= ELDERLY_AGE
+        || member.disability.is_some_and(|d| d.is_severe())
+        || age < MINOR_IN_SCHOOL_AGE
+        || member.in_school
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Unmet {
     #[error("not elderly, severely disabled or a minor (ability to work)")]
     AbleToWork,
-    #[error("has income at or above the standard, or property beyond the limits")]
-    HasIncomeOrProperty,
+    #[error("has income at or above the standard")]
+    HasIncome,
+    #[error("has property beyond the limits")]
+    PropertyOverLimit,
     #[error("has a legal supporter able to support them")]
     HasSupporter,
 }
@@ -64,9 +80,15 @@ pub fn assess(
     if category.is_none() {
         unmet.push(Unmet::AbleToWork);
     }
-    let within_limits = Holdings::of(&[member]).within_limits(policy, 1);
-    if member.monthly_income_fen() >= policy.standard_fen(area) || !within_limits {
-        unmet.push(Unmet::HasIncomeOrProperty);
+    let within_limits = Holdings::of(&[member]).within_limits(policy, area, 1);
+    let income_at_or_above = member
+        .monthly_income_fen()
+        .is_none_or(|income| income >= policy.standard_fen(area));
+    if income_at_or_above {
+        unmet.push(Unmet::HasIncome);
+    }
+    if !within_limits {
+        unmet.push(Unmet::PropertyOverLimit);
     }
     if !member.no_capable_supporter {
         unmet.push(Unmet::HasSupporter);
@@ -108,7 +130,11 @@ impl CareLevel {
 
 /// Returns the monthly support: basic support plus the care allowance of the care level.
 /// 集中供养 pays both to the institution, 分散供养 to the person; the amount is the same.
-pub fn support_amount(policy: &PolicyVersion, member: &Member, institutional: bool) -> Computation {
+pub fn support_amount(
+    policy: &PolicyVersion,
+    member: &Member,
+    institutional: bool,
+) -> Result<Computation, Overflow> {
     let standards = &policy.extreme_poverty;
     let level = CareLevel::from_activities(member.activities);
     let care = match level {
@@ -193,6 +219,22 @@ mod tests {
     }
 
     #[test]
+    fn support_of_a_minor_continues_past_18_while_in_school_and_ends_at_18_otherwise() {
+        // 特困人员认定办法 art. 6 as RULES.md reads it: to 18, and beyond while in school.
+        let mut pupil = alone(date!(2008 - 03 - 15));
+        assert!(support_continues(&pupil, date!(2026 - 03 - 14)), "17");
+        assert!(!support_continues(&pupil, ON), "18 today, not in school");
+        pupil.in_school = true;
+        assert!(support_continues(&pupil, ON), "18 and in school");
+        assert!(
+            support_continues(&pupil, date!(2028 - 09 - 01)),
+            "20, still in school"
+        );
+        // A first application at 18 or over is not the minor category, school or not.
+        assert_eq!(category(&pupil, ON), None);
+    }
+
+    #[test]
     fn a_severely_disabled_adult_qualifies() {
         let mut adult = alone(date!(1990 - 01 - 01));
         adult.disability = Some(Disability {
@@ -219,11 +261,11 @@ mod tests {
         let mut with_income = elder.clone();
         with_income.incomes.push(crate::domain::household::Income {
             kind: crate::domain::household::IncomeKind::Pension,
-            monthly_fen: 117_500,
+            monthly_fen: money::Fen::new(117_500),
         });
         assert_eq!(
             assess(&version(), Area::Rural, &with_income, ON),
-            Err(vec![Unmet::HasIncomeOrProperty])
+            Err(vec![Unmet::HasIncome])
         );
 
         let able = alone(date!(1990 - 01 - 01));
@@ -264,11 +306,13 @@ mod tests {
             toilet: false,
             ..DailyActivities::ALL
         };
-        let computation = support_amount(&version(), &person, true);
+        let computation = support_amount(&version(), &person, true).expect("in range");
         let standards = &version().extreme_poverty;
         assert_eq!(
-            computation.total_fen,
-            standards.basic_support_fen + standards.care_fully_dependent_fen
+            Some(computation.total_fen),
+            standards
+                .basic_support_fen
+                .checked_add(standards.care_fully_dependent_fen)
         );
         assert_eq!(computation.lines[1].item, "care:fully_dependent");
     }

@@ -1,5 +1,6 @@
 //! Households and their members, as the assistance rules see them.
 
+use money::Fen;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -63,7 +64,7 @@ pub enum IncomeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Income {
     pub kind: IncomeKind,
-    pub monthly_fen: i64,
+    pub monthly_fen: Fen,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +77,7 @@ pub enum PropertyKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Property {
     pub kind: PropertyKind,
-    pub value_fen: i64,
+    pub value_fen: Fen,
 }
 
 /// 六项日常生活活动: eating, dressing, getting in and out of bed, toileting, walking indoors,
@@ -135,11 +136,17 @@ pub struct Member {
     pub activities: DailyActivities,
     /// First month the member no longer counts (after death or leaving), if any.
     pub left_month: Option<Month>,
+    /// The member's own register type when it differs from the household's (a mixed household):
+    /// add-ons given as a share of the standard use the member's own standard.
+    #[serde(default)]
+    pub own_area: Option<Area>,
 }
 
 impl Member {
-    pub fn monthly_income_fen(&self) -> i64 {
-        self.incomes.iter().map(|i| i.monthly_fen).sum()
+    /// The member's monthly income, or `None` when the sum does not fit in `i64` fen (it is
+    /// then above any standard: the rules treat it so, never as a small or wrapped figure).
+    pub fn monthly_income_fen(&self) -> Option<Fen> {
+        Fen::checked_sum(self.incomes.iter().map(|i| i.monthly_fen))
     }
 
     pub fn age_on(&self, on: Date) -> u32 {
@@ -177,12 +184,31 @@ impl Household {
     }
 }
 
+/// The sum of the members' monthly incomes; `None` when it does not fit (above any standard).
+pub fn income_of(members: &[&Member]) -> Option<Fen> {
+    members.iter().try_fold(Fen::ZERO, |total, m| {
+        m.monthly_income_fen()
+            .and_then(|income| total.checked_add(income))
+    })
+}
+
 /// What a household owns, summed over the members given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Holdings {
-    pub financial_fen: i64,
+    /// `None` when the sum does not fit in `i64` fen (beyond any limit).
+    pub financial_fen: Option<Fen>,
     pub houses: u32,
     pub vehicles: u32,
+}
+
+impl Default for Holdings {
+    fn default() -> Holdings {
+        Holdings {
+            financial_fen: Some(Fen::ZERO),
+            houses: 0,
+            vehicles: 0,
+        }
+    }
 }
 
 impl Holdings {
@@ -190,20 +216,45 @@ impl Holdings {
         let mut holdings = Holdings::default();
         for property in members.iter().flat_map(|m| m.properties.iter()) {
             match property.kind {
-                PropertyKind::Financial => holdings.financial_fen += property.value_fen,
-                PropertyKind::House => holdings.houses += 1,
-                PropertyKind::Vehicle => holdings.vehicles += 1,
+                PropertyKind::Financial => {
+                    holdings.financial_fen = holdings
+                        .financial_fen
+                        .and_then(|total| total.checked_add(property.value_fen));
+                }
+                // Counts saturate: a count at u32::MAX is still beyond any limit.
+                PropertyKind::House => holdings.houses = holdings.houses.saturating_add(1),
+                PropertyKind::Vehicle => holdings.vehicles = holdings.vehicles.saturating_add(1),
             }
         }
         holdings
     }
 
-    /// Whether the holdings are within the county's property limits for `members` persons.
-    pub fn within_limits(&self, policy: &PolicyVersion, members: usize) -> bool {
+    /// Whether the financial assets are within the county's limit for `members` persons (a sum
+    /// that did not fit is beyond it; a limit that does not fit bounds nothing representable).
+    pub fn financial_within_limits(
+        &self,
+        policy: &PolicyVersion,
+        area: Area,
+        members: usize,
+    ) -> bool {
+        let limit = policy.financial_assets_limit(area, members);
+        match (self.financial_fen, limit) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(held), Some(limit)) => held <= limit,
+        }
+    }
+
+    /// Whether the houses and vehicles are within the county's limits.
+    pub fn goods_within_limits(&self, policy: &PolicyVersion) -> bool {
         let limits = &policy.property_limits;
-        self.financial_fen <= limits.financial_assets_per_member_fen * members as i64
-            && self.houses <= limits.max_houses
-            && self.vehicles <= limits.max_vehicles
+        self.houses <= limits.max_houses && self.vehicles <= limits.max_vehicles
+    }
+
+    /// Whether the holdings are within the county's property limits for `members` persons of
+    /// `area` (the asset limit may be a multiple of the area's standard).
+    pub fn within_limits(&self, policy: &PolicyVersion, area: Area, members: usize) -> bool {
+        self.financial_within_limits(policy, area, members) && self.goods_within_limits(policy)
     }
 }
 
@@ -211,11 +262,14 @@ impl Holdings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub id_number: String,
-    pub monthly_income_fen: i64,
-    pub financial_assets_fen: i64,
+    pub monthly_income_fen: Fen,
+    pub financial_assets_fen: Fen,
     pub houses: u32,
     pub vehicles: u32,
 }
+
+/// Most houses or vehicles of one member the rules count (far above any county limit).
+pub const MAX_COUNTED_GOODS: u32 = 100;
 
 /// Adds to the declared household what the check found and the household did not declare
 /// ("凡进必核": the decision rests on verified figures). Declared figures are never lowered.
@@ -228,31 +282,40 @@ pub fn apply_verified(household: &mut Household, verified: &[Verified]) {
         else {
             continue;
         };
-        let undeclared_income = found.monthly_income_fen - member.monthly_income_fen();
-        if undeclared_income > 0 {
+        // A declared sum that does not fit is above anything found: nothing undeclared.
+        let undeclared_income = member
+            .monthly_income_fen()
+            .and_then(|declared| found.monthly_income_fen.checked_sub(declared))
+            .unwrap_or(Fen::ZERO);
+        if undeclared_income > Fen::ZERO {
             member.incomes.push(Income {
                 kind: IncomeKind::Undeclared,
                 monthly_fen: undeclared_income,
             });
         }
         let holdings = Holdings::of(&[member]);
-        let undeclared_assets = found.financial_assets_fen - holdings.financial_fen;
-        if undeclared_assets > 0 {
+        let undeclared_assets = holdings
+            .financial_fen
+            .and_then(|declared| found.financial_assets_fen.checked_sub(declared))
+            .unwrap_or(Fen::ZERO);
+        if undeclared_assets > Fen::ZERO {
             member.properties.push(Property {
                 kind: PropertyKind::Financial,
                 value_fen: undeclared_assets,
             });
         }
-        for _ in holdings.houses..found.houses {
+        // Houses and vehicles are counted as items; a figure beyond MAX_COUNTED_GOODS is as far
+        // over every limit as MAX_COUNTED_GOODS itself, and is not expanded further.
+        for _ in holdings.houses..found.houses.min(MAX_COUNTED_GOODS) {
             member.properties.push(Property {
                 kind: PropertyKind::House,
-                value_fen: 0,
+                value_fen: Fen::ZERO,
             });
         }
-        for _ in holdings.vehicles..found.vehicles {
+        for _ in holdings.vehicles..found.vehicles.min(MAX_COUNTED_GOODS) {
             member.properties.push(Property {
                 kind: PropertyKind::Vehicle,
-                value_fen: 0,
+                value_fen: Fen::ZERO,
             });
         }
     }
@@ -294,7 +357,7 @@ pub(crate) mod fixtures {
             incomes: if income > 0 {
                 vec![Income {
                     kind: IncomeKind::Wages,
-                    monthly_fen: income,
+                    monthly_fen: Fen::new(income),
                 }]
             } else {
                 vec![]
@@ -306,6 +369,7 @@ pub(crate) mod fixtures {
             no_capable_supporter: false,
             activities: DailyActivities::ALL,
             left_month: None,
+            own_area: None,
         }
     }
 
@@ -378,22 +442,22 @@ mod tests {
         let mut a = adult("a", 0);
         a.properties = vec![Property {
             kind: PropertyKind::Financial,
-            value_fen: 2_820_000,
+            value_fen: Fen::new(2_820_000),
         }];
         let b = adult("b", 0);
-        assert!(Holdings::of(&[&a]).within_limits(version, 1));
+        assert!(Holdings::of(&[&a]).within_limits(version, Area::Rural, 1));
         a.properties.push(Property {
             kind: PropertyKind::Financial,
-            value_fen: 1,
+            value_fen: Fen::new(1),
         });
-        assert!(!Holdings::of(&[&a]).within_limits(version, 1));
-        assert!(Holdings::of(&[&a, &b]).within_limits(version, 2));
+        assert!(!Holdings::of(&[&a]).within_limits(version, Area::Rural, 1));
+        assert!(Holdings::of(&[&a, &b]).within_limits(version, Area::Rural, 2));
         a.properties.push(Property {
             kind: PropertyKind::Vehicle,
-            value_fen: 3_000_000,
+            value_fen: Fen::new(3_000_000),
         });
         assert!(
-            !Holdings::of(&[&a, &b]).within_limits(version, 2),
+            !Holdings::of(&[&a, &b]).within_limits(version, Area::Rural, 2),
             "no vehicle allowed"
         );
     }
@@ -403,14 +467,14 @@ mod tests {
         let mut h = household(vec![adult("a", 50_000), adult("b", 80_000)]);
         let found = |id: &str, income, vehicles| Verified {
             id_number: id.into(),
-            monthly_income_fen: income,
-            financial_assets_fen: 0,
+            monthly_income_fen: Fen::new(income),
+            financial_assets_fen: Fen::ZERO,
             houses: 0,
             vehicles,
         };
         apply_verified(&mut h, &[found("a", 70_000, 1), found("b", 10_000, 0)]);
-        assert_eq!(h.members[0].monthly_income_fen(), 70_000);
+        assert_eq!(h.members[0].monthly_income_fen(), Some(Fen::new(70_000)));
         assert_eq!(Holdings::of(&[&h.members[0]]).vehicles, 1);
-        assert_eq!(h.members[1].monthly_income_fen(), 80_000);
+        assert_eq!(h.members[1].monthly_income_fen(), Some(Fen::new(80_000)));
     }
 }

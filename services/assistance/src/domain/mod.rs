@@ -16,3 +16,6 @@ pub mod household;
 pub mod month;
 pub mod policy;
 pub mod temporary;
+
+#[cfg(test)]
+mod extremes;

@@ -5,6 +5,7 @@
 //! version in force on its date and stores the version id; a payment month uses the version in
 //! force on the month's first day, so a new standard applies from its effective month.
 
+use money::Fen;
 use serde::Deserialize;
 use time::Date;
 
@@ -40,17 +41,22 @@ pub enum Rounding {
 
 impl Rounding {
     /// Returns `fen` rounded per this rule. Never lowers an amount.
-    pub fn apply(self, fen: i64) -> i64 {
+    /// The rounded amount, or `None` when it does not fit.
+    pub fn apply(self, fen: Fen) -> Option<Fen> {
         match self {
-            Rounding::None => fen,
-            Rounding::UpToYuan => (fen + 99).div_euclid(100) * 100,
+            Rounding::None => Some(fen),
+            Rounding::UpToYuan => fen.checked_ceil_yuan(),
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PropertyLimits {
-    pub financial_assets_per_member_fen: i64,
+    pub financial_assets_per_member_fen: Fen,
+    /// When set, the financial-asset limit per member is this many months of the area's
+    /// standard (e.g. 24), versioned with the standard; it replaces the fixed amount above.
+    #[serde(default)]
+    pub financial_assets_standard_months: Option<u32>,
     pub max_houses: u32,
     pub max_vehicles: u32,
 }
@@ -59,27 +65,48 @@ pub struct PropertyLimits {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Addons {
     pub elderly_min_age: u32,
-    pub elderly_fen: i64,
-    pub severely_disabled_fen: i64,
+    pub elderly_fen: Fen,
+    pub severely_disabled_fen: Fen,
     pub children_under_age: u32,
-    pub child_fen: i64,
+    pub child_fen: Fen,
+    /// When set, each add-on is this percentage of the member's own (urban or rural) standard
+    /// instead of the fixed amount above.
+    #[serde(default)]
+    pub elderly_percent: Option<i64>,
+    #[serde(default)]
+    pub severely_disabled_percent: Option<i64>,
+    #[serde(default)]
+    pub child_percent: Option<i64>,
+    /// How a member in several categories is paid: every add-on (`stack`, the default) or only
+    /// the highest (`highest`).
+    #[serde(default)]
+    pub combine: AddonRule,
+}
+
+/// Stacking or "single highest" add-ons, by county policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddonRule {
+    #[default]
+    Stack,
+    Highest,
 }
 
 /// 特困 support and care standards.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ExtremePovertyStandards {
-    pub basic_support_fen: i64,
-    pub care_self_caring_fen: i64,
-    pub care_partly_dependent_fen: i64,
-    pub care_fully_dependent_fen: i64,
+    pub basic_support_fen: Fen,
+    pub care_self_caring_fen: Fen,
+    pub care_partly_dependent_fen: Fen,
+    pub care_fully_dependent_fen: Fen,
 }
 
 /// 临时救助 bounds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TemporaryBounds {
-    pub min_fen: i64,
-    pub emergency_max_fen: i64,
-    pub expenditure_max_fen: i64,
+    pub min_fen: Fen,
+    pub emergency_max_fen: Fen,
+    pub expenditure_max_fen: Fen,
 }
 
 /// One version of the county policy.
@@ -88,8 +115,8 @@ pub struct PolicyVersion {
     pub id: String,
     #[serde(skip, default = "unix_epoch")]
     pub effective_from: Date,
-    pub urban_standard_fen: i64,
-    pub rural_standard_fen: i64,
+    pub urban_standard_fen: Fen,
+    pub rural_standard_fen: Fen,
     pub near_threshold_percent: i64,
     pub rounding: Rounding,
     pub phase_out_months: u32,
@@ -115,7 +142,26 @@ pub enum Area {
 
 impl PolicyVersion {
     /// Returns the 低保 standard per member per month for the area.
-    pub fn standard_fen(&self, area: Area) -> i64 {
+    /// The financial-asset limit of a household of `members` persons, or `None` when it does
+    /// not fit in `i64` fen (then nothing representable exceeds it).
+    pub fn financial_assets_limit(&self, area: Area, members: usize) -> Option<Fen> {
+        let per_member = match self.property_limits.financial_assets_standard_months {
+            Some(months) => self.standard_fen(area).checked_mul(i64::from(months))?,
+            None => self.property_limits.financial_assets_per_member_fen,
+        };
+        per_member.checked_mul_count(members)
+    }
+
+    /// The add-on of a category for a member whose own standard is that of `area`: a share of
+    /// it when the policy gives one, else the fixed amount.
+    pub fn addon_fen(&self, fixed: Fen, percent: Option<i64>, area: Area) -> Option<Fen> {
+        match percent {
+            Some(percent) => self.standard_fen(area).checked_mul_ratio(percent, 100),
+            None => Some(fixed),
+        }
+    }
+
+    pub fn standard_fen(&self, area: Area) -> Fen {
         match area {
             Area::Urban => self.urban_standard_fen,
             Area::Rural => self.rural_standard_fen,
@@ -127,11 +173,8 @@ impl PolicyVersion {
             id: self.id.clone(),
             what,
         };
-        if self.urban_standard_fen <= 0 || self.rural_standard_fen <= 0 {
+        if self.urban_standard_fen <= Fen::ZERO || self.rural_standard_fen <= Fen::ZERO {
             return Err(invalid("standards must be positive"));
-        }
-        if self.near_threshold_percent <= 100 {
-            return Err(invalid("near_threshold_percent must exceed 100"));
         }
         if self.phase_out_months > 12 {
             return Err(invalid("phase_out_months must be at most 12"));
@@ -142,7 +185,10 @@ impl PolicyVersion {
             ));
         }
         let t = &self.temporary;
-        if t.min_fen < 0 || t.emergency_max_fen < t.min_fen || t.expenditure_max_fen < t.min_fen {
+        if t.min_fen < Fen::ZERO
+            || t.emergency_max_fen < t.min_fen
+            || t.expenditure_max_fen < t.min_fen
+        {
             return Err(invalid("temporary bounds must satisfy 0 <= min <= max"));
         }
         let amounts = [
@@ -154,9 +200,38 @@ impl PolicyVersion {
             self.extreme_poverty.care_partly_dependent_fen,
             self.extreme_poverty.care_fully_dependent_fen,
             self.property_limits.financial_assets_per_member_fen,
+            self.urban_standard_fen,
+            self.rural_standard_fen,
+            self.temporary.min_fen,
+            self.temporary.emergency_max_fen,
+            self.temporary.expenditure_max_fen,
         ];
-        if amounts.iter().any(|a| *a < 0) {
+        if amounts.iter().any(|a| a.is_negative()) {
             return Err(invalid("amounts must not be negative"));
+        }
+        if amounts.iter().any(|a| *a > Fen::MAX_DECLARED) {
+            return Err(invalid(
+                "amounts must be at most 10^12 fen (the bound of money fields)",
+            ));
+        }
+        let a = &self.addons;
+        let shares = [
+            a.elderly_percent,
+            a.severely_disabled_percent,
+            a.child_percent,
+        ];
+        if shares.iter().flatten().any(|p| !(0..=500).contains(p)) {
+            return Err(invalid("add-on percentages must be 0-500"));
+        }
+        if self
+            .property_limits
+            .financial_assets_standard_months
+            .is_some_and(|m| m == 0 || m > 120)
+        {
+            return Err(invalid("financial_assets_standard_months must be 1-120"));
+        }
+        if !(101..=1_000).contains(&self.near_threshold_percent) {
+            return Err(invalid("near_threshold_percent must be 101-1000"));
         }
         Ok(())
     }
@@ -304,7 +379,7 @@ mod tests {
             policy
                 .version("330723-2025-07-example")
                 .map(|v| v.urban_standard_fen),
-            Some(117_500)
+            Some(Fen::new(117_500))
         );
     }
 
@@ -332,8 +407,18 @@ mod tests {
 
     #[test]
     fn rounding_up_to_yuan_never_lowers_an_amount() {
-        assert_eq!(Rounding::UpToYuan.apply(12_301), 12_400);
-        assert_eq!(Rounding::UpToYuan.apply(12_300), 12_300);
-        assert_eq!(Rounding::None.apply(12_301), 12_301);
+        assert_eq!(
+            Rounding::UpToYuan.apply(Fen::new(12_301)),
+            Some(Fen::new(12_400))
+        );
+        assert_eq!(
+            Rounding::UpToYuan.apply(Fen::new(12_300)),
+            Some(Fen::new(12_300))
+        );
+        assert_eq!(
+            Rounding::None.apply(Fen::new(12_301)),
+            Some(Fen::new(12_301))
+        );
+        assert_eq!(Rounding::UpToYuan.apply(Fen::new(i64::MAX)), None);
     }
 }

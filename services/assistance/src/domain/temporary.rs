@@ -1,5 +1,7 @@
 //! 临时救助: temporary assistance (社会救助暂行办法 arts. 47-50), bounded by county policy.
 
+use money::Fen;
+
 use super::policy::PolicyVersion;
 
 /// The two types of temporary assistance.
@@ -14,18 +16,18 @@ pub enum TemporaryType {
 
 /// The amount lies outside the policy bounds of its type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("amount {amount_fen} fen is outside {min_fen}..={max_fen} fen")]
+#[error("amount {amount_fen} is outside {min_fen}..={max_fen}")]
 pub struct OutOfBounds {
-    pub amount_fen: i64,
-    pub min_fen: i64,
-    pub max_fen: i64,
+    pub amount_fen: Fen,
+    pub min_fen: Fen,
+    pub max_fen: Fen,
 }
 
 /// Checks a one-off amount against the policy bounds of its type.
 pub fn check_bounds(
     policy: &PolicyVersion,
     kind: TemporaryType,
-    amount_fen: i64,
+    amount_fen: Fen,
 ) -> Result<(), OutOfBounds> {
     let bounds = &policy.temporary;
     let max_fen = match kind {
@@ -56,15 +58,11 @@ mod tests {
         let version = policy.in_force_on(date!(2026 - 01 - 01));
         let emergency_max = version.temporary.emergency_max_fen;
         assert!(check_bounds(version, TemporaryType::Emergency, emergency_max).is_ok());
-        assert!(check_bounds(version, TemporaryType::Emergency, emergency_max + 1).is_err());
-        assert!(check_bounds(version, TemporaryType::Expenditure, emergency_max + 1).is_ok());
-        assert!(
-            check_bounds(
-                version,
-                TemporaryType::Expenditure,
-                version.temporary.min_fen - 1
-            )
-            .is_err()
-        );
+        let one = Fen::new(1);
+        let above = emergency_max.checked_add(one).expect("small");
+        assert!(check_bounds(version, TemporaryType::Emergency, above).is_err());
+        assert!(check_bounds(version, TemporaryType::Expenditure, above).is_ok());
+        let below = version.temporary.min_fen.checked_sub(one).expect("small");
+        assert!(check_bounds(version, TemporaryType::Expenditure, below).is_err());
     }
 }

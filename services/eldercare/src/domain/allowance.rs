@@ -6,6 +6,7 @@
 //! full for the month of death and stopped from the next month.
 
 use civil_calendar::{age_on, birthday_in_year};
+use money::Fen;
 use time::Date;
 
 use super::{month_start, next_month_start};
@@ -55,32 +56,23 @@ impl Bracket {
     }
 }
 
-/// Monthly amounts per bracket (county policy), in fen.
+/// Monthly amounts per bracket (county policy, one version of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AllowanceAmounts {
-    pub from80_fen: i64,
-    pub from90_fen: i64,
-    pub from100_fen: i64,
-}
-
-impl Default for AllowanceAmounts {
-    fn default() -> Self {
-        Self {
-            from80_fen: 10_000,
-            from90_fen: 20_000,
-            from100_fen: 50_000,
-        }
-    }
+    pub from80: Fen,
+    pub from90: Fen,
+    pub from100: Fen,
 }
 
 impl AllowanceAmounts {
-    pub fn monthly_fen(&self, bracket: Bracket) -> i64 {
+    /// The monthly amount of a bracket; never negative.
+    pub fn monthly(&self, bracket: Bracket) -> Fen {
         let amount = match bracket {
-            Bracket::From80 => self.from80_fen,
-            Bracket::From90 => self.from90_fen,
-            Bracket::From100 => self.from100_fen,
+            Bracket::From80 => self.from80,
+            Bracket::From90 => self.from90,
+            Bracket::From100 => self.from100,
         };
-        amount.max(0)
+        amount.max(Fen::ZERO)
     }
 }
 
@@ -109,17 +101,48 @@ pub fn amount_for_month(
     death: Option<Date>,
     month: Date,
     amounts: &AllowanceAmounts,
-) -> i64 {
+) -> Fen {
     let month = month_start(month);
     if death.is_some_and(|d| month > month_start(d)) {
-        return 0;
+        return Fen::ZERO;
     }
     Bracket::ALL
         .into_iter()
         .rev()
         .find(|b| next_month_start(b.reached_on(birth)) <= month)
-        .map(|b| amounts.monthly_fen(b))
-        .unwrap_or(0)
+        .map(|b| amounts.monthly(b))
+        .unwrap_or(Fen::ZERO)
+}
+
+/// Why a day cannot be a grant day (RunDailyGrants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantDayProblem {
+    /// Before the policy's first version: no allowance existed then (INVALID_ARGUMENT).
+    BeforePolicyStart,
+    /// After today: nobody's age on a future day is known to be reached (refusal).
+    NotReached,
+    /// Further back than the county's catch-up window (refusal).
+    PastCatchUp,
+}
+
+/// Checks a grant day: from the policy start, not after `today`, and not more than
+/// `catch_up_days` before it (catch-up after an outage; docs/rules/eldercare.md).
+pub fn check_grant_day(
+    day: Date,
+    today: Date,
+    policy_start: Date,
+    catch_up_days: u32,
+) -> Result<(), GrantDayProblem> {
+    if day < policy_start {
+        return Err(GrantDayProblem::BeforePolicyStart);
+    }
+    if day > today {
+        return Err(GrantDayProblem::NotReached);
+    }
+    if (today - day).whole_days() > i64::from(catch_up_days) {
+        return Err(GrantDayProblem::PastCatchUp);
+    }
+    Ok(())
 }
 
 /// The last month paid when someone dies on `death`: the month of death itself.
@@ -134,10 +157,19 @@ mod tests {
     use super::*;
 
     const A: AllowanceAmounts = AllowanceAmounts {
-        from80_fen: 10_000,
-        from90_fen: 20_000,
-        from100_fen: 50_000,
+        from80: Fen::new(10_000),
+        from90: Fen::new(20_000),
+        from100: Fen::new(50_000),
     };
+
+    fn amount_for_month(
+        birth: Date,
+        death: Option<Date>,
+        month: Date,
+        a: &AllowanceAmounts,
+    ) -> i64 {
+        super::amount_for_month(birth, death, month, a).get()
+    }
 
     #[test]
     fn the_allowance_is_granted_on_the_80th_birthday_itself_not_the_day_before() {
@@ -267,15 +299,44 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_day_is_today_or_a_past_day_in_the_catch_up_window_from_the_policy_start() {
+        let (today, start) = (date!(2026 - 12 - 04), date!(2024 - 01 - 01));
+        let check = |day| check_grant_day(day, today, start, 31);
+        assert_eq!(check(today), Ok(()));
+        assert_eq!(check(date!(2026 - 11 - 03)), Ok(()), "31 days back");
+        assert_eq!(
+            check(date!(2026 - 11 - 02)),
+            Err(GrantDayProblem::PastCatchUp)
+        );
+        assert_eq!(
+            check(date!(2026 - 12 - 05)),
+            Err(GrantDayProblem::NotReached)
+        );
+        assert_eq!(
+            check(date!(2099 - 01 - 01)),
+            Err(GrantDayProblem::NotReached)
+        );
+        assert_eq!(
+            check(date!(1900 - 01 - 01)),
+            Err(GrantDayProblem::BeforePolicyStart)
+        );
+        assert_eq!(
+            check_grant_day(date!(2024 - 01 - 01), date!(2024 - 01 - 01), start, 0),
+            Ok(()),
+            "the policy start itself"
+        );
+    }
+
+    #[test]
     fn brackets_round_trip_and_amounts_are_never_negative() {
         for b in Bracket::ALL {
             assert_eq!(Bracket::parse(b.as_str()), Some(b));
         }
         let bad = AllowanceAmounts {
-            from80_fen: -1,
+            from80: Fen::new(-1),
             ..A
         };
-        assert_eq!(bad.monthly_fen(Bracket::From80), 0);
+        assert_eq!(bad.monthly(Bracket::From80), Fen::ZERO);
         assert_eq!(Bracket::for_age(79), None);
         assert_eq!(Bracket::for_age(105), Some(Bracket::From100));
     }

@@ -5,6 +5,8 @@
 //! level 4) for a dementia or psychiatric diagnosis or two or more care-risk events in 30 days;
 //! the two conditions together still worsen by one level.
 
+use money::Fen;
+
 /// Assessment input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Findings {
@@ -51,27 +53,20 @@ pub fn assess(f: Findings) -> Option<Assessed> {
     Some(Assessed { base_level, level })
 }
 
-/// Monthly care subsidy per level (county policy), in fen.
+/// Monthly care subsidy per level (county policy, one version of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CareSubsidies {
-    pub by_level_fen: [i64; 5],
-}
-
-impl Default for CareSubsidies {
-    fn default() -> Self {
-        Self {
-            by_level_fen: [0, 0, 10_000, 20_000, 30_000],
-        }
-    }
+    pub by_level: [Fen; 5],
 }
 
 impl CareSubsidies {
-    pub fn monthly_fen(&self, level: u8) -> i64 {
-        self.by_level_fen
+    /// The monthly subsidy at an ability level; never negative, nothing for an unknown level.
+    pub fn monthly(&self, level: u8) -> Fen {
+        self.by_level
             .get(usize::from(level))
             .copied()
-            .unwrap_or(0)
-            .max(0)
+            .unwrap_or(Fen::ZERO)
+            .max(Fen::ZERO)
     }
 }
 
@@ -181,9 +176,9 @@ mod tests {
     #[test]
     fn care_subsidy_follows_the_county_amount_per_level() {
         let s = CareSubsidies {
-            by_level_fen: [0, 1, 2, 3, 4],
+            by_level: [0, 1, 2, 3, 4].map(Fen::new),
         };
-        assert_eq!(s.monthly_fen(3), 3);
-        assert_eq!(s.monthly_fen(9), 0);
+        assert_eq!(s.monthly(3), Fen::new(3));
+        assert_eq!(s.monthly(9), Fen::ZERO);
     }
 }

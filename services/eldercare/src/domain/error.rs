@@ -16,6 +16,16 @@ pub enum Refusal {
     NotAdmitted,
     #[error("a different date of death is on record")]
     DeathDateConflict,
+    #[error("grants cannot be run for a day that has not come yet")]
+    GrantDayNotReached,
+    #[error("the day is further back than the county's catch-up window for grants")]
+    GrantDayPastCatchUp,
+    #[error("the bed is occupied")]
+    BedTaken,
+    #[error("the bed already has this type")]
+    BedTypeUnchanged,
+    #[error("the discharge day precedes the admission day")]
+    DischargeBeforeAdmission,
 }
 
 impl Refusal {
@@ -28,6 +38,11 @@ impl Refusal {
             Refusal::AlreadyAdmitted => "ELDERCARE_ALREADY_ADMITTED",
             Refusal::NotAdmitted => "ELDERCARE_NOT_ADMITTED",
             Refusal::DeathDateConflict => "ELDERCARE_DEATH_DATE_CONFLICT",
+            Refusal::GrantDayNotReached => "ELDERCARE_GRANT_DAY_NOT_REACHED",
+            Refusal::GrantDayPastCatchUp => "ELDERCARE_GRANT_DAY_PAST_CATCH_UP",
+            Refusal::BedTaken => "ELDERCARE_BED_TAKEN",
+            Refusal::BedTypeUnchanged => "ELDERCARE_BED_TYPE_UNCHANGED",
+            Refusal::DischargeBeforeAdmission => "ELDERCARE_DISCHARGE_BEFORE_ADMISSION",
         }
     }
 }

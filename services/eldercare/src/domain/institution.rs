@@ -53,6 +53,81 @@ pub fn grade(sections: &[Section]) -> Result<Result<u8, Refusal>, ScoreProblem> 
         .ok_or(Refusal::BelowGradeOne))
 }
 
+/// 床位类型: a bed is nursing-type (护理型) or general; an institution may re-certify a bed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BedType {
+    General,
+    Nursing,
+}
+
+impl BedType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BedType::General => "general",
+            BedType::Nursing => "nursing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BedType> {
+        [BedType::General, BedType::Nursing]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+
+    pub fn of_flag(nursing: bool) -> BedType {
+        if nursing {
+            BedType::Nursing
+        } else {
+            BedType::General
+        }
+    }
+}
+
+/// Why a resident left an institution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DischargeReason {
+    Unspecified,
+    Requested,
+    Transferred,
+    Death,
+    Other,
+}
+
+impl DischargeReason {
+    const ALL: [DischargeReason; 5] = [
+        DischargeReason::Unspecified,
+        DischargeReason::Requested,
+        DischargeReason::Transferred,
+        DischargeReason::Death,
+        DischargeReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DischargeReason::Unspecified => "unspecified",
+            DischargeReason::Requested => "requested",
+            DischargeReason::Transferred => "transferred",
+            DischargeReason::Death => "death",
+            DischargeReason::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DischargeReason> {
+        DischargeReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A discharge is recorded on or after the admission day (when the admission day is known).
+pub fn check_discharge_day(
+    admitted_on: Option<time::Date>,
+    discharged_on: time::Date,
+) -> Result<(), Refusal> {
+    match admitted_on {
+        Some(admitted) if discharged_on < admitted => Err(Refusal::DischargeBeforeAdmission),
+        _ => Ok(()),
+    }
+}
+
 /// A part of a whole in basis points (0 when the whole is 0).
 pub fn share_bp(part: i32, whole: i32) -> i32 {
     if whole <= 0 {
@@ -198,6 +273,23 @@ mod tests {
         assert_eq!(share_bp(55, 100), NURSING_SHARE_TARGET_BP);
         assert_eq!(share_bp(1, 3), 3_333);
         assert_eq!(share_bp(5, 0), 0);
+    }
+
+    #[test]
+    fn bed_types_and_discharge_reasons_round_trip_and_a_discharge_follows_the_admission() {
+        for t in [BedType::General, BedType::Nursing] {
+            assert_eq!(BedType::parse(t.as_str()), Some(t));
+        }
+        for r in DischargeReason::ALL {
+            assert_eq!(DischargeReason::parse(r.as_str()), Some(r));
+        }
+        let day = time::macros::date!(2026 - 06 - 01);
+        assert_eq!(check_discharge_day(Some(day), day), Ok(()), "same day");
+        assert_eq!(
+            check_discharge_day(Some(day), time::macros::date!(2026 - 05 - 31)),
+            Err(Refusal::DischargeBeforeAdmission)
+        );
+        assert_eq!(check_discharge_day(None, day), Ok(()));
     }
 
     #[test]

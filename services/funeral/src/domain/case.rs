@@ -29,6 +29,8 @@ pub enum Step {
     CompleteCremation,
     Bury,
     PlaceAshes,
+    /// The ashes change hands before their final place (骨灰去向).
+    AshesCustody,
 }
 
 impl CaseState {
@@ -72,6 +74,11 @@ impl CaseState {
             // A booked cremation may give way to a lawful burial; the slot is released by the store.
             (Registered | CremationBooked, Step::Bury) => Ok(Buried),
             (Cremated, Step::PlaceAshes) => Ok(AshesPlaced),
+            (Cremated, Step::AshesCustody) => Ok(Cremated),
+            (AshesPlaced, Step::AshesCustody) => Err(Refusal::AshesPlaced),
+            (Registered | CremationBooked | Buried, Step::AshesCustody) => {
+                Err(Refusal::NotCremated)
+            }
             (AshesPlaced, Step::PlaceAshes) => Err(Refusal::AshesPlaced),
             (Registered | CremationBooked | Buried, Step::PlaceAshes) => Err(Refusal::NotCremated),
             (_, _) => Err(Refusal::BodyDisposed),

@@ -39,6 +39,16 @@ pub enum Refusal {
     PlotNotLeased,
     #[error("the spouse has a death case: lease the plot instead of reserving it")]
     SpouseDeceased,
+    #[error(
+        "the ashes trail already has an entry from {last}: a new holder cannot start before it"
+    )]
+    AshesTrailOrder { last: String },
+    #[error("the county does not allow plot lease transfers")]
+    TransferNotAllowed,
+    #[error("the county allows one deceased per plot (no family plots)")]
+    ClanPlotNotAllowed,
+    #[error("the plot already holds the county's maximum of {max} deceased persons")]
+    ClanPlotFull { max: u32 },
 }
 
 impl Refusal {
@@ -62,6 +72,10 @@ impl Refusal {
             Refusal::ReservationExists => "FUNERAL_RESERVATION_EXISTS",
             Refusal::PlotNotLeased => "FUNERAL_PLOT_NOT_LEASED",
             Refusal::SpouseDeceased => "FUNERAL_SPOUSE_DECEASED",
+            Refusal::AshesTrailOrder { .. } => "FUNERAL_ASHES_TRAIL_ORDER",
+            Refusal::TransferNotAllowed => "FUNERAL_TRANSFER_NOT_ALLOWED",
+            Refusal::ClanPlotNotAllowed => "FUNERAL_CLAN_PLOT_NOT_ALLOWED",
+            Refusal::ClanPlotFull { .. } => "FUNERAL_CLAN_PLOT_FULL",
         }
     }
 }

@@ -36,16 +36,18 @@ pub fn check_site(land_use: LandUse) -> Result<(), Refusal> {
     }
 }
 
-/// Returns the end date of the lease cycle that starts on `start`: the corresponding day 20
-/// years later, or 28 February when the start is 29 February and that year is common
-/// (民法典 art. 202).
+/// Returns the last day of the lease cycle that starts on `start`. The start day is the first
+/// day of the term, the way leases are written (自 2026-10-01 起至 2046-09-30 止): the term ends
+/// the day before the corresponding day 20 years later. When that day before is 29 February in
+/// a common year (a start on 1 March 2080), the term ends on 28 February.
 pub fn lease_end(start: Date) -> Date {
-    birthday_in_year(start, start.year() + LEASE_CYCLE_YEARS)
+    let day_before = start.previous_day().unwrap_or(start);
+    birthday_in_year(day_before, day_before.year() + LEASE_CYCLE_YEARS)
 }
 
-/// The next cycle of a renewed lease ends 20 years after the previous end.
+/// A renewed lease's next cycle starts the day after the previous end and runs 20 years.
 pub fn renewed_end(previous_end: Date) -> Date {
-    lease_end(previous_end)
+    lease_end(previous_end.next_day().unwrap_or(previous_end))
 }
 
 /// The county's size limit, never above the national ceiling.
@@ -116,6 +118,58 @@ pub fn check_spouse_reservation(
     check_area(area_dm2, county_limit_dm2)
 }
 
+/// Who may take over a plot lease (county policy `plot_transfer`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TransferPolicy {
+    /// No transfers (the default: RULES.md "no resale").
+    #[default]
+    None,
+    /// To a relative of the occupant (墓穴使用权 passing within the family), never a sale.
+    Relatives,
+}
+
+/// Checks a transfer of the lease of a plot held as `holding` to someone who is (or is not) a
+/// relative of the occupant.
+pub fn check_transfer(
+    policy: TransferPolicy,
+    holding: Option<&Holding>,
+    to_relative: bool,
+) -> Result<(), Refusal> {
+    if policy == TransferPolicy::None {
+        return Err(Refusal::TransferNotAllowed);
+    }
+    match holding {
+        None => Err(Refusal::PlotNotLeased),
+        Some(Holding::ReservedForSpouse { .. }) => Err(Refusal::PlotResale),
+        Some(Holding::Leased { .. }) if !to_relative => Err(Refusal::PlotResale),
+        Some(Holding::Leased { .. }) => Ok(()),
+    }
+}
+
+/// Checks placing one more deceased in a family plot (家族墓) that holds `occupants` now, where
+/// the county allows at most `max_occupants` per plot (1: no family plots, the default).
+pub fn check_clan_join(
+    max_occupants: u32,
+    holding: Option<&Holding>,
+    occupants: u32,
+    occupant_deceased: bool,
+) -> Result<(), Refusal> {
+    if max_occupants <= 1 {
+        return Err(Refusal::ClanPlotNotAllowed);
+    }
+    if !occupant_deceased {
+        return Err(Refusal::PlotForLiving);
+    }
+    match holding {
+        None => Err(Refusal::PlotNotLeased),
+        Some(Holding::ReservedForSpouse { .. }) => Err(Refusal::PlotResale),
+        Some(Holding::Leased { .. }) if occupants >= max_occupants => {
+            Err(Refusal::ClanPlotFull { max: max_occupants })
+        }
+        Some(Holding::Leased { .. }) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::date;
@@ -127,24 +181,21 @@ mod tests {
     }
 
     #[test]
-    fn a_lease_cycle_ends_on_the_corresponding_day_twenty_years_later() {
-        assert_eq!(lease_end(date!(2026 - 04 - 05)), date!(2046 - 04 - 05));
-        assert_eq!(renewed_end(date!(2046 - 04 - 05)), date!(2066 - 04 - 05));
+    fn a_lease_term_counts_its_start_day_as_the_first_day_of_twenty_years() {
+        assert_eq!(lease_end(date!(2026 - 10 - 01)), date!(2046 - 09 - 30));
+        assert_eq!(lease_end(date!(2026 - 04 - 05)), date!(2046 - 04 - 04));
+        assert_eq!(lease_end(date!(2026 - 01 - 01)), date!(2045 - 12 - 31));
+        assert_eq!(renewed_end(date!(2046 - 09 - 30)), date!(2066 - 09 - 30));
     }
 
     #[test]
-    fn a_lease_starting_on_29_february_ends_on_28_february_of_a_common_year_art_202() {
+    fn a_lease_term_around_29_february_ends_the_day_before_its_anniversary() {
+        assert_eq!(lease_end(date!(2024 - 02 - 29)), date!(2044 - 02 - 28));
+        assert_eq!(lease_end(date!(2024 - 03 - 01)), date!(2044 - 02 - 29));
+        assert_eq!(lease_end(date!(2025 - 03 - 01)), date!(2045 - 02 - 28));
+        assert_eq!(renewed_end(date!(2044 - 02 - 29)), date!(2064 - 02 - 29));
         assert_eq!(
-            lease_end(date!(2024 - 02 - 29)),
-            date!(2044 - 02 - 29),
-            "2044 is a leap year"
-        );
-        assert_eq!(lease_end(date!(2028 - 02 - 29)), date!(2048 - 02 - 29));
-        assert_eq!(renewed_end(date!(2048 - 02 - 29)), date!(2068 - 02 - 29));
-        assert_eq!(lease_end(date!(2032 - 02 - 29)), date!(2052 - 02 - 29));
-        assert_eq!(lease_end(date!(1980 - 02 - 29)), date!(2000 - 02 - 29));
-        assert_eq!(
-            lease_end(date!(2080 - 02 - 29)),
+            lease_end(date!(2080 - 03 - 01)),
             date!(2100 - 02 - 28),
             "2100 is a common year"
         );
@@ -242,6 +293,55 @@ mod tests {
         assert_eq!(
             check_spouse_reservation(Some(&leased("h")), false, None, true, 80, 100),
             Err(Refusal::SpouseDeceased)
+        );
+    }
+
+    #[test]
+    fn a_lease_passes_only_within_the_family_and_only_where_the_county_allows_it() {
+        let leased = leased("father");
+        assert_eq!(
+            check_transfer(TransferPolicy::None, Some(&leased), true),
+            Err(Refusal::TransferNotAllowed)
+        );
+        assert_eq!(
+            check_transfer(TransferPolicy::Relatives, Some(&leased), true),
+            Ok(())
+        );
+        assert_eq!(
+            check_transfer(TransferPolicy::Relatives, Some(&leased), false),
+            Err(Refusal::PlotResale),
+            "outside the family a transfer is a resale"
+        );
+        let reserved = Holding::ReservedForSpouse { spouse: "w".into() };
+        assert_eq!(
+            check_transfer(TransferPolicy::Relatives, Some(&reserved), true),
+            Err(Refusal::PlotResale)
+        );
+        assert_eq!(
+            check_transfer(TransferPolicy::Relatives, None, true),
+            Err(Refusal::PlotNotLeased)
+        );
+    }
+
+    #[test]
+    fn a_family_plot_takes_deceased_up_to_the_county_maximum_only_where_allowed() {
+        let leased = leased("grandfather");
+        assert_eq!(
+            check_clan_join(1, Some(&leased), 1, true),
+            Err(Refusal::ClanPlotNotAllowed)
+        );
+        assert_eq!(check_clan_join(4, Some(&leased), 3, true), Ok(()));
+        assert_eq!(
+            check_clan_join(4, Some(&leased), 4, true),
+            Err(Refusal::ClanPlotFull { max: 4 })
+        );
+        assert_eq!(
+            check_clan_join(4, Some(&leased), 1, false),
+            Err(Refusal::PlotForLiving)
+        );
+        assert_eq!(
+            check_clan_join(4, None, 0, true),
+            Err(Refusal::PlotNotLeased)
         );
     }
 

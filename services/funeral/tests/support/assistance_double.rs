@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use contracts::civil::assistance::v1 as apb;
-use contracts::civil::assistance::v1::assistance_service_server::{
-    AssistanceService, AssistanceServiceServer,
-};
+use futures::future::BoxFuture;
 use tonic::{Request, Response, Status};
 
 /// Benefits per identity number, as assistance would report them.
@@ -64,7 +62,7 @@ impl AssistanceDouble {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let svc = AssistanceServiceServer::new(self.clone());
+        let svc = Routes(self.clone());
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(svc)
@@ -76,8 +74,7 @@ impl AssistanceDouble {
     }
 }
 
-#[tonic::async_trait]
-impl AssistanceService for AssistanceDouble {
+impl AssistanceDouble {
     async fn get_recipient_status(
         &self,
         r: Request<apb::GetRecipientStatusRequest>,
@@ -135,123 +132,50 @@ impl AssistanceService for AssistanceDouble {
                 .collect(),
         }))
     }
+}
 
-    async fn terminate_for_death(
-        &self,
-        _: Request<apb::TerminateForDeathRequest>,
-    ) -> Result<Response<apb::TerminateForDeathResponse>, Status> {
-        Err(Status::unimplemented("test double"))
+/// Serves only `GetRecipientStatus` (every other method answers UNIMPLEMENTED), routed by path
+/// so that new assistance RPCs need no stub here.
+#[derive(Clone)]
+struct Routes(AssistanceDouble);
+
+impl tonic::server::NamedService for Routes {
+    const NAME: &'static str = "civil.assistance.v1.AssistanceService";
+}
+
+struct RecipientStatus(AssistanceDouble);
+
+impl tonic::server::UnaryService<apb::GetRecipientStatusRequest> for RecipientStatus {
+    type Response = apb::RecipientStatus;
+    type Future = BoxFuture<'static, Result<Response<apb::RecipientStatus>, Status>>;
+
+    fn call(&mut self, request: Request<apb::GetRecipientStatusRequest>) -> Self::Future {
+        let double = self.0.clone();
+        Box::pin(async move { double.get_recipient_status(request).await })
+    }
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Routes {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
     }
 
-    async fn submit_application(
-        &self,
-        _: Request<apb::SubmitApplicationRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn accept_application(
-        &self,
-        _: Request<apb::AcceptApplicationRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn record_investigation(
-        &self,
-        _: Request<apb::RecordInvestigationRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn request_economic_check(
-        &self,
-        _: Request<apb::RequestEconomicCheckRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn start_public_notice(
-        &self,
-        _: Request<apb::StartPublicNoticeRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn record_objection(
-        &self,
-        _: Request<apb::RecordObjectionRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn decide_application(
-        &self,
-        _: Request<apb::DecideApplicationRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn get_application(
-        &self,
-        _: Request<apb::GetApplicationRequest>,
-    ) -> Result<Response<apb::Application>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn list_overdue_applications(
-        &self,
-        _: Request<apb::ListOverdueApplicationsRequest>,
-    ) -> Result<Response<apb::ListOverdueApplicationsResponse>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn grant_temporary_assistance(
-        &self,
-        _: Request<apb::GrantTemporaryAssistanceRequest>,
-    ) -> Result<Response<apb::Benefit>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn get_benefit(
-        &self,
-        _: Request<apb::GetBenefitRequest>,
-    ) -> Result<Response<apb::Benefit>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn record_income_change(
-        &self,
-        _: Request<apb::RecordIncomeChangeRequest>,
-    ) -> Result<Response<apb::Benefit>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn terminate_benefit(
-        &self,
-        _: Request<apb::TerminateBenefitRequest>,
-    ) -> Result<Response<apb::Benefit>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn generate_payment_roll(
-        &self,
-        _: Request<apb::GeneratePaymentRollRequest>,
-    ) -> Result<Response<apb::PaymentRoll>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn list_payment_rolls(
-        &self,
-        _: Request<apb::ListPaymentRollsRequest>,
-    ) -> Result<Response<apb::ListPaymentRollsResponse>, Status> {
-        Err(Status::unimplemented("test double"))
-    }
-
-    async fn export_payment_roll(
-        &self,
-        _: Request<apb::ExportPaymentRollRequest>,
-    ) -> Result<Response<apb::ExportPaymentRollResponse>, Status> {
-        Err(Status::unimplemented("test double"))
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let double = self.0.clone();
+        Box::pin(async move {
+            if request.uri().path() == "/civil.assistance.v1.AssistanceService/GetRecipientStatus" {
+                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
+                Ok(grpc.unary(RecipientStatus(double), request).await)
+            } else {
+                Ok(Status::unimplemented("test double").into_http())
+            }
+        })
     }
 }

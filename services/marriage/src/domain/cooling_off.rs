@@ -41,6 +41,16 @@ impl Deadlines {
             issuance_deadline,
         }
     }
+
+    /// The day an application with no joint appearance is deemed withdrawn (art. 1077 para. 2):
+    /// the day after the issuance deadline, whenever the registry records it. RULES.md
+    /// "Conventions": received Friday 2026-03-20, certificate requestable through 2026-05-20,
+    /// deemed withdrawn from 2026-05-21.
+    pub fn deemed_withdrawn_on(&self) -> Date {
+        self.issuance_deadline
+            .next_day()
+            .unwrap_or(self.issuance_deadline)
+    }
 }
 
 /// Where an application stands.
@@ -189,6 +199,12 @@ mod tests {
         assert_eq!(d.withdrawal_deadline, date!(2026 - 04 - 20));
         // The second period starts 04-21 and ends on day 30, Wednesday 05-20.
         assert_eq!(d.issuance_deadline, date!(2026 - 05 - 20));
+    }
+
+    #[test]
+    fn the_day_of_deemed_withdrawal_is_the_day_after_the_issuance_deadline_art_1077() {
+        let d = Deadlines::from_receipt(date!(2026 - 03 - 20), &HolidayCalendar::embedded());
+        assert_eq!(d.deemed_withdrawn_on(), date!(2026 - 05 - 21));
     }
 
     #[test]

@@ -19,11 +19,40 @@ pub struct Declaration {
     pub no_spouse: bool,
     /// 与对方当事人没有直系血亲和三代以内旁系血亲关系 (art. 1048).
     pub not_prohibited_relatives: bool,
+    /// 自愿结婚 (art. 1046): the party marries of their own free will.
+    pub consents: bool,
 }
 
 impl Declaration {
-    pub fn is_complete(self) -> bool {
-        self.no_spouse && self.not_prohibited_relatives
+    /// Every statement signed.
+    pub const SIGNED: Declaration = Declaration {
+        no_spouse: true,
+        not_prohibited_relatives: true,
+        consents: true,
+    };
+
+    /// The stored form: the statements signed, comma-separated.
+    pub fn code(self) -> String {
+        [
+            (self.no_spouse, "no_spouse"),
+            (self.not_prohibited_relatives, "not_prohibited_relatives"),
+            (self.consents, "consents"),
+        ]
+        .iter()
+        .filter(|(signed, _)| *signed)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(",")
+    }
+
+    /// Parses the stored form.
+    pub fn from_code(code: &str) -> Declaration {
+        let signed = |name: &str| code.split(',').any(|s| s == name);
+        Declaration {
+            no_spouse: signed("no_spouse"),
+            not_prohibited_relatives: signed("not_prohibited_relatives"),
+            consents: signed("consents"),
+        }
     }
 }
 
@@ -59,9 +88,23 @@ pub fn check_marriage(a: Applicant<'_>, b: Applicant<'_>, on: Date) -> Result<()
     if !a.in_person || !b.in_person {
         return Err(Refusal::NotInPerson);
     }
-    // Art. 1048 and the 2025 regulation: each party signs the declaration.
-    if !a.declaration.is_complete() || !b.declaration.is_complete() {
-        return Err(Refusal::DeclarationMissing);
+    // Art. 1046: both marry of their own free will; each says so in the declaration.
+    if !a.declaration.consents || !b.declaration.consents {
+        return Err(Refusal::NoConsent);
+    }
+    // Art. 1048 and the 2025 regulation: each party declares there is no prohibited kinship;
+    // a party who cannot is refused for that reason (a declaration not handed in at all is a
+    // missing field, decided before the rules run).
+    if !a.declaration.not_prohibited_relatives || !b.declaration.not_prohibited_relatives {
+        return Err(Refusal::ProhibitedRelatives);
+    }
+    // Art. 1042 and the 2025 regulation: a party who cannot declare "no spouse" is married.
+    for party in [a, b] {
+        if !party.declaration.no_spouse {
+            return Err(Refusal::AlreadyMarried {
+                party: party_word(party.id.sex()),
+            });
+        }
     }
     if a.id == b.id {
         return Err(Refusal::SamePerson);
@@ -107,10 +150,7 @@ mod tests {
     use crate::domain::status::{Ending, MarriageView};
     use crate::domain::testing::id_number;
 
-    const SIGNED: Declaration = Declaration {
-        no_spouse: true,
-        not_prohibited_relatives: true,
-    };
+    const SIGNED: Declaration = Declaration::SIGNED;
 
     fn applicant<'a>(id: &'a IdNumber, history: &'a PersonHistory) -> Applicant<'a> {
         Applicant {
@@ -229,28 +269,65 @@ mod tests {
     }
 
     #[test]
-    fn each_party_must_sign_both_declarations_art_1048() {
+    fn declared_prohibited_kinship_is_refused_with_its_own_reason_art_1048() {
         let man = id_number(date!(2000 - 01 - 01), Sex::Male);
         let woman = id_number(date!(2000 - 01 - 01), Sex::Female);
         let none = PersonHistory::default();
-        for declaration in [
-            Declaration {
-                no_spouse: false,
-                not_prohibited_relatives: true,
-            },
-            Declaration {
-                no_spouse: true,
+        let relatives = Applicant {
+            declaration: Declaration {
                 not_prohibited_relatives: false,
+                ..SIGNED
             },
-        ] {
-            let unsigned = Applicant {
-                declaration,
-                ..applicant(&man, &none)
-            };
-            let refusal = check_marriage(unsigned, applicant(&woman, &none), date!(2026 - 06 - 15))
-                .expect_err("unsigned");
-            assert_eq!(refusal.reason(), "MARRIAGE_DECLARATION_MISSING");
-        }
+            ..applicant(&man, &none)
+        };
+        let refusal = check_marriage(relatives, applicant(&woman, &none), date!(2026 - 06 - 15))
+            .expect_err("relatives");
+        assert_eq!(refusal, Refusal::ProhibitedRelatives);
+        assert_eq!(refusal.reason(), "MARRIAGE_PROHIBITED_RELATIVES");
+    }
+
+    #[test]
+    fn a_party_who_cannot_declare_no_spouse_is_refused_as_married_art_1042() {
+        let man = id_number(date!(2000 - 01 - 01), Sex::Male);
+        let woman = id_number(date!(2000 - 01 - 01), Sex::Female);
+        let none = PersonHistory::default();
+        let spouse = Applicant {
+            declaration: Declaration {
+                no_spouse: false,
+                ..SIGNED
+            },
+            ..applicant(&woman, &none)
+        };
+        let refusal = check_marriage(applicant(&man, &none), spouse, date!(2026 - 06 - 15))
+            .expect_err("married");
+        assert_eq!(refusal, Refusal::AlreadyMarried { party: "woman" });
+    }
+
+    #[test]
+    fn a_party_who_does_not_declare_free_will_is_refused_art_1046() {
+        let man = id_number(date!(2000 - 01 - 01), Sex::Male);
+        let woman = id_number(date!(2000 - 01 - 01), Sex::Female);
+        let none = PersonHistory::default();
+        let unwilling = Applicant {
+            declaration: Declaration {
+                consents: false,
+                ..SIGNED
+            },
+            ..applicant(&woman, &none)
+        };
+        let refusal = check_marriage(applicant(&man, &none), unwilling, date!(2026 - 06 - 15))
+            .expect_err("no consent");
+        assert_eq!(refusal.reason(), "MARRIAGE_NO_CONSENT");
+    }
+
+    #[test]
+    fn a_stored_declaration_reads_back_as_signed() {
+        assert_eq!(Declaration::from_code(&SIGNED.code()), SIGNED);
+        let partial = Declaration {
+            consents: false,
+            ..SIGNED
+        };
+        assert_eq!(Declaration::from_code(&partial.code()), partial);
     }
 
     #[test]

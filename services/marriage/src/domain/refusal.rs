@@ -7,8 +7,14 @@
 pub enum Refusal {
     #[error("both parties must appear in person; no agent and no one-party application")]
     NotInPerson,
-    #[error("each party must sign the declaration: no spouse, not prohibited relatives")]
-    DeclarationMissing,
+    #[error(
+        "the parties are direct blood relatives or collateral relatives within three generations"
+    )]
+    ProhibitedRelatives,
+    #[error("each party must declare marrying of their own free will (art. 1046)")]
+    NoConsent,
+    #[error("the marriage is not in this registry (not registered here, or no such number)")]
+    NotInRegistry,
     #[error("both parties are the same person")]
     SamePerson,
     #[error("a marriage is concluded between a man and a woman")]
@@ -17,6 +23,25 @@ pub enum Refusal {
     Underage { party: &'static str, minimum: u32 },
     #[error("the {party} is currently married")]
     AlreadyMarried { party: &'static str },
+    #[error(
+        "the national marriage database records a marriage in force of the {party}, registered by an office in province {province}0000"
+    )]
+    AlreadyMarriedNationally {
+        party: &'static str,
+        province: String,
+    },
+    #[error(
+        "a marriage with a Hong Kong, Macao or Taiwan resident, an overseas Chinese or a foreigner is registered only by the provincial civil affairs department or an office it designates (婚姻登记条例 2025 art. 2); this office is not designated"
+    )]
+    OfficeNotCompetent,
+    #[error(
+        "neither party is a mainland resident: the rules for such a registration are the ministry's, not a county office's"
+    )]
+    NonMainlandParties,
+    #[error(
+        "the national marriage database did not answer ({detail}); the online check (联网核对) is required: retry later, or a county approver may record an override"
+    )]
+    NationalCheckUnavailable { detail: String },
     #[error("the death of the {party} is recorded")]
     PartyDeceased { party: &'static str },
     #[error("the persons are not the parties of this marriage")]
@@ -58,11 +83,18 @@ impl Refusal {
     pub fn reason(&self) -> &'static str {
         match self {
             Refusal::NotInPerson => "MARRIAGE_NOT_IN_PERSON",
-            Refusal::DeclarationMissing => "MARRIAGE_DECLARATION_MISSING",
+            Refusal::ProhibitedRelatives => "MARRIAGE_PROHIBITED_RELATIVES",
+            Refusal::NoConsent => "MARRIAGE_NO_CONSENT",
+            Refusal::NotInRegistry => "MARRIAGE_NOT_IN_REGISTRY",
             Refusal::SamePerson => "MARRIAGE_SAME_PERSON",
             Refusal::SameSex => "MARRIAGE_SAME_SEX",
             Refusal::Underage { .. } => "MARRIAGE_UNDERAGE",
-            Refusal::AlreadyMarried { .. } => "MARRIAGE_ALREADY_MARRIED",
+            Refusal::AlreadyMarried { .. } | Refusal::AlreadyMarriedNationally { .. } => {
+                "MARRIAGE_ALREADY_MARRIED"
+            }
+            Refusal::OfficeNotCompetent => "MARRIAGE_OFFICE_NOT_COMPETENT",
+            Refusal::NonMainlandParties => "MARRIAGE_NON_MAINLAND_PARTIES",
+            Refusal::NationalCheckUnavailable { .. } => "MARRIAGE_NATIONAL_CHECK_UNAVAILABLE",
             Refusal::PartyDeceased { .. } => "MARRIAGE_PARTY_DECEASED",
             Refusal::PartiesMismatch => "MARRIAGE_PARTIES_MISMATCH",
             Refusal::NotInEffect => "MARRIAGE_NOT_IN_EFFECT",

@@ -75,6 +75,10 @@ pub struct PersonHistory {
 /// Marital status as other bureaus read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MaritalState {
+    /// The archive holds no marriage record of the person: not the same as unmarried (a
+    /// marriage registered elsewhere is not in this archive).
+    NoRecord,
+    /// Only annulled marriages on record: void from the start (art. 1054).
     Unmarried,
     Married,
     Divorced,
@@ -109,8 +113,13 @@ impl PersonHistory {
     pub fn status(&self) -> Status<'_> {
         let deceased = self.died_on.is_some();
         let Some(marriage) = self.latest_valid_marriage() else {
+            let state = if self.marriages.is_empty() {
+                MaritalState::NoRecord
+            } else {
+                MaritalState::Unmarried
+            };
             return Status {
-                state: MaritalState::Unmarried,
+                state,
                 since: None,
                 marriage: None,
                 deceased,
@@ -153,10 +162,10 @@ mod tests {
     }
 
     #[test]
-    fn a_person_without_records_is_unmarried() {
+    fn a_person_without_records_has_no_record_not_unmarried() {
         let history = PersonHistory::default();
         let status = history.status();
-        assert_eq!(status.state, MaritalState::Unmarried);
+        assert_eq!(status.state, MaritalState::NoRecord);
         assert_eq!(status.since, None);
     }
 

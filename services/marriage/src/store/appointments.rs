@@ -343,58 +343,6 @@ pub struct AppointmentRow {
     pub booked_by: String,
 }
 
-pub async fn insert_appointment(
-    conn: &mut AnyConnection,
-    a: &AppointmentRow,
-    now_ms: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO appointments (appointment_id, office_id, slot_date, slot, purpose, state, booked_by, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&a.appointment_id)
-    .bind(&a.office_id)
-    .bind(date_text(a.date))
-    .bind(&a.slot)
-    .bind(&a.purpose)
-    .bind(&a.state)
-    .bind(&a.booked_by)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Inserts the appointments of one booking batch in one statement.
-pub async fn insert_appointments(
-    conn: &mut AnyConnection,
-    rows: &[&AppointmentRow],
-    now_ms: i64,
-) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO appointments (appointment_id, office_id, slot_date, slot, purpose, state, booked_by, created_at_ms)
-         VALUES {}",
-        super::keys::placeholders(1, rows.len(), 8)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for a in rows {
-        query = query
-            .bind(&a.appointment_id)
-            .bind(&a.office_id)
-            .bind(date_text(a.date))
-            .bind(&a.slot)
-            .bind(&a.purpose)
-            .bind(&a.state)
-            .bind(&a.booked_by)
-            .bind(now_ms);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
-}
-
 pub async fn get_appointment(
     conn: &mut AnyConnection,
     appointment_id: &str,

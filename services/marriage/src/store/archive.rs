@@ -4,6 +4,7 @@ use sqlx::{AnyConnection, Row};
 use time::Date;
 
 use super::{Result, date_text, opt_date, parse_date};
+use crate::domain::eligibility::Declaration;
 use crate::domain::status::{Ending, MarriageState, MarriageView, PersonHistory};
 
 /// Creates the person's row if new and locks it for the rest of the transaction (PostgreSQL:
@@ -79,6 +80,8 @@ pub struct PartyRow {
     /// "male" / "female".
     pub sex: String,
     pub birth: Date,
+    /// The declaration signed at registration (`None` for records from before they were kept).
+    pub declaration: Option<Declaration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +138,8 @@ impl MarriageRow {
 
 const MARRIAGE_COLUMNS: &str =
     "certificate_number, office_id, registration_date, registrar, state, ended_on, deceased_index,
-    a_index, a_sealed, a_name, a_sex, a_birth, b_index, b_sealed, b_name, b_sex, b_birth";
+    a_index, a_sealed, a_name, a_sex, a_birth, a_declaration,
+    b_index, b_sealed, b_name, b_sex, b_birth, b_declaration";
 
 fn marriage_from_row(r: &sqlx::any::AnyRow) -> Result<MarriageRow> {
     let state: String = r.try_get("state")?;
@@ -146,6 +150,9 @@ fn marriage_from_row(r: &sqlx::any::AnyRow) -> Result<MarriageRow> {
             name: r.try_get(format!("{p}_name").as_str())?,
             sex: r.try_get(format!("{p}_sex").as_str())?,
             birth: parse_date(&r.try_get::<String, _>(format!("{p}_birth").as_str())?)?,
+            declaration: r
+                .try_get::<Option<String>, _>(format!("{p}_declaration").as_str())?
+                .map(|code| Declaration::from_code(&code)),
         })
     };
     Ok(MarriageRow {
@@ -166,8 +173,9 @@ fn marriage_from_row(r: &sqlx::any::AnyRow) -> Result<MarriageRow> {
 pub async fn insert_marriage(conn: &mut AnyConnection, m: &MarriageRow, now_ms: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO marriages (certificate_number, office_id, registration_date, registrar, state, ended_on, deceased_index,
-            a_index, a_sealed, a_name, a_sex, a_birth, b_index, b_sealed, b_name, b_sex, b_birth, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            a_index, a_sealed, a_name, a_sex, a_birth, b_index, b_sealed, b_name, b_sex, b_birth, created_at_ms,
+            a_declaration, b_declaration)
+         VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&m.certificate_number)
     .bind(&m.office_id)
@@ -185,6 +193,8 @@ pub async fn insert_marriage(conn: &mut AnyConnection, m: &MarriageRow, now_ms: 
     .bind(&m.b.sex)
     .bind(date_text(m.b.birth))
     .bind(now_ms)
+    .bind(m.a.declaration.map(Declaration::code))
+    .bind(m.b.declaration.map(Declaration::code))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -305,6 +315,21 @@ pub struct ReissueRow {
     pub party_index: String,
     pub office_id: String,
     pub issued_on: Date,
+}
+
+impl ReissueRow {
+    /// A re-issue handed out today at `office_id`; the outcome is set once decided.
+    pub fn new(original: String, party_index: String, office_id: &str, today: Date) -> Self {
+        ReissueRow {
+            reissue_id: uuid::Uuid::now_v7().to_string(),
+            original_certificate: original,
+            new_certificate: None,
+            outcome: "reissued",
+            party_index,
+            office_id: office_id.to_owned(),
+            issued_on: today,
+        }
+    }
 }
 
 pub async fn insert_reissue(conn: &mut AnyConnection, r: &ReissueRow, now_ms: i64) -> Result<()> {

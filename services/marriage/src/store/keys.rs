@@ -1,47 +1,49 @@
-//! Idempotency keys in batches, for the booking batcher. Same table and the same semantics as
-//! `kit::idempotency::once` (fingerprint = hex SHA-256 of the encoded request, response = base64
-//! of the encoded response, key inserted before the effect and kept only when the effect
-//! commits), so a request id first seen on one path is recognised on the other.
+//! Booking keys: a booking is its own idempotency record. The request id and the fingerprint
+//! of the request that made an appointment are stored on its row, unique per caller
+//! (`booked_by`, the caller's subject), so that
+//! - a retry by the same caller finds its appointment (the first answer), and the same id with
+//!   another request is `REQUEST_ID_REUSED`;
+//! - the same id sent by another caller is another request (AIP-155 keys are per caller), never
+//!   the first caller's answer;
+//! - a refused attempt (slot full) leaves nothing behind, so a retry tries again;
+//! - the booking desk decides a whole group with one lookup and one insert, without writing
+//!   kit's idempotency table.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use base64::Engine as _;
 use prost::Message;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use super::Result;
+use super::{AppointmentRow, Result, parse_date};
 
-/// The fingerprint `kit::idempotency` stores for a request.
+/// A request id as one caller sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallerKey {
+    /// The caller's subject (stored as `booked_by`).
+    pub caller: String,
+    pub request_id: String,
+}
+
+/// The fingerprint of a request: hex SHA-256 of its encoding.
 pub fn fingerprint<M: Message>(request: &M) -> String {
     hex::encode(Sha256::digest(request.encode_to_vec()))
 }
 
-/// A response as `kit::idempotency` stores it.
-pub fn encode_response<M: Message>(response: &M) -> String {
-    base64::engine::general_purpose::STANDARD.encode(response.encode_to_vec())
+/// An appointment found by its caller's request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBooking {
+    pub fingerprint: String,
+    /// The appointment as first booked (state "booked", whatever happened since): the first
+    /// answer.
+    pub first: AppointmentRow,
 }
 
-/// A stored response; `None` when it does not decode (a corrupted row).
-pub fn decode_response<M: Message + Default>(stored: &str) -> Option<M> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(stored)
-        .ok()?;
-    M::decode(bytes.as_slice()).ok()
-}
-
-/// A key to claim, with the response it will answer once the effect commits.
-pub struct NewKey<'a> {
+/// A booking to insert with its key.
+pub struct NewBooking<'a> {
+    pub row: &'a AppointmentRow,
     pub request_id: &'a str,
     pub fingerprint: &'a str,
-    pub response: &'a str,
-}
-
-/// A key already used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    pub fingerprint: String,
-    pub response: String,
 }
 
 /// `($1, $2, ..), ($k+1, ..)`: `rows` tuples of `cols` numbered parameters from `$first`.
@@ -57,88 +59,83 @@ pub(crate) fn placeholders(first: usize, rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
-/// Inserts the keys not used yet; returns the request ids this call claimed. On PostgreSQL a
-/// key inserted by a transaction still open elsewhere makes this wait for it, exactly as
-/// `kit::idempotency` does; then the key counts as used (or as free, if that one rolled back).
-pub async fn claim_keys(
+/// The bookings made under these keys, in one query.
+pub async fn stored_bookings(
     conn: &mut AnyConnection,
-    rpc: &str,
-    keys: &[NewKey<'_>],
-    now_ms: i64,
-) -> Result<HashSet<String>> {
+    keys: &[&CallerKey],
+) -> Result<HashMap<CallerKey, StoredBooking>> {
     if keys.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let sql = format!(
-        "INSERT INTO idempotency_keys (rpc, request_id, fingerprint, response, created_at_ms) VALUES {}
-         ON CONFLICT (rpc, request_id) DO NOTHING RETURNING request_id",
-        placeholders(1, keys.len(), 5)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for key in keys {
-        query = query
-            .bind(rpc)
-            .bind(key.request_id)
-            .bind(key.fingerprint)
-            .bind(key.response)
-            .bind(now_ms);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|r| r.try_get::<String, _>("request_id"))
-        .collect()
-}
-
-/// The stored keys among `request_ids`.
-pub async fn stored_keys(
-    conn: &mut AnyConnection,
-    rpc: &str,
-    request_ids: &[&str],
-) -> Result<HashMap<String, StoredKey>> {
-    if request_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let list: Vec<String> = (0..request_ids.len())
-        .map(|i| format!("${}", i + 2))
-        .collect();
+    let mut ids: Vec<&str> = keys.iter().map(|k| k.request_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT request_id, fingerprint, response FROM idempotency_keys WHERE rpc = $1 AND request_id IN ({})",
+        "SELECT appointment_id, office_id, slot_date, slot, purpose, booked_by, request_id, request_fingerprint
+         FROM appointments WHERE request_id IN ({})",
         list.join(", ")
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(rpc);
-    for id in request_ids {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
         query = query.bind(*id);
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("request_id")?,
-                StoredKey {
-                    fingerprint: r.try_get("fingerprint")?,
-                    response: r.try_get("response")?,
-                },
-            ))
-        })
-        .collect()
+    let mut found = HashMap::new();
+    for r in &rows {
+        let key = CallerKey {
+            caller: r.try_get("booked_by")?,
+            request_id: r.try_get("request_id")?,
+        };
+        if !keys.contains(&&key) {
+            continue; // the same id from another caller: another request
+        }
+        let first = AppointmentRow {
+            appointment_id: r.try_get("appointment_id")?,
+            office_id: r.try_get("office_id")?,
+            date: parse_date(&r.try_get::<String, _>("slot_date")?)?,
+            slot: r.try_get("slot")?,
+            purpose: r.try_get("purpose")?,
+            state: "booked".into(),
+            booked_by: key.caller.clone(),
+        };
+        let fingerprint = r
+            .try_get::<Option<String>, _>("request_fingerprint")?
+            .unwrap_or_default();
+        found.insert(key, StoredBooking { fingerprint, first });
+    }
+    Ok(found)
 }
 
-/// Removes keys claimed in this transaction whose effect did not happen (what a rollback does
-/// for `kit::idempotency`): a retry runs again.
-pub async fn release_keys(conn: &mut AnyConnection, rpc: &str, request_ids: &[&str]) -> Result<()> {
-    if request_ids.is_empty() {
+/// Inserts the appointments of one booking group (or one booking) in one statement.
+pub async fn insert_bookings(
+    conn: &mut AnyConnection,
+    bookings: &[NewBooking<'_>],
+    now_ms: i64,
+) -> Result<()> {
+    if bookings.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = (0..request_ids.len())
-        .map(|i| format!("${}", i + 2))
-        .collect();
     let sql = format!(
-        "DELETE FROM idempotency_keys WHERE rpc = $1 AND request_id IN ({})",
-        list.join(", ")
+        "INSERT INTO appointments (appointment_id, office_id, slot_date, slot, purpose, state, booked_by,
+            created_at_ms, request_id, request_fingerprint)
+         VALUES {}",
+        placeholders(1, bookings.len(), 10)
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(rpc);
-    for id in request_ids {
-        query = query.bind(*id);
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in bookings {
+        let a = b.row;
+        query = query
+            .bind(&a.appointment_id)
+            .bind(&a.office_id)
+            .bind(super::date_text(a.date))
+            .bind(&a.slot)
+            .bind(&a.purpose)
+            .bind(&a.state)
+            .bind(&a.booked_by)
+            .bind(now_ms)
+            .bind(b.request_id)
+            .bind(b.fingerprint);
     }
     query.execute(&mut *conn).await?;
     Ok(())
@@ -152,20 +149,5 @@ mod tests {
     fn placeholders_number_every_parameter_once() {
         assert_eq!(placeholders(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(placeholders(2, 1, 1), "($2)");
-    }
-
-    #[test]
-    fn a_stored_response_round_trips() {
-        let date = contracts::civil::common::v1::Date {
-            year: 2026,
-            month: 5,
-            day: 20,
-        };
-        let stored = encode_response(&date);
-        assert_eq!(decode_response(&stored), Some(date));
-        assert_eq!(
-            decode_response::<contracts::civil::common::v1::Date>("%%"),
-            None
-        );
     }
 }

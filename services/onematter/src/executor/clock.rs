@@ -6,6 +6,7 @@
 //! still agree on who holds a lease. On SQLite the store is one file used by one process, so the
 //! process clock is the database clock. Tests use [`FakeClock`] to move time by hand.
 
+use futures::FutureExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -29,7 +30,7 @@ impl Clock for DbClock {
         &'a self,
         conn: &'a mut AnyConnection,
     ) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
-        Box::pin(async move {
+        async move {
             match self.0 {
                 Dialect::Postgres => {
                     let row = sqlx::query("SELECT CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT) AS now_ms")
@@ -39,7 +40,7 @@ impl Clock for DbClock {
                 }
                 Dialect::Sqlite => Ok(kit::now_ms()),
             }
-        })
+        }.boxed()
     }
 }
 
@@ -67,6 +68,6 @@ impl Clock for FakeClock {
         _conn: &'a mut AnyConnection,
     ) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
         let now = self.get();
-        Box::pin(async move { Ok(now) })
+        async move { Ok(now) }.boxed()
     }
 }

@@ -21,7 +21,14 @@
 //! an engine such as Temporal could run the same plans.
 
 pub mod clock;
+pub mod decide;
+mod operate;
+pub use operate::UNDO_BY_HAND;
+mod record;
+mod retry;
 pub mod runner;
+pub mod signals;
+pub mod state;
 pub mod store;
 
 use std::collections::HashMap;
@@ -33,47 +40,11 @@ use sqlx::AnyConnection;
 use tonic::Code;
 
 pub use clock::{Clock, DbClock, FakeClock};
+pub use retry::RetryPolicy;
 pub use runner::{Attempt, Executor, ExecutorConfig, Recorded};
+pub use signals::CaseSignals;
+pub use state::{CaseState, StepState};
 pub use store::{CaseEvent, CaseRecord, NewCase, StepRecord};
-
-/// Retry policy of a step: exponential back-off with jitter.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Attempts in total (the first one included).
-    pub max_attempts: u32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-    /// Growth factor per attempt.
-    pub multiplier: u32,
-    /// Share of the back-off that is randomised (0.0-1.0), so many cases failing together do
-    /// not retry together.
-    pub jitter: f64,
-}
-
-impl RetryPolicy {
-    pub const STANDARD: RetryPolicy = RetryPolicy {
-        max_attempts: 5,
-        initial_backoff: Duration::from_secs(2),
-        max_backoff: Duration::from_secs(300),
-        multiplier: 2,
-        jitter: 0.2,
-    };
-
-    /// The back-off after failed attempt number `attempt` (1-based), before jitter.
-    pub fn base_backoff(&self, attempt: u32) -> Duration {
-        let factor = u64::from(self.multiplier).saturating_pow(attempt.saturating_sub(1));
-        let ms = (self.initial_backoff.as_millis() as u64).saturating_mul(factor);
-        Duration::from_millis(ms.min(self.max_backoff.as_millis() as u64))
-    }
-
-    /// The back-off with jitter: in `[base * (1 - jitter), base]`.
-    pub fn backoff(&self, attempt: u32, unit_random: f64) -> Duration {
-        let base = self.base_backoff(attempt).as_millis() as f64;
-        let jitter = self.jitter.clamp(0.0, 1.0);
-        let ms = base * (1.0 - jitter * unit_random.clamp(0.0, 1.0));
-        Duration::from_millis(ms as u64)
-    }
-}
 
 /// What to do when a step fails past its retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +67,9 @@ pub struct StepDef {
     pub deadline: Duration,
     /// Whether the workflow can undo the step ([`Phase::Undo`]).
     pub compensable: bool,
+    /// The step only reads (a check, a status poll): nothing to undo when the case is cancelled.
+    /// A step that changed something and cannot be undone is listed for a person to undo by hand.
+    pub read_only: bool,
 }
 
 /// A workflow definition: a static plan of steps.
@@ -188,6 +162,18 @@ impl StepCall {
     pub fn output(&self, step: &str) -> Option<&serde_json::Value> {
         self.outputs.get(step)
     }
+
+    /// The typed output of an earlier step; a missing or unreadable one is a terminal error
+    /// (the plan's dependencies guarantee it exists).
+    pub fn output_as<T: serde::de::DeserializeOwned>(&self, step: &str) -> Result<T, StepError> {
+        let value = self
+            .outputs
+            .get(step)
+            .ok_or_else(|| StepError::terminal(format!("step {step} has no output")))?;
+        serde_json::from_value(value.clone()).map_err(|e| {
+            StepError::terminal(format!("the output of step {step} is unreadable: {e}"))
+        })
+    }
 }
 
 /// A step's result.
@@ -221,6 +207,14 @@ impl StepOutcome {
             output,
         }
     }
+
+    /// Done, keeping a typed output for later steps (read back with [`StepCall::output_as`]).
+    pub fn typed<T: serde::Serialize>(summary: impl Into<String>, output: &T) -> Self {
+        StepOutcome::Done {
+            summary: summary.into(),
+            output: serde_json::to_value(output).unwrap_or(serde_json::Value::Null),
+        }
+    }
 }
 
 /// A failed attempt: the gRPC code decides whether it is retried.
@@ -244,12 +238,24 @@ impl StepError {
         Self::new(Code::FailedPrecondition, message)
     }
 
-    /// Transient failures: the same request may succeed later.
+    /// Transient failures: the same request (same idempotency key) may succeed later.
+    /// - UNAVAILABLE: the callee is down or unreachable;
+    /// - DEADLINE_EXCEEDED: the attempt's own timeout, or the callee's;
+    /// - CANCELLED: what a tonic callee answers when the request's deadline (its request
+    ///   timeout, which may be shorter than the step's attempt timeout) cuts the call off; the
+    ///   executor never cancels a call it still wants, so a CANCELLED answer is a timeout
+    ///   downstream, not a decision (Defects issue item 7);
+    /// - ABORTED: a concurrent transaction at the callee; RESOURCE_EXHAUSTED: load shedding;
+    /// - INTERNAL: a callee's unexpected failure (bounded by the step's attempts).
+    ///
+    /// Everything else (refusals, bad input, permissions, not found) fails at once: the same
+    /// request would be answered the same way.
     pub fn retryable(&self) -> bool {
         matches!(
             self.code,
             Code::Unavailable
                 | Code::DeadlineExceeded
+                | Code::Cancelled
                 | Code::Aborted
                 | Code::ResourceExhausted
                 | Code::Internal
@@ -332,6 +338,17 @@ impl From<EngineError> for kit::ServiceError {
     }
 }
 
+/// Announces a finished case in the transaction that finishes it. The executor does not know
+/// the portal's contract: the service gives it an announcer (the CaseFinished event).
+pub trait Announce: Send + Sync + 'static {
+    fn finished<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        case: &'a CaseRecord,
+        state: CaseState,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+}
+
 /// The seam between the portal API and whatever runs the plans: the durable executor on our
 /// store implements it; an engine such as Temporal could implement it over its own client.
 /// Operator actions take the portal's transaction (request id and audit row commit with them);
@@ -380,17 +397,29 @@ mod tests {
     };
 
     #[test]
-    fn backoff_doubles_per_attempt_up_to_the_ceiling() {
-        let secs: Vec<u64> = (1..=6).map(|a| POLICY.base_backoff(a).as_secs()).collect();
-        assert_eq!(secs, vec![1, 2, 4, 8, 10, 10]);
+    fn unavailable_is_retried() {
+        assert!(StepError::new(Code::Unavailable, "connection refused").retryable());
     }
 
     #[test]
-    fn jitter_only_shortens_the_backoff_within_its_share() {
-        assert_eq!(POLICY.backoff(3, 0.0), Duration::from_secs(4));
-        assert_eq!(POLICY.backoff(3, 1.0), Duration::from_secs(2));
-        let mid = POLICY.backoff(3, 0.5);
-        assert!(mid > Duration::from_secs(2) && mid < Duration::from_secs(4));
+    fn deadline_exceeded_is_retried() {
+        assert!(StepError::new(Code::DeadlineExceeded, "attempt took too long").retryable());
+    }
+
+    #[test]
+    fn cancelled_by_a_downstream_request_timeout_is_retried() {
+        let status = tonic::Status::cancelled("Timeout expired");
+        assert!(StepError::from(status).retryable());
+    }
+
+    #[test]
+    fn aborted_is_retried() {
+        assert!(StepError::new(Code::Aborted, "concurrent update").retryable());
+    }
+
+    #[test]
+    fn resource_exhausted_is_retried() {
+        assert!(StepError::new(Code::ResourceExhausted, "load shed").retryable());
     }
 
     #[test]
@@ -426,6 +455,7 @@ mod tests {
                 attempt_timeout: Duration::from_secs(1),
                 deadline: Duration::from_secs(9),
                 compensable: false,
+                read_only: false,
             },
             StepDef {
                 name: "b",
@@ -434,6 +464,7 @@ mod tests {
                 attempt_timeout: Duration::from_secs(1),
                 deadline: Duration::from_secs(9),
                 compensable: false,
+                read_only: false,
             },
         ];
         let plan = Plan {

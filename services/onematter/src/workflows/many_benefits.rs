@@ -7,6 +7,7 @@
 //!   death is registered;
 //! - the advanced-age allowance needs no step: eldercare grants it without application.
 
+use futures::FutureExt as _;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -38,6 +39,7 @@ static STEPS: [StepDef; 3] = [
         attempt_timeout: Duration::from_secs(15),
         deadline: Duration::from_secs(3 * 24 * 3600),
         compensable: false,
+        read_only: false,
     },
     // The national review limit is 30 working days, extendable to 45: about 70 calendar days.
     StepDef {
@@ -47,6 +49,7 @@ static STEPS: [StepDef; 3] = [
         attempt_timeout: Duration::from_secs(15),
         deadline: Duration::from_secs(75 * 24 * 3600),
         compensable: false,
+        read_only: true,
     },
     StepDef {
         name: MEDICAL,
@@ -55,6 +58,7 @@ static STEPS: [StepDef; 3] = [
         attempt_timeout: Duration::from_secs(30),
         deadline: Duration::from_secs(7 * 24 * 3600),
         compensable: true,
+        read_only: false,
     },
 ];
 
@@ -72,7 +76,7 @@ impl Workflow for ManyBenefits {
     }
 
     fn run(&self, call: StepCall) -> BoxFuture<'_, Result<StepOutcome, StepError>> {
-        Box::pin(async move {
+        async move {
             match (call.step.as_str(), call.phase) {
                 (APPLY, _) => self.apply(&call).await,
                 (DECISION, _) => self.decision(&call).await,
@@ -80,7 +84,8 @@ impl Workflow for ManyBenefits {
                 (MEDICAL, Phase::Undo) => self.withdraw_medical(&call).await,
                 (other, _) => Err(StepError::terminal(format!("unknown step {other}"))),
             }
-        })
+        }
+        .boxed()
     }
 }
 

@@ -8,10 +8,13 @@
 
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use contracts::civil::assistance::v1 as assistance;
+use contracts::civil::common::v1::PersonRef;
 use contracts::civil::external::v1 as ext;
 use contracts::civil::marriage::v1 as marriage;
 use contracts::civil::onematter::v1::MarriageBirthHouseholdMatter;
@@ -36,6 +39,7 @@ static STEPS: [StepDef; 4] = [
         attempt_timeout: Duration::from_secs(15),
         deadline: Duration::from_secs(24 * 3600),
         compensable: false,
+        read_only: true,
     },
     StepDef {
         name: ASSISTANCE,
@@ -44,6 +48,7 @@ static STEPS: [StepDef; 4] = [
         attempt_timeout: Duration::from_secs(15),
         deadline: Duration::from_secs(3 * 24 * 3600),
         compensable: false,
+        read_only: true,
     },
     StepDef {
         name: HOUSEHOLD,
@@ -52,6 +57,7 @@ static STEPS: [StepDef; 4] = [
         attempt_timeout: Duration::from_secs(30),
         deadline: Duration::from_secs(7 * 24 * 3600),
         compensable: true,
+        read_only: false,
     },
     StepDef {
         name: BIRTH,
@@ -60,6 +66,7 @@ static STEPS: [StepDef; 4] = [
         attempt_timeout: Duration::from_secs(30),
         deadline: Duration::from_secs(7 * 24 * 3600),
         compensable: true,
+        read_only: false,
     },
 ];
 
@@ -77,7 +84,7 @@ impl Workflow for MarriageBirthHousehold {
     }
 
     fn run(&self, call: StepCall) -> BoxFuture<'_, Result<StepOutcome, StepError>> {
-        Box::pin(async move {
+        async move {
             let m: MarriageBirthHouseholdMatter = matter(&call)?;
             match (call.step.as_str(), call.phase) {
                 (VERIFY, _) => self.verify(&call, &m).await,
@@ -88,8 +95,21 @@ impl Workflow for MarriageBirthHousehold {
                 (BIRTH, Phase::Undo) => self.cancel_birth(&call).await,
                 (other, _) => Err(StepError::terminal(format!("unknown step {other}"))),
             }
-        })
+        }
+        .boxed()
     }
+}
+
+/// What the verification step keeps for the later steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verified {
+    /// `YYYY-MM-DD`.
+    pub registration_date: String,
+    /// The spouses as the record names them, sealed.
+    #[serde(default)]
+    pub party_a: String,
+    #[serde(default)]
+    pub party_b: String,
 }
 
 /// Whether the certificate's parties are the two declared (in either order).
@@ -127,19 +147,42 @@ impl MarriageBirthHousehold {
         if record.state() != marriage::MarriageState::InEffect {
             return Err(StepError::terminal("the marriage is not in effect"));
         }
-        if !same_couple(&record, m) {
+        // A case the registration started (免申即享) declares no spouses: the record names them.
+        let declared = m.party_a.is_some() || m.party_b.is_some();
+        if declared && !same_couple(&record, m) {
             return Err(StepError::terminal(
                 "the certificate does not name the declared spouses",
             ));
         }
-        let date = record
-            .registration_date
-            .map(|d| super::date_text(&d))
-            .unwrap_or_default();
-        Ok(StepOutcome::with_output(
-            format!("marriage {} verified", record.certificate_number),
-            json!({ "registration_date": date }),
-        ))
+        let party = |p: Option<&marriage::CertificateParty>| {
+            p.and_then(|p| p.person.as_ref())
+                .map(|p| self.0.seal_person(p))
+                .unwrap_or_default()
+        };
+        let output = Verified {
+            registration_date: record
+                .registration_date
+                .map(|d| super::date_text(&d))
+                .unwrap_or_default(),
+            party_a: party(record.party_a.as_ref()),
+            party_b: party(record.party_b.as_ref()),
+        };
+        let summary = format!("marriage {} verified", record.certificate_number);
+        Ok(StepOutcome::typed(summary, &output))
+    }
+
+    /// The spouses: as declared, or as the verified record names them.
+    fn parties(
+        &self,
+        call: &StepCall,
+        m: &MarriageBirthHouseholdMatter,
+    ) -> Result<(Option<PersonRef>, Option<PersonRef>), StepError> {
+        if m.party_a.is_some() || m.party_b.is_some() {
+            return Ok((m.party_a.clone(), m.party_b.clone()));
+        }
+        let v: Verified = call.output_as(VERIFY)?;
+        let open = |s: &str| (!s.is_empty()).then(|| self.0.open_person(s)).transpose();
+        Ok((open(&v.party_a)?, open(&v.party_b)?))
     }
 
     /// Finds assistance households of either spouse. The assistance contract has no RPC to change
@@ -153,7 +196,8 @@ impl MarriageBirthHousehold {
             self.0.ctx.channel("assistance"),
         );
         let mut households = Vec::new();
-        for party in [&m.party_a, &m.party_b].into_iter().flatten() {
+        let (a, b) = self.parties(call, m)?;
+        for party in [a, b].into_iter().flatten() {
             let req = assistance::GetRecipientStatusRequest {
                 id_number: party.id_number.clone(),
                 purpose: "婚育户一件事: household composition after marriage".into(),
@@ -185,14 +229,14 @@ impl MarriageBirthHousehold {
         call: &StepCall,
         m: &MarriageBirthHouseholdMatter,
     ) -> Result<StepOutcome, StepError> {
+        let (party_a, party_b) = self.parties(call, m)?;
+        let verified: Verified = call.output_as(VERIFY)?;
         let req = ext::UpdateMaritalStatusRequest {
             request_id: call.key.clone(),
-            party_a: m.party_a.clone(),
-            party_b: m.party_b.clone(),
+            party_a,
+            party_b,
             marriage_certificate_number: m.marriage_certificate_number.clone(),
-            registration_date: out_str(call, VERIFY, "registration_date")
-                .ok()
-                .and_then(super::parse_date),
+            registration_date: super::parse_date(&verified.registration_date),
         };
         let r = self
             .0
@@ -231,10 +275,11 @@ impl MarriageBirthHousehold {
                 json!({ "registration": "" }),
             ));
         }
+        let (party_a, party_b) = self.parties(call, m)?;
         let req = ext::RegisterCoupleRequest {
             request_id: call.key.clone(),
-            party_a: m.party_a.clone(),
-            party_b: m.party_b.clone(),
+            party_a,
+            party_b,
             marriage_certificate_number: m.marriage_certificate_number.clone(),
             region: call.region.clone(),
         };

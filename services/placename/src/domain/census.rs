@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use civil_id::RegionCode;
 
-use super::name::{Category, NameStatus, duplicate_scope, rare_characters, same_scope};
+use super::name::{Category, NameStatus, rare_characters};
+use super::scope::ScopePolicy;
 
 /// Columns of the census CSV, in order.
 pub const HEADER: [&str; 10] = [
@@ -104,12 +105,13 @@ pub fn parse_csv(text: &str) -> Vec<(usize, Vec<String>)> {
 
 /// Validates every row: fields, name = 专名 + 通名, characters, and no two rows with the same
 /// name in one art. 9 scope. `in_scope` tells whether the caller may write in a region;
-/// `taken` whether the database already holds the name in the scope.
+/// `taken` the code of a record of the database holding the name in the scope.
 pub fn validate(
     text: &str,
     allowed_characters: &[char],
+    scopes: &ScopePolicy,
     in_scope: impl Fn(&RegionCode) -> bool,
-    taken: impl Fn(&str, Category, &str) -> bool,
+    taken: impl Fn(&str, Category, &str) -> Option<String>,
 ) -> Result<Vec<CensusRecord>, Vec<RowError>> {
     let mut rows = parse_csv(text).into_iter();
     let mut errors = Vec::new();
@@ -149,6 +151,25 @@ pub fn validate(
                 "generic_part",
                 "must be a non-empty ending of name, after a non-empty 专名",
             ));
+        }
+        for (i, column, max) in [
+            (0, "name", 40),
+            (6, "location", 200),
+            (7, "origin_meaning", 10_000),
+            (9, "approval_document", 200),
+        ] {
+            if f[i].chars().count() > max {
+                errors.push(err(
+                    line,
+                    column,
+                    format!("must be at most {max} characters"),
+                ));
+            } else if f[i]
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+            {
+                errors.push(err(line, column, "must not contain control characters"));
+            }
         }
         let rare = rare_characters(name, allowed_characters);
         if !rare.is_empty() {
@@ -215,7 +236,7 @@ pub fn validate(
             let clash = seen.get(name).into_iter().flatten().find(|&&i| {
                 let other = &records[i];
                 other.status != NameStatus::Historic
-                    && same_scope(category, &region, other.category, &other.region)
+                    && scopes.competes(category, &region, other.category, &other.region)
             });
             if let Some(&i) = clash {
                 errors.push(err(
@@ -225,12 +246,12 @@ pub fn validate(
                 ));
                 continue;
             }
-            if taken(name, category, &region) {
-                let scope = duplicate_scope(category, &region);
+            if let Some(code) = taken(name, category, &region) {
+                let scope = scopes.describe(category, &region);
                 errors.push(err(
                     line,
                     "name",
-                    format!("already in the database within scope {scope:?}"),
+                    format!("already in the database within {scope}: record {code}"),
                 ));
                 continue;
             }
@@ -282,7 +303,8 @@ mod tests {
         let csv = format!(
             "{HEAD}解放路,路,ROAD,330723001,119816000,28893000,东起城东路,纪念解放,IN_USE,武政〔1985〕12号\n"
         );
-        let records = validate(&csv, &[], |_| true, |_, _, _| false).expect("valid");
+        let records =
+            validate(&csv, &[], &ScopePolicy::default(), |_| true, |_, _, _| None).expect("valid");
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].specific_part, "解放");
         assert_eq!(records[0].category, Category::Road);
@@ -299,9 +321,10 @@ mod tests {
              \u{3400}家路,路,ROAD,330723001,,,,,IN_USE,\n\
              只有,两列\n\
              好路,路,ROAD,330723001,,,,,IN_USE,\n\
-             好路,路,ROAD,330723002,,,,,IN_USE,\n"
+             好路,路,ROAD,330723001001,,,,,IN_USE,\n"
         );
-        let errors = validate(&csv, &[], |_| true, |_, _, _| false).expect_err("bad rows");
+        let errors = validate(&csv, &[], &ScopePolicy::default(), |_| true, |_, _, _| None)
+            .expect_err("bad rows");
         let got: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
         assert_eq!(
             got,
@@ -325,8 +348,9 @@ mod tests {
         let errors = validate(
             &csv,
             &[],
+            &ScopePolicy::default(),
             |r| r.as_str().starts_with("330723"),
-            |n, _, _| n == "解放路",
+            |n, _, _| (n == "解放路").then(|| "33072305000001".to_owned()),
         )
         .expect_err("bad rows");
         assert_eq!(errors.len(), 2);
@@ -338,16 +362,25 @@ mod tests {
     fn the_optional_heritage_column_marks_protected_names() {
         let head = format!("{},protected_heritage\n", HEAD.trim_end());
         let csv = format!("{head}解放路,路,ROAD,330723001,,,,,IN_USE,,1\n");
-        let records = validate(&csv, &[], |_| true, |_, _, _| false).expect("valid");
+        let records =
+            validate(&csv, &[], &ScopePolicy::default(), |_| true, |_, _, _| None).expect("valid");
         assert!(records[0].protected_heritage);
         let csv = format!("{head}解放路,路,ROAD,330723001,,,,,IN_USE,,x\n");
-        let errors = validate(&csv, &[], |_| true, |_, _, _| false).expect_err("bad");
+        let errors = validate(&csv, &[], &ScopePolicy::default(), |_| true, |_, _, _| None)
+            .expect_err("bad");
         assert_eq!(errors[0].column, HERITAGE_COLUMN);
     }
 
     #[test]
     fn a_wrong_header_is_reported_on_line_one() {
-        let errors = validate("a,b\n", &[], |_| true, |_, _, _| false).expect_err("bad header");
+        let errors = validate(
+            "a,b\n",
+            &[],
+            &ScopePolicy::default(),
+            |_| true,
+            |_, _, _| None,
+        )
+        .expect_err("bad header");
         assert_eq!(errors[0].line, 1);
     }
 }

@@ -79,6 +79,65 @@ pub fn allocate(side: Side, doors: &[Door], position_m: i64) -> Result<(i32, i32
     }
 }
 
+/// Checks a requested number (12, or 12-1 with `sub`) for a new door at `position_m` on
+/// `side`, given all the doors of the road: refused when it is taken, on the wrong side (odd
+/// numbers left, even right), or would not keep the numbers increasing from the road's start
+/// (the door before must carry a lower number, the door after a higher one). A sub-number
+/// needs its main number on the road.
+pub fn request(
+    side: Side,
+    road_doors: &[(Side, Door)],
+    position_m: i64,
+    number: i32,
+    sub: i32,
+) -> Result<(i32, i32), Refusal> {
+    let wanted = label(number, sub);
+    if road_doors
+        .iter()
+        .any(|(_, d)| d.number == number && d.sub == sub)
+    {
+        return Err(Refusal::NumberTaken(wanted));
+    }
+    let belongs = if number % 2 == 1 {
+        Side::Left
+    } else {
+        Side::Right
+    };
+    if belongs != side {
+        return Err(Refusal::NumberWrongSide {
+            number,
+            belongs: belongs.as_str(),
+        });
+    }
+    let doors = road_doors
+        .iter()
+        .filter(|(s, _)| *s == side)
+        .map(|(_, d)| d);
+    let out_of_order = |neighbour: &Door| Refusal::NumberOutOfOrder {
+        label: wanted.clone(),
+        position_m,
+        neighbour: format!(
+            "{} is at {} m",
+            label(neighbour.number, neighbour.sub),
+            neighbour.position_m
+        ),
+    };
+    for d in doors.clone() {
+        let before = d.position_m <= position_m;
+        if before != ((d.number, d.sub) < (number, sub)) {
+            return Err(out_of_order(d));
+        }
+    }
+    if sub > 0 && !doors.clone().any(|d| d.number == number && d.sub == 0) {
+        return Err(Refusal::NumberOutOfOrder {
+            label: wanted.clone(),
+            position_m,
+            neighbour: format!("{} is not given", label(number, 0)),
+        });
+    }
+    Ok((number, sub))
+}
+
 /// The plate text: "12号" or "12-1号".
 pub fn label(number: i32, sub: i32) -> String {
     if sub == 0 {
@@ -179,6 +238,72 @@ mod tests {
             position_m: 10,
         }];
         assert_eq!(allocate(Side::Left, &doors, 5), Ok((1, 0)));
+    }
+
+    fn road(doors: &[(Side, i32, i32, i64)]) -> Vec<(Side, Door)> {
+        doors
+            .iter()
+            .map(|&(side, number, sub, position_m)| {
+                (
+                    side,
+                    Door {
+                        number,
+                        sub,
+                        position_m,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_requested_number_is_given_when_free_on_its_side_and_in_order() {
+        let doors = road(&[(Side::Left, 1, 0, 10), (Side::Left, 9, 0, 90)]);
+        assert_eq!(request(Side::Left, &doors, 50, 5, 0), Ok((5, 0)));
+        assert_eq!(request(Side::Left, &doors, 12, 1, 1), Ok((1, 1)));
+        assert_eq!(request(Side::Right, &doors, 5, 8, 0), Ok((8, 0)));
+    }
+
+    #[test]
+    fn a_requested_number_that_is_taken_is_refused() {
+        let doors = road(&[(Side::Left, 1, 0, 10), (Side::Left, 1, 1, 15)]);
+        assert_eq!(
+            request(Side::Left, &doors, 20, 1, 1),
+            Err(Refusal::NumberTaken("1-1号".into()))
+        );
+    }
+
+    #[test]
+    fn a_requested_number_on_the_wrong_side_is_refused_odd_left_even_right() {
+        assert_eq!(
+            request(Side::Right, &[], 10, 7, 0),
+            Err(Refusal::NumberWrongSide {
+                number: 7,
+                belongs: "LEFT"
+            })
+        );
+        assert_eq!(
+            request(Side::Left, &[], 10, 8, 0).map_err(|r| r.reason()),
+            Err("PLACENAME_NUMBER_WRONG_SIDE")
+        );
+    }
+
+    #[test]
+    fn a_requested_number_out_of_order_is_refused() {
+        let doors = road(&[(Side::Left, 5, 0, 50)]);
+        assert_eq!(
+            request(Side::Left, &doors, 60, 3, 0).map_err(|r| r.reason()),
+            Err("PLACENAME_NUMBER_OUT_OF_ORDER")
+        );
+        assert_eq!(
+            request(Side::Left, &doors, 40, 7, 0).map_err(|r| r.reason()),
+            Err("PLACENAME_NUMBER_OUT_OF_ORDER")
+        );
+        assert_eq!(
+            request(Side::Left, &doors, 60, 3, 1).map_err(|r| r.reason()),
+            Err("PLACENAME_NUMBER_OUT_OF_ORDER"),
+            "3-1 needs 3"
+        );
     }
 
     #[test]

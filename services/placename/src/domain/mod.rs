@@ -6,5 +6,6 @@ pub mod house_number;
 pub mod name;
 pub mod naming;
 pub mod refusal;
+pub mod scope;
 
 pub use refusal::Refusal;

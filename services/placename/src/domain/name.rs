@@ -212,49 +212,6 @@ pub fn rare_characters(name: &str, allow: &[char]) -> String {
         .collect()
 }
 
-/// The region prefix within which a name of this category and region must not repeat
-/// (art. 9): county-level divisions and above nationwide; townships within the province;
-/// villages / residents' committees within the county; roads, residential areas, buildings
-/// within the same built-up area, approximated by the county; other categories within the
-/// county as well.
-pub fn duplicate_scope(category: Category, region: &str) -> &str {
-    let county = &region[..region.len().min(6)];
-    match category {
-        Category::AdministrativeDivision => match region.len() {
-            0..=6 => "",
-            9 => &region[..2],
-            _ => county,
-        },
-        _ => county,
-    }
-}
-
-/// Describes a scope prefix for messages.
-pub fn describe_scope(prefix: &str) -> String {
-    match prefix.len() {
-        0 => "nationwide".into(),
-        2 => format!("province {prefix}"),
-        _ => format!("county {prefix}"),
-    }
-}
-
-/// Whether two records compete for the same name in the scope of art. 9: same category group
-/// (administrative divisions of the same level), and the other's region within the scope.
-pub fn same_scope(
-    category: Category,
-    region: &str,
-    other_category: Category,
-    other_region: &str,
-) -> bool {
-    if category != other_category {
-        return false;
-    }
-    if category == Category::AdministrativeDivision && region.len() != other_region.len() {
-        return false;
-    }
-    other_region.starts_with(duplicate_scope(category, region))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,54 +248,6 @@ mod tests {
         assert_eq!(rare_characters("\u{20000}村", &[]), "\u{20000}");
         assert_eq!(rare_characters("\u{3400}家村", &['\u{3400}']), "");
         assert_eq!(rare_characters("Park路", &[]), "Park");
-    }
-
-    #[test]
-    fn villages_repeat_within_the_county_only_art_9() {
-        assert!(same_scope(
-            Category::VillageSeat,
-            "330723001001",
-            Category::VillageSeat,
-            "330723105201"
-        ));
-        assert!(!same_scope(
-            Category::VillageSeat,
-            "330723001001",
-            Category::VillageSeat,
-            "330724001001"
-        ));
-    }
-
-    #[test]
-    fn townships_repeat_within_the_province_and_counties_nationwide_art_9() {
-        let t = Category::AdministrativeDivision;
-        assert!(same_scope(t, "330723001", t, "330482101"));
-        assert!(!same_scope(t, "330723001", t, "512021101"));
-        assert!(same_scope(t, "330723", t, "512021"));
-        // A township and a county of the same name do not compete.
-        assert!(!same_scope(t, "330723001", t, "330724"));
-    }
-
-    #[test]
-    fn roads_repeat_within_the_county_as_built_up_area_art_9() {
-        assert!(same_scope(
-            Category::Road,
-            "330723001",
-            Category::Road,
-            "330723"
-        ));
-        assert!(!same_scope(
-            Category::Road,
-            "330723001",
-            Category::Road,
-            "330482001"
-        ));
-        assert!(!same_scope(
-            Category::Road,
-            "330723001",
-            Category::Residential,
-            "330723001"
-        ));
     }
 
     #[test]

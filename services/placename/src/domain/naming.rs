@@ -4,10 +4,9 @@
 use civil_calendar::HolidayCalendar;
 use time::Date;
 
-use super::name::{
-    Category, NameStatus, describe_scope, pinyin_forms, rare_characters, same_scope,
-};
-use super::refusal::Refusal;
+use super::name::{Category, NameStatus, pinyin_forms, rare_characters};
+use super::refusal::{RecordRef, Refusal};
+use super::scope::ScopePolicy;
 
 /// Days after approval for filing with the level above and for the announcement (art. 13).
 pub const FILING_DAYS: u32 = 15;
@@ -34,6 +33,8 @@ pub struct NamingPolicy {
     /// Characters outside the basic CJK block accepted anyway (local characters in the
     /// standard table, e.g. some Extension A characters of old village names).
     pub allowed_characters: Vec<char>,
+    /// The art. 9 scopes (county policy for built-up areas and open categories).
+    pub scopes: ScopePolicy,
 }
 
 fn strings(words: &[&str]) -> Vec<String> {
@@ -70,6 +71,7 @@ impl Default for NamingPolicy {
             exaggerated_warn: strings(&["超级", "第一", "顶级", "巅峰", "豪庭", "王府", "首府"]),
             odd_warn: strings(&["怪", "鬼", "魔", "妖", "屌"]),
             allowed_characters: Vec::new(),
+            scopes: ScopePolicy::default(),
         }
     }
 }
@@ -94,6 +96,7 @@ impl Warning {
 #[derive(Debug, Clone)]
 pub struct Existing<'a> {
     pub id: &'a str,
+    pub code: &'a str,
     pub name: &'a str,
     pub pinyin_full: &'a str,
     pub category: Category,
@@ -175,7 +178,7 @@ pub fn check_proposal<'a>(
         if Some(other.id) == proposal.renaming || other.status == NameStatus::Historic {
             continue;
         }
-        if !same_scope(
+        if !policy.scopes.competes(
             proposal.category,
             proposal.region,
             other.category,
@@ -186,10 +189,12 @@ pub fn check_proposal<'a>(
         if other.name == proposal.name {
             return Err(Refusal::Duplicate {
                 name: proposal.name.to_owned(),
-                scope: describe_scope(super::name::duplicate_scope(
-                    proposal.category,
-                    proposal.region,
-                )),
+                scope: policy.scopes.describe(proposal.category, proposal.region),
+                existing: RecordRef {
+                    id: other.id.to_owned(),
+                    code: other.code.to_owned(),
+                    region: other.region.to_owned(),
+                },
             });
         }
         if other.pinyin_full == pinyin {

@@ -1,10 +1,23 @@
 //! Business-rule refusals of the place-name service, each with its stable reason.
 
+/// The record a refusal points at (e.g. the existing name a proposal duplicates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef {
+    pub id: String,
+    /// 地名代码.
+    pub code: String,
+    pub region: String,
+}
+
 /// A rule refused the request. The API maps it to FAILED_PRECONDITION with [`Refusal::reason`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("{name} already exists within the scope of art. 9 ({scope})")]
-    Duplicate { name: String, scope: String },
+    #[error("{name} already exists within the scope of art. 9 ({scope}): record {} ({})", existing.code, existing.region)]
+    Duplicate {
+        name: String,
+        scope: String,
+        existing: RecordRef,
+    },
     #[error("the name contains the person's name {0:?} (art. 10)")]
     PersonName(String),
     #[error("the name contains the foreign name {0:?} (art. 10, 洋)")]
@@ -32,6 +45,16 @@ pub enum Refusal {
     NotARoad,
     #[error("no house number keeps the order at position {position_m} m on this side")]
     NoNumberSlot { position_m: i64 },
+    #[error("house number {0} is already given on this road")]
+    NumberTaken(String),
+    #[error("house number {number} belongs on the {belongs} side (odd left, even right)")]
+    NumberWrongSide { number: i32, belongs: &'static str },
+    #[error("house number {label} at {position_m} m would break the order ({neighbour})")]
+    NumberOutOfOrder {
+        label: String,
+        position_m: i64,
+        neighbour: String,
+    },
 }
 
 impl Refusal {
@@ -51,6 +74,9 @@ impl Refusal {
             Refusal::BeforeApproval => "PLACENAME_BEFORE_APPROVAL",
             Refusal::NotARoad => "PLACENAME_NOT_A_ROAD",
             Refusal::NoNumberSlot { .. } => "PLACENAME_NO_NUMBER_SLOT",
+            Refusal::NumberTaken(_) => "PLACENAME_NUMBER_TAKEN",
+            Refusal::NumberWrongSide { .. } => "PLACENAME_NUMBER_WRONG_SIDE",
+            Refusal::NumberOutOfOrder { .. } => "PLACENAME_NUMBER_OUT_OF_ORDER",
         }
     }
 }

@@ -144,3 +144,71 @@ fn upsert_and_remove_keep_every_order_consistent() {
     assert_eq!(index.with_name("新华路").count(), 1);
     assert_eq!(index.with_pinyin("jiefangjie").count(), 1);
 }
+
+#[test]
+fn fuzzy_search_tolerates_one_wrong_character_ranked() {
+    let index = SearchIndex::build(vec![
+        entry("1", "青山村", "330723105201", Category::VillageSeat),
+        entry("2", "青山村委会", "330723105202", Category::VillageSeat),
+        entry("3", "清山村", "330723105203", Category::VillageSeat),
+        entry("4", "青田村", "330723105204", Category::VillageSeat),
+        entry("5", "青云山村", "330723105205", Category::VillageSeat),
+        entry("6", "南湖村", "330723105206", Category::VillageSeat),
+    ]);
+    // A typo (三 for 山) finds 青山村 and the other one-character variants, shorter first.
+    assert_eq!(ids(&index, &q("青三村", Mode::Fuzzy)), ["1", "4", "2"]);
+    // Ranked: the exact name, a longer name starting with it, then a homophone (清 qing for
+    // 青 qing), then another wrong character.
+    assert_eq!(
+        ids(&index, &q("青山村", Mode::Fuzzy)),
+        ["1", "2", "5", "3", "4"]
+    );
+    assert_eq!(
+        rank(&['青', '山', '村'], "清山村"),
+        Some(RANK_ONE_HOMOPHONE)
+    );
+    assert_eq!(rank(&['青', '三', '村'], "青山村"), Some(RANK_ONE_TYPO));
+    assert_eq!(rank(&['青', '三', '镇'], "青山村"), None, "two wrong");
+    assert_eq!(
+        rank(&['青'], "清山村"),
+        None,
+        "one character tolerates none"
+    );
+}
+
+#[test]
+fn ranked_fuzzy_pages_continue_without_repeats() {
+    let names = [
+        "青山村",
+        "清山村",
+        "青田村",
+        "青山村委会",
+        "青石村",
+        "轻山村",
+    ];
+    let index = SearchIndex::build(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| entry(&i.to_string(), n, "330723105201", Category::VillageSeat))
+            .collect(),
+    );
+    let all = ids(&index, &q("青山村", Mode::Fuzzy));
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let query = Query {
+            page_size: 2,
+            page_token: &token,
+            ..q("青山村", Mode::Fuzzy)
+        };
+        let page = index.search(&query).expect("page");
+        paged.extend(page.ids);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(paged, all);
+    assert_eq!(all.len(), names.len());
+}

@@ -202,16 +202,50 @@ pub fn decision_due(calendar: &HolidayCalendar, received_on: Date) -> Date {
     calendar.period_end(received_on, DECISION_PERIOD_DAYS)
 }
 
-/// Civil-affairs organisation codes start their body with "MJ" (民政), followed by a
-/// 7-character serial.
+/// Civil-affairs organisation codes start their body (主体标识码, 9 characters) with "MJ" (民政),
+/// followed by a 6-character serial and the GB 11714 check character.
 const BODY_PREFIX: &str = "MJ";
 /// The 31 characters of GB 32100; the serial is written in base 31 with them.
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const SERIAL_LEN: u32 = 7;
+const SERIAL_LEN: u32 = 6;
+/// GB 11714-1997 weights of the 8 body characters.
+const BODY_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+
+/// The GB 11714 check character of an 8-character organisation-code body: digits count their
+/// value, letters A-Z 10-35; C9 = 11 - (sum of weighted values mod 11), 10 written X, 11 written 0.
+pub fn organisation_code_check(body8: &str) -> Option<char> {
+    if body8.len() != 8 {
+        return None;
+    }
+    let mut sum = 0u32;
+    for (c, w) in body8.chars().zip(BODY_WEIGHTS) {
+        let value = c.to_digit(36)?;
+        if c.is_ascii_lowercase() {
+            return None;
+        }
+        sum += value * w;
+    }
+    Some(match 11 - sum % 11 {
+        10 => 'X',
+        11 => '0',
+        n => char::from_digit(n, 10)?,
+    })
+}
+
+/// The full GB 32100 check: the code parses (charset, region, check character over the 17) and
+/// its body (characters 9-17) is an organisation code whose own check character is right.
+pub fn passes_full_credit_code_check(code: &str) -> bool {
+    let Ok(parsed) = CreditCode::parse(code) else {
+        return false;
+    };
+    let body = &parsed.as_str()[8..17];
+    organisation_code_check(&body[..8]).is_some_and(|c| body.ends_with(c))
+}
 
 /// Issues the credit code of the `sequence`-th organisation (1-based) registered by the county:
 /// authority 5 (civil affairs), the kind digit, the county's code, body "MJ" + the serial in
-/// base 31, and the check character. Distinct sequences of a county give distinct codes.
+/// base 31 + the GB 11714 check character, and the GB 32100 check character. Distinct sequences
+/// of a county give distinct codes.
 pub fn issue_credit_code(
     kind: OrganisationKind,
     county: &str,
@@ -229,6 +263,8 @@ pub fn issue_credit_code(
     }
     let mut body = String::from(BODY_PREFIX);
     body.extend(serial.iter().map(|b| char::from(*b)));
+    let check = organisation_code_check(&body).ok_or(CreditCodeError::Charset)?;
+    body.push(check);
     CreditCode::issue('5', kind.kind_digit(), county, &body)
 }
 
@@ -367,9 +403,37 @@ mod tests {
     }
 
     #[test]
+    fn the_organisation_code_check_character_follows_gb_11714() {
+        // Bodies of published credit codes (91330100716105852F, 9144030071526726XG).
+        assert_eq!(organisation_code_check("71610585"), Some('2'));
+        assert_eq!(organisation_code_check("71526726"), Some('X'));
+        assert!(passes_full_credit_code_check("91330100716105852F"));
+        assert!(passes_full_credit_code_check("9144030071526726XG"));
+        assert_eq!(organisation_code_check("7161058"), None);
+    }
+
+    #[test]
+    fn issued_codes_pass_the_full_gb_32100_check_body_included() {
+        for seq in (1..3_000).chain([31u64.pow(6) - 1]) {
+            let code =
+                issue_credit_code(OrganisationKind::SocialGroup, "330723", seq).expect("issues");
+            assert!(
+                passes_full_credit_code_check(code.as_str()),
+                "{}",
+                code.as_str()
+            );
+        }
+        // A code whose body check character is wrong passes the 18th-character check but not
+        // the full one.
+        let body_wrong = CreditCode::issue('5', '1', "330723", "MJ0000019").expect("issues");
+        assert!(CreditCode::parse(body_wrong.as_str()).is_ok());
+        assert!(!passes_full_credit_code_check(body_wrong.as_str()));
+    }
+
+    #[test]
     fn distinct_sequence_numbers_give_distinct_valid_codes() {
         let mut seen = HashSet::new();
-        for seq in (1..5_000).chain([31u64.pow(7) - 1]) {
+        for seq in (1..5_000).chain([31u64.pow(6) - 1]) {
             let code =
                 issue_credit_code(OrganisationKind::SocialGroup, "330723", seq).expect("issues");
             assert!(CreditCode::parse(code.as_str()).is_ok());
@@ -383,6 +447,6 @@ mod tests {
     #[test]
     fn sequence_zero_and_overflow_are_not_issued() {
         assert!(issue_credit_code(OrganisationKind::SocialGroup, "330723", 0).is_err());
-        assert!(issue_credit_code(OrganisationKind::SocialGroup, "330723", 31u64.pow(7)).is_err());
+        assert!(issue_credit_code(OrganisationKind::SocialGroup, "330723", 31u64.pow(6)).is_err());
     }
 }

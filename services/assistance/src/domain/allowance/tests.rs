@@ -13,6 +13,11 @@ fn version() -> PolicyVersion {
     Policy::default_policy().in_force_on(ON).clone()
 }
 
+/// The 低保 amount, in range for every figure these tests use.
+fn amount(policy: &PolicyVersion, area: Area, members: &[&Member], on: Date) -> Computation {
+    minimum_living_amount(policy, area, members, on).expect("in range")
+}
+
 fn refs(members: &[Member]) -> Vec<&Member> {
     members.iter().collect()
 }
@@ -21,8 +26,8 @@ fn refs(members: &[Member]) -> Vec<&Member> {
 fn the_allowance_is_the_gap_to_the_standard_times_members() {
     // 审核确认办法 art. 6 / county policy: (standard - per-member income) x members.
     let members = [adult("a", 100_000), adult("b", 50_000), adult("c", 0)];
-    let computation = minimum_living_amount(&version(), Area::Rural, &refs(&members), ON);
-    assert_eq!(computation.total_fen, 3 * STANDARD - 150_000);
+    let computation = amount(&version(), Area::Rural, &refs(&members), ON);
+    assert_eq!(computation.total_fen.get(), 3 * STANDARD - 150_000);
     assert_eq!(computation.policy_version, "330723-2025-07-example");
     assert_eq!(computation.lines[0].item, "gap");
 }
@@ -35,7 +40,7 @@ fn category_add_ons_stack_across_categories() {
         kind: DisabilityKind::Physical,
     });
     let child = member("c", date!(2016 - 03 - 01), 0);
-    let computation = minimum_living_amount(&version(), Area::Rural, &[&elder, &child], ON);
+    let computation = amount(&version(), Area::Rural, &[&elder, &child], ON);
     let addons = &version().addons;
     let items: Vec<&str> = computation.lines.iter().map(|l| l.item.as_str()).collect();
     assert_eq!(
@@ -48,8 +53,11 @@ fn category_add_ons_stack_across_categories() {
         ]
     );
     assert_eq!(
-        computation.total_fen,
-        2 * STANDARD + addons.elderly_fen + addons.severely_disabled_fen + addons.child_fen
+        computation.total_fen.get(),
+        2 * STANDARD
+            + addons.elderly_fen.get()
+            + addons.severely_disabled_fen.get()
+            + addons.child_fen.get()
     );
 }
 
@@ -58,7 +66,7 @@ fn the_elderly_add_on_starts_on_the_birthday_of_the_policy_age() {
     let turns_70_on = member("e", date!(1956 - 01 - 10), 0);
     let turns_70_next_day = member("f", date!(1956 - 01 - 11), 0);
     let has = |m: &Member| {
-        minimum_living_amount(&version(), Area::Rural, &[m], ON)
+        amount(&version(), Area::Rural, &[m], ON)
             .lines
             .iter()
             .any(|l| l.item == "addon:elderly")
@@ -70,31 +78,34 @@ fn the_elderly_add_on_starts_on_the_birthday_of_the_policy_age() {
 #[test]
 fn the_gap_is_never_negative_when_income_exceeds_the_standard() {
     let members = [adult("a", 500_000)];
-    let computation = minimum_living_amount(&version(), Area::Rural, &refs(&members), ON);
-    assert_eq!(computation.lines[0].amount_fen, 0);
-    assert_eq!(computation.total_fen, 0);
+    let computation = amount(&version(), Area::Rural, &refs(&members), ON);
+    assert_eq!(computation.lines[0].amount_fen, Fen::ZERO);
+    assert_eq!(computation.total_fen, Fen::ZERO);
 }
 
 #[test]
 fn the_total_is_rounded_up_to_whole_yuan_when_the_policy_says_so() {
     let members = [adult("a", 100_001)];
-    let computation = minimum_living_amount(&version(), Area::Rural, &refs(&members), ON);
+    let computation = amount(&version(), Area::Rural, &refs(&members), ON);
     assert_eq!(
-        computation.total_fen, 17_500,
+        computation.total_fen.get(),
+        17_500,
         "17,499 fen rounds up to 175 yuan"
     );
     assert_eq!(
         computation
             .lines
             .last()
-            .map(|l| (l.item.as_str(), l.amount_fen)),
+            .map(|l| (l.item.as_str(), l.amount_fen.get())),
         Some(("rounding", 1))
     );
 
     let mut exact = version();
     exact.rounding = Rounding::None;
     assert_eq!(
-        minimum_living_amount(&exact, Area::Rural, &refs(&members), ON).total_fen,
+        amount(&exact, Area::Rural, &refs(&members), ON)
+            .total_fen
+            .get(),
         17_499
     );
 }
@@ -120,7 +131,7 @@ fn a_near_threshold_household_gets_no_monthly_allowance() {
     let h = household(vec![adult("a", 240_000), adult("b", 0)]);
     assert_eq!(
         assess_near_threshold(&version(), &h).map(|c| c.total_fen),
-        Ok(0)
+        Ok(Fen::ZERO)
     );
     let below = household(vec![adult("a", 0), adult("b", 0)]);
     assert_eq!(
@@ -134,7 +145,7 @@ fn property_over_the_limit_refuses_the_allowance() {
     let mut a = adult("a", 0);
     a.properties.push(crate::domain::household::Property {
         kind: crate::domain::household::PropertyKind::Vehicle,
-        value_fen: 1_000_000,
+        value_fen: Fen::new(1_000_000),
     });
     let h = household(vec![a]);
     assert_eq!(
@@ -155,8 +166,8 @@ fn individual_coverage_computes_a_severely_disabled_member_as_a_household_of_one
     let computation = assess_minimum_living(&version(), &h, Some("d"), ON).expect("covered alone");
     assert_eq!(computation.members, 1);
     assert_eq!(
-        computation.total_fen,
-        STANDARD + version().addons.severely_disabled_fen
+        computation.total_fen.get(),
+        STANDARD + version().addons.severely_disabled_fen.get()
     );
 }
 
@@ -203,9 +214,97 @@ proptest! {
     #[test]
     fn allowances_are_never_negative_and_whole_yuan(incomes in prop::collection::vec(0i64..2_000_000, 1..7)) {
         let members: Vec<Member> = incomes.iter().enumerate().map(|(i, income)| adult(&i.to_string(), *income)).collect();
-        let computation = minimum_living_amount(&version(), Area::Urban, &refs(&members), ON);
-        prop_assert!(computation.total_fen >= 0);
-        prop_assert_eq!(computation.total_fen % 100, 0);
-        prop_assert_eq!(computation.lines.iter().map(|l| l.amount_fen).sum::<i64>(), computation.total_fen);
+        let computation = amount(&version(), Area::Urban, &refs(&members), ON);
+        prop_assert!(!computation.total_fen.is_negative());
+        prop_assert_eq!(computation.total_fen.get() % 100, 0);
+        prop_assert_eq!(Fen::checked_sum(computation.lines.iter().map(|l| l.amount_fen)), Some(computation.total_fen));
     }
+}
+
+#[test]
+fn add_ons_may_be_a_share_of_the_members_own_standard() {
+    // County policy: the elderly add-on as 10% of the member's own (urban or rural) standard.
+    let mut policy = version();
+    policy.urban_standard_fen = Fen::new(130_000);
+    policy.rural_standard_fen = Fen::new(110_000);
+    policy.addons.elderly_percent = Some(10);
+    let mut elder = member("e", date!(1950 - 03 - 01), 0);
+    let rural = amount(&policy, Area::Rural, &[&elder], ON);
+    let line = rural
+        .lines
+        .iter()
+        .find(|l| l.item == "addon:elderly")
+        .expect("elderly add-on");
+    assert_eq!(line.amount_fen, Fen::new(11_000));
+    elder.own_area = Some(Area::Urban);
+    let mixed = amount(&policy, Area::Rural, &[&elder], ON);
+    let line = mixed
+        .lines
+        .iter()
+        .find(|l| l.item == "addon:elderly")
+        .expect("elderly add-on");
+    assert_eq!(
+        line.amount_fen,
+        Fen::new(13_000),
+        "the member's own urban standard"
+    );
+}
+
+#[test]
+fn add_ons_stack_or_pay_the_single_highest_by_county_policy() {
+    let mut policy = version();
+    let mut elder = member("e", date!(1950 - 03 - 01), 0);
+    elder.disability = Some(Disability {
+        grade: 1,
+        kind: DisabilityKind::Physical,
+    });
+    let stacked = amount(&policy, Area::Rural, &[&elder], ON);
+    let addons: Vec<&str> = stacked
+        .lines
+        .iter()
+        .filter(|l| l.item.starts_with("addon:"))
+        .map(|l| l.item.as_str())
+        .collect();
+    assert_eq!(addons, ["addon:elderly", "addon:severely_disabled"]);
+    policy.addons.combine = crate::domain::policy::AddonRule::Highest;
+    let highest = amount(&policy, Area::Rural, &[&elder], ON);
+    let addons: Vec<(&str, Fen)> = highest
+        .lines
+        .iter()
+        .filter(|l| l.item.starts_with("addon:"))
+        .map(|l| (l.item.as_str(), l.amount_fen))
+        .collect();
+    assert_eq!(
+        addons,
+        [(
+            "addon:severely_disabled",
+            policy.addons.severely_disabled_fen
+        )]
+    );
+}
+
+#[test]
+fn the_asset_limit_may_be_a_multiple_of_the_areas_standard() {
+    // County policy: financial assets up to 24 months of the area's standard per member.
+    let mut policy = version();
+    policy.property_limits.financial_assets_standard_months = Some(24);
+    policy.urban_standard_fen = Fen::new(130_000);
+    policy.rural_standard_fen = Fen::new(110_000);
+    assert_eq!(
+        policy.financial_assets_limit(Area::Urban, 2),
+        Some(Fen::new(130_000 * 24 * 2))
+    );
+    let mut saver = adult("s", 0);
+    saver.properties.push(crate::domain::household::Property {
+        kind: crate::domain::household::PropertyKind::Financial,
+        value_fen: Fen::new(110_000 * 24 + 1),
+    });
+    let rural = household(vec![saver.clone()]);
+    assert_eq!(
+        assess_minimum_living(&policy, &rural, None, ON),
+        Err(Ineligible::PropertyOverLimit)
+    );
+    let mut urban = household(vec![saver]);
+    urban.area = Area::Urban;
+    assert!(assess_minimum_living(&policy, &urban, None, ON).is_ok());
 }

@@ -1,5 +1,7 @@
 use time::macros::date;
 
+use money::Fen;
+
 use super::*;
 use crate::domain::household::fixtures::{adult, household};
 
@@ -23,7 +25,7 @@ fn allowance(members: Vec<Member>, approved_on: Date) -> Terms {
 fn wages(monthly_fen: i64) -> Vec<Income> {
     vec![Income {
         kind: IncomeKind::Wages,
-        monthly_fen,
+        monthly_fen: Fen::new(monthly_fen),
     }]
 }
 
@@ -31,11 +33,17 @@ fn wages(monthly_fen: i64) -> Vec<Income> {
 fn a_benefit_is_paid_from_the_month_after_approval() {
     let policy = Policy::default_policy();
     let terms = allowance(vec![adult("a", 0)], date!(2026 - 01 - 31));
-    assert_eq!(terms.amount_for(&policy, month("2026-01")), None);
+    assert_eq!(
+        terms
+            .amount_for(&policy, month("2026-01"))
+            .expect("in range"),
+        None
+    );
     assert_eq!(
         terms
             .amount_for(&policy, month("2026-02"))
-            .map(|c| c.total_fen),
+            .expect("in range")
+            .map(|c| c.total_fen.get()),
         Some(STANDARD_2025)
     );
 }
@@ -47,11 +55,15 @@ fn a_new_standard_applies_to_existing_recipients_from_its_effective_month() {
     assert_eq!(
         terms
             .amount_for(&policy, month("2026-06"))
-            .map(|c| c.total_fen),
+            .expect("in range")
+            .map(|c| c.total_fen.get()),
         Some(2 * STANDARD_2025)
     );
-    let july = terms.amount_for(&policy, month("2026-07")).expect("paid");
-    assert_eq!(july.total_fen, 2 * STANDARD_2026);
+    let july = terms
+        .amount_for(&policy, month("2026-07"))
+        .expect("in range")
+        .expect("paid");
+    assert_eq!(july.total_fen.get(), 2 * STANDARD_2026);
     assert_eq!(july.policy_version, "330723-2026-07-example");
 }
 
@@ -75,8 +87,18 @@ fn a_terminated_benefit_pays_the_month_of_the_event_and_not_after() {
         terminate(&mut terms, date!(2026 - 04 - 20)),
         Ok(month("2026-05"))
     );
-    assert!(terms.amount_for(&policy, month("2026-04")).is_some());
-    assert_eq!(terms.amount_for(&policy, month("2026-05")), None);
+    assert!(
+        terms
+            .amount_for(&policy, month("2026-04"))
+            .expect("in range")
+            .is_some()
+    );
+    assert_eq!(
+        terms
+            .amount_for(&policy, month("2026-05"))
+            .expect("in range"),
+        None
+    );
     assert_eq!(
         terminate(&mut terms, date!(2026 - 04 - 21)),
         Err(ChangeError::Ended)
@@ -101,17 +123,20 @@ fn income_rising_above_the_standard_from_work_starts_the_phase_out_at_the_previo
         Ok(IncomeChangeOutcome::PhaseOut {
             from: month("2026-01"),
             until: month("2026-06"),
-            amount_fen: 2 * STANDARD_2025
+            amount_fen: Fen::new(2 * STANDARD_2025)
         })
     );
     assert_eq!(
         terms
             .amount_for(&policy, month("2026-06"))
-            .map(|c| c.total_fen),
+            .expect("in range")
+            .map(|c| c.total_fen.get()),
         Some(2 * STANDARD_2025)
     );
     assert_eq!(
-        terms.amount_for(&policy, month("2026-07")),
+        terms
+            .amount_for(&policy, month("2026-07"))
+            .expect("in range"),
         None,
         "ends after six months"
     );
@@ -138,7 +163,7 @@ fn income_rising_above_the_standard_otherwise_lapses_the_benefit_next_month() {
         "a",
         vec![Income {
             kind: IncomeKind::Transfer,
-            monthly_fen: 200_000,
+            monthly_fen: Fen::new(200_000),
         }],
         false,
         date!(2025 - 12 - 15),
@@ -149,7 +174,12 @@ fn income_rising_above_the_standard_otherwise_lapses_the_benefit_next_month() {
             from: month("2026-01")
         })
     );
-    assert_eq!(terms.amount_for(&policy, month("2026-01")), None);
+    assert_eq!(
+        terms
+            .amount_for(&policy, month("2026-01"))
+            .expect("in range"),
+        None
+    );
 }
 
 #[test]
@@ -168,13 +198,14 @@ fn a_smaller_income_change_recomputes_from_the_next_month() {
         outcome,
         Ok(IncomeChangeOutcome::Recomputed {
             from: month("2026-01"),
-            amount_fen: 2 * STANDARD_2025 - 50_000
+            amount_fen: Fen::new(2 * STANDARD_2025 - 50_000)
         })
     );
     assert_eq!(
         terms
             .amount_for(&policy, month("2025-12"))
-            .map(|c| c.total_fen),
+            .expect("in range")
+            .map(|c| c.total_fen.get()),
         Some(2 * STANDARD_2025),
         "history unchanged"
     );
@@ -201,8 +232,18 @@ fn the_death_of_the_only_member_ends_the_benefit_the_month_after() {
             from: month("2026-03")
         })
     );
-    assert!(terms.amount_for(&policy, month("2026-02")).is_some());
-    assert_eq!(terms.amount_for(&policy, month("2026-03")), None);
+    assert!(
+        terms
+            .amount_for(&policy, month("2026-02"))
+            .expect("in range")
+            .is_some()
+    );
+    assert_eq!(
+        terms
+            .amount_for(&policy, month("2026-03"))
+            .expect("in range"),
+        None
+    );
     assert_eq!(
         record_death(&mut terms, &policy, "a", date!(2026 - 02 - 14)),
         None,
@@ -219,19 +260,21 @@ fn the_death_of_one_member_recalculates_the_household_without_them() {
         outcome,
         Some(DeathOutcome::Recalculated {
             from: month("2026-03"),
-            amount_fen: STANDARD_2025
+            amount_fen: Fen::new(STANDARD_2025)
         })
     );
     assert_eq!(
         terms
             .amount_for(&policy, month("2026-02"))
-            .map(|c| c.total_fen),
+            .expect("in range")
+            .map(|c| c.total_fen.get()),
         Some(2 * STANDARD_2025)
     );
     assert_eq!(
         terms
             .amount_for(&policy, month("2026-03"))
-            .map(|c| (c.members, c.total_fen)),
+            .expect("in range")
+            .map(|c| (c.members, c.total_fen.get())),
         Some((1, STANDARD_2025))
     );
     assert_eq!(

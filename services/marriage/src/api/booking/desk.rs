@@ -11,13 +11,13 @@ use sqlx::AnyConnection;
 use tokio::sync::mpsc;
 
 use super::{
-    COMMIT_BATCH, HOLD_MAX, Known, LOOKUP_BATCH, Lookup, Outcome, Pending, RPC, book_alone, reused,
-    settle, store_unavailable,
+    COMMIT_BATCH, HOLD_MAX, Known, LOOKUP_BATCH, Lookup, Outcome, Pending, answer_stored,
+    book_alone, reused, settle, store_unavailable,
 };
-use crate::api::appointments::appointment;
+use crate::convert::appointment;
 use crate::domain::Refusal;
-use crate::store::keys::{self, NewKey};
-use crate::store::{self, AppointmentRow, SeatWant};
+use crate::store::keys::{self, CallerKey, NewBooking};
+use crate::store::{self, SeatWant};
 
 /// The desk: one task that answers request-id lookups and commits booking groups.
 ///
@@ -158,62 +158,45 @@ async fn commit_and_answer(
 
 /// Commits a group of attempts in one transaction; returns each one's outcome, in order.
 ///
-/// Lock order, the same in every group and as in a single booking: idempotency keys (sorted by
-/// request id), then slot rows (in key order), then the audit head.
+/// Lock order, the same in every group and as in a single booking: slot rows (in key order),
+/// then the appointment rows' unique keys, then the audit head.
 async fn commit_group(
     conn: &mut AnyConnection,
     dialect: Dialect,
     group: &[Pending],
 ) -> Result<Vec<Outcome>, ServiceError> {
-    let request_id = |i: usize| group[i].attempt.request.request_id.as_str();
+    let caller_keys: Vec<CallerKey> = group.iter().map(|p| p.attempt.caller_key()).collect();
     let mut outcomes = vec![Outcome::Alone; group.len()];
-    // The first attempt of each request id is decided here; a repeat stays `Alone` and is
-    // answered after the commit, from the key the first one left.
+    // The first attempt of each caller's request id is decided here; a repeat stays `Alone` and
+    // is answered after the commit, from the booking the first one left.
     let mut seen = HashSet::new();
-    let leader: Vec<bool> = (0..group.len())
-        .map(|i| seen.insert(request_id(i)))
-        .collect();
-    let mut leaders: Vec<usize> = (0..group.len()).filter(|&i| leader[i]).collect();
-    leaders.sort_by_key(|&i| request_id(i));
-    let responses: Vec<String> = leaders
-        .iter()
-        .map(|&i| keys::encode_response(&appointment(&group[i].attempt.row)))
-        .collect();
-    let new_keys: Vec<NewKey<'_>> = leaders
-        .iter()
-        .zip(&responses)
-        .map(|(&i, response)| NewKey {
-            request_id: request_id(i),
-            fingerprint: &group[i].fingerprint,
-            response,
-        })
-        .collect();
+    let leader: Vec<bool> = caller_keys.iter().map(|k| seen.insert(k)).collect();
+    let leaders: Vec<usize> = (0..group.len()).filter(|&i| leader[i]).collect();
+    let asked: Vec<&CallerKey> = leaders.iter().map(|&i| &caller_keys[i]).collect();
 
-    let now = kit::now_ms();
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    let claimed = keys::claim_keys(&mut tx, RPC, &new_keys, now).await?;
-    let used: Vec<&str> = leaders
+    let now = group
         .iter()
-        .map(|&i| request_id(i))
-        .filter(|id| !claimed.contains(*id))
-        .collect();
-    let stored = keys::stored_keys(&mut tx, RPC, &used).await?;
+        .map(|p| p.attempt.now_ms)
+        .max()
+        .unwrap_or_default();
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let stored = keys::stored_bookings(&mut tx, &asked).await?;
+    let mut fresh = Vec::new();
     for &i in &leaders {
-        if claimed.contains(request_id(i)) {
-            continue;
-        }
-        outcomes[i] = match stored.get(request_id(i)) {
-            Some(key) if key.fingerprint == group[i].fingerprint => {
-                keys::decode_response(&key.response).map_or(Outcome::Alone, Outcome::Answered)
+        match stored.get(&caller_keys[i]) {
+            None => fresh.push(i),
+            Some(first) => {
+                outcomes[i] = match answer_stored(first, &group[i].fingerprint) {
+                    Ok(answer) => Outcome::Answered(answer),
+                    Err(_) => Outcome::Reused,
+                }
             }
-            Some(_) => Outcome::Reused,
-            None => Outcome::Alone,
-        };
+        }
     }
 
     // Seats: first come, first served within a slot.
     let mut by_slot: BTreeMap<(&str, time::Date, &str), Vec<usize>> = BTreeMap::new();
-    for i in (0..group.len()).filter(|&i| leader[i] && claimed.contains(request_id(i))) {
+    for &i in &fresh {
         let row = &group[i].attempt.row;
         by_slot
             .entry((row.office_id.as_str(), row.date, row.slot.as_str()))
@@ -243,15 +226,15 @@ async fn commit_group(
     let booked: Vec<usize> = (0..group.len())
         .filter(|&i| matches!(outcomes[i], Outcome::Booked))
         .collect();
-    let rows: Vec<&AppointmentRow> = booked.iter().map(|&i| &group[i].attempt.row).collect();
-    store::insert_appointments(&mut tx, &rows, now).await?;
-    let not_taken: Vec<&str> = by_slot
-        .values()
-        .flatten()
-        .filter(|&&i| !matches!(outcomes[i], Outcome::Booked))
-        .map(|&i| request_id(i))
+    let bookings: Vec<NewBooking<'_>> = booked
+        .iter()
+        .map(|&i| NewBooking {
+            row: &group[i].attempt.row,
+            request_id: &caller_keys[i].request_id,
+            fingerprint: &group[i].fingerprint,
+        })
         .collect();
-    keys::release_keys(&mut tx, RPC, &not_taken).await?;
+    keys::insert_bookings(&mut tx, &bookings, now).await?;
     let entries: Vec<AuditEntry> = booked
         .iter()
         .map(|&i| group[i].attempt.entry.clone())
@@ -261,30 +244,22 @@ async fn commit_group(
     Ok(outcomes)
 }
 
-/// Looks request ids up in one query: unknown, answered before, or used for another request.
+/// Looks callers' request ids up in one query: unknown, answered before, or used for another
+/// request.
 pub(super) async fn lookup_now(
     conn: &mut AnyConnection,
     lookups: &[Lookup],
 ) -> Result<Vec<Result<Known, ServiceError>>, sqlx::Error> {
-    let ids: Vec<&str> = lookups
-        .iter()
-        .map(|l| l.request_id.as_str())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let stored = keys::stored_keys(conn, RPC, &ids).await?;
+    let asked: Vec<&CallerKey> = lookups.iter().map(|l| &l.key).collect();
+    let stored = keys::stored_bookings(conn, &asked).await?;
     Ok(lookups
         .iter()
-        .map(|l| match stored.get(&l.request_id) {
+        .map(|l| match stored.get(&l.key) {
             None => Ok(Known::Unknown),
-            Some(key) if key.fingerprint != l.fingerprint => Ok(Known::Reused),
-            Some(key) => keys::decode_response(&key.response)
-                .map(Known::Answer)
-                .ok_or_else(|| {
-                    ServiceError::Internal(anyhow::anyhow!(
-                        "stored booking response does not decode"
-                    ))
-                }),
+            Some(first) => match answer_stored(first, &l.fingerprint) {
+                Ok(answer) => Ok(Known::Answer(answer)),
+                Err(_) => Ok(Known::Reused),
+            },
         })
         .collect())
 }

@@ -7,18 +7,22 @@
 //!    request that already booked still gets its first answer; the lookups of a burst share
 //!    one query per batch. A request id still in flight in this process is never refused by the
 //!    gate: it joins the commit queue and gets the first attempt's answer there.
-//! 2. Admitted attempts are committed in groups (up to [`COMMIT_BATCH`] per transaction): keys
-//!    claimed in one statement, one conditional seat UPDATE for all its slots (each row checks
+//! 2. Admitted attempts are committed in groups (up to [`COMMIT_BATCH`] per transaction): the
+//!    callers' request ids looked up in one query, one conditional seat UPDATE for all its
+//!    slots (each row checks
 //!    `booked + n <= quota`; a slot where not all fit is served seat by seat),
-//!    the appointment rows in one statement, the group's audit rows in one statement
-//!    ([`crate::store::audit`]). One booking that cannot be served (slot full, key reused)
+//!    the appointment rows (with their keys) in one statement, the group's audit rows in one
+//!    statement. One booking that cannot be served (slot full, key reused)
 //!    does not fail the others; a database error fails the group, which is then booked one by
-//!    one through `kit::idempotency::once`. One task, the [`desk`], does the lookups and the
+//!    one in a transaction each. One task, the [`desk`], does the lookups and the
 //!    commits on one connection it keeps while work keeps coming.
 //! 3. Offices are read once per process (they never change).
 //!
-//! The idempotency semantics are those of `kit::idempotency` (same table, same fingerprint,
-//! same stored response; see [`crate::store::keys`]).
+//! Request ids (AIP-155) are scoped to the caller: a booking is its own idempotency record,
+//! keyed by the caller's subject and request id on the appointment row ([`crate::store::keys`]).
+//! The same caller's retry gets the first answer, the same id with another request is
+//! `REQUEST_ID_REUSED`, and the same id from another caller is that caller's own request:
+//! never the first caller's appointment. Nothing is written to kit's idempotency table.
 
 mod desk;
 
@@ -29,19 +33,17 @@ use std::time::Duration;
 use auth::audit::AuditEntry;
 use contracts::civil::marriage::v1 as pb;
 use kit::ServiceError;
-use kit::idempotency::{REQUEST_ID_REUSED, once};
+use kit::idempotency::REQUEST_ID_REUSED;
 use kit::store::Db;
 use tokio::sync::{mpsc, oneshot};
 
-use super::appointments::appointment;
+use crate::convert::appointment;
 use crate::domain::Refusal;
 use crate::domain::appointment::free_seats;
 use crate::gate::{Permit, SlotGate, SlotGates, SlotKey, monotonic_ms};
-use crate::store::keys;
+use crate::store::keys::{self, CallerKey, NewBooking, StoredBooking};
 use crate::store::{self, AppointmentRow};
 
-/// The RPC name the idempotency keys of bookings are stored under.
-const RPC: &str = "BookAppointment";
 /// Bookings committed in one transaction at most.
 pub const COMMIT_BATCH: usize = 64;
 /// Request ids looked up in one query at most.
@@ -58,9 +60,19 @@ pub struct Attempt {
     /// The appointment it creates if it gets a seat (id chosen up front).
     pub row: AppointmentRow,
     pub entry: AuditEntry,
+    /// When the attempt was made (the service's clock).
+    pub now_ms: i64,
 }
 
 impl Attempt {
+    /// The request id as this caller sent it.
+    fn caller_key(&self) -> CallerKey {
+        CallerKey {
+            caller: self.row.booked_by.clone(),
+            request_id: self.request.request_id.clone(),
+        }
+    }
+
     fn key(&self) -> SlotKey {
         SlotKey {
             office_id: self.row.office_id.clone(),
@@ -99,7 +111,7 @@ struct Pending {
 }
 
 struct Lookup {
-    request_id: String,
+    key: CallerKey,
     fingerprint: String,
     reply: oneshot::Sender<Result<Known, ServiceError>>,
 }
@@ -109,8 +121,9 @@ struct Lookup {
 pub struct Bookings {
     db: Db,
     gates: Arc<SlotGates>,
-    /// Request ids being booked by this process right now, with how many attempts carry each.
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    /// Callers' request ids being booked by this process right now, with how many attempts
+    /// carry each.
+    in_flight: Arc<Mutex<HashMap<CallerKey, usize>>>,
     commits: mpsc::Sender<Pending>,
     lookups: mpsc::Sender<Lookup>,
 }
@@ -133,8 +146,8 @@ impl Bookings {
     /// Books one seat, or answers why not.
     pub async fn book(&self, attempt: Attempt) -> Result<pb::Appointment, ServiceError> {
         check_request_id(&attempt.request.request_id)?;
-        let request_id = attempt.request.request_id.clone();
-        let _flying = InFlight::enter(&self.in_flight, &request_id);
+        let caller_key = attempt.caller_key();
+        let _flying = InFlight::enter(&self.in_flight, &caller_key);
         let key = attempt.key();
         let Some(gate) = self.gate(&key).await? else {
             // Not offered (or opened a moment ago elsewhere): the plain path decides.
@@ -144,11 +157,12 @@ impl Bookings {
         if let Some(permit) = self.admit(&gate, &key).await? {
             return self.commit(attempt, fingerprint, gate, Some(permit)).await;
         }
-        if InFlight::count(&self.in_flight, &request_id) > 1 {
-            // The first attempt with this id is still being booked here: share its answer.
+        if InFlight::count(&self.in_flight, &caller_key) > 1 {
+            // The caller's first attempt with this id is still being booked here: share its
+            // answer.
             return self.commit(attempt, fingerprint, gate, None).await;
         }
-        match self.lookup(request_id, fingerprint).await? {
+        match self.lookup(caller_key, fingerprint).await? {
             Known::Answer(first) => Ok(first),
             Known::Reused => Err(reused()),
             Known::Unknown => Err(Refusal::SlotFull.into()),
@@ -235,10 +249,10 @@ impl Bookings {
             .map_err(|_| ServiceError::Unavailable("the booking desk stopped; retry".into()))?
     }
 
-    async fn lookup(&self, request_id: String, fingerprint: String) -> Result<Known, ServiceError> {
+    async fn lookup(&self, key: CallerKey, fingerprint: String) -> Result<Known, ServiceError> {
         let (reply, answer) = oneshot::channel();
         let lookup = Lookup {
-            request_id,
+            key,
             fingerprint,
             reply,
         };
@@ -254,28 +268,28 @@ impl Bookings {
     }
 }
 
-/// Registers a request id as being booked for as long as the guard lives.
+/// Registers a caller's request id as being booked for as long as the guard lives.
 struct InFlight {
-    map: Arc<Mutex<HashMap<String, usize>>>,
-    request_id: String,
+    map: Arc<Mutex<HashMap<CallerKey, usize>>>,
+    key: CallerKey,
 }
 
 impl InFlight {
-    fn enter(map: &Arc<Mutex<HashMap<String, usize>>>, request_id: &str) -> Self {
+    fn enter(map: &Arc<Mutex<HashMap<CallerKey, usize>>>, key: &CallerKey) -> Self {
         *map.lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(request_id.to_owned())
+            .entry(key.clone())
             .or_default() += 1;
         Self {
             map: Arc::clone(map),
-            request_id: request_id.to_owned(),
+            key: key.clone(),
         }
     }
 
-    fn count(map: &Mutex<HashMap<String, usize>>, request_id: &str) -> usize {
+    fn count(map: &Mutex<HashMap<CallerKey, usize>>, key: &CallerKey) -> usize {
         map.lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(request_id)
+            .get(key)
             .copied()
             .unwrap_or(0)
     }
@@ -284,16 +298,16 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get_mut(&self.request_id) {
+        if let Some(n) = map.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                map.remove(&self.request_id);
+                map.remove(&self.key);
             }
         }
     }
 }
 
-/// The request id rules of `kit::idempotency::once`, checked before the gate.
+/// The request id rules of `kit::idempotency`, checked before the gate.
 fn check_request_id(request_id: &str) -> Result<(), ServiceError> {
     if request_id.trim().is_empty() {
         return Err(ServiceError::invalid(
@@ -325,31 +339,65 @@ fn is_slot_full(e: &ServiceError) -> bool {
     matches!(e, ServiceError::Status(s) if kit::error::reason_of(s).as_deref() == Some(Refusal::SlotFull.reason()))
 }
 
-/// One booking in its own transaction through `kit::idempotency::once`: the path for slots
-/// without a gate and the fallback of a failed group.
+/// The first answer to a caller's retry, or `REQUEST_ID_REUSED` for another request.
+fn answer_stored(
+    stored: &StoredBooking,
+    fingerprint: &str,
+) -> Result<pb::Appointment, ServiceError> {
+    if stored.fingerprint == fingerprint {
+        Ok(appointment(&stored.first))
+    } else {
+        Err(reused())
+    }
+}
+
+/// True for an insert that lost a race on the caller's request id (another replica booked the
+/// same caller's request a moment earlier).
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db.is_unique_violation()
+            || matches!(db.code().as_deref(), Some("23505") | Some("2067") | Some("1555")))
+}
+
+/// One booking in its own transaction: the path for slots without a gate and the fallback of a
+/// failed group. The caller's request id is looked up first, in the same transaction.
 async fn book_one(db: &Db, attempt: Attempt) -> Result<pb::Appointment, ServiceError> {
-    let Attempt {
-        request,
+    let fingerprint = keys::fingerprint(&attempt.request);
+    let key = attempt.caller_key();
+    let mut tx = db.begin().await?;
+    if let Some(stored) = keys::stored_bookings(&mut tx, &[&key]).await?.get(&key) {
+        return answer_stored(stored, &fingerprint);
+    }
+    let row = &attempt.row;
+    if !store::take_seat(&mut tx, &row.office_id, row.date, &row.slot).await? {
+        let offered = store::slot_exists(&mut tx, &row.office_id, row.date, &row.slot).await?;
+        return Err(if offered {
+            Refusal::SlotFull
+        } else {
+            Refusal::SlotNotOffered
+        }
+        .into());
+    }
+    let booking = NewBooking {
         row,
-        entry,
-    } = attempt;
-    once(db, RPC, &request.request_id, &request, move |conn| {
-        Box::pin(async move {
-            if !store::take_seat(conn, &row.office_id, row.date, &row.slot).await? {
-                let offered = store::slot_exists(conn, &row.office_id, row.date, &row.slot).await?;
-                return Err(if offered {
-                    Refusal::SlotFull
-                } else {
-                    Refusal::SlotNotOffered
-                }
-                .into());
-            }
-            store::insert_appointment(conn, &row, kit::now_ms()).await?;
-            auth::audit::append(conn, &[entry]).await?;
-            Ok(appointment(&row))
-        })
-    })
-    .await
+        request_id: &key.request_id,
+        fingerprint: &fingerprint,
+    };
+    if let Err(e) = keys::insert_bookings(&mut tx, &[booking], attempt.now_ms).await {
+        if !is_unique_violation(&e) {
+            return Err(e.into());
+        }
+        drop(tx);
+        let mut conn = db.pool.acquire().await?;
+        let stored = keys::stored_bookings(&mut conn, &[&key]).await?;
+        return match stored.get(&key) {
+            Some(stored) => answer_stored(stored, &fingerprint),
+            None => Err(ServiceError::Aborted("concurrent booking, retry".into())),
+        };
+    }
+    auth::audit::append(&mut tx, std::slice::from_ref(&attempt.entry)).await?;
+    tx.commit().await?;
+    Ok(appointment(row))
 }
 
 /// Books an attempt on its own and settles its permit.

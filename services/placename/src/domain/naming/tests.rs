@@ -1,6 +1,7 @@
 use time::macros::date;
 
 use super::*;
+use crate::domain::refusal::RecordRef;
 
 fn existing<'a>(
     id: &'a str,
@@ -11,6 +12,7 @@ fn existing<'a>(
 ) -> Existing<'a> {
     Existing {
         id,
+        code: "33072305000001",
         name,
         pinyin_full: py,
         category,
@@ -46,6 +48,18 @@ fn a_village_name_used_in_the_same_county_is_a_duplicate_art_9() {
     )
     .expect_err("duplicate");
     assert_eq!(err.reason(), "PLACENAME_DUPLICATE");
+    let Refusal::Duplicate { existing, .. } = err else {
+        panic!("a duplicate");
+    };
+    assert_eq!(
+        existing,
+        RecordRef {
+            id: "a".into(),
+            code: "33072305000001".into(),
+            region: "330723105201".into(),
+        },
+        "the refusal names the existing record"
+    );
 }
 
 #[test]
@@ -92,16 +106,30 @@ fn a_township_name_repeats_within_the_province_only_art_9() {
 }
 
 #[test]
-fn a_road_name_repeats_within_the_built_up_area_only_art_9() {
+fn a_road_name_repeats_within_the_built_up_area_of_a_town_not_the_county_art_9() {
     let p = pinyin_forms("解放路").full;
     let others = [existing("a", "解放路", &p, Category::Road, "330723001")];
     assert!(
         check_proposal(
             &NamingPolicy::default(),
+            &proposal("解放路", Category::Road, "330723101"),
+            others.clone()
+        )
+        .is_ok(),
+        "another town of the county is another built-up area"
+    );
+    let mut county_town = NamingPolicy::default();
+    county_town
+        .scopes
+        .add_built_up_area(["330723001", "330723002", "330723003"]);
+    assert!(
+        check_proposal(
+            &county_town,
             &proposal("解放路", Category::Road, "330723002"),
             others.clone()
         )
-        .is_err()
+        .is_err(),
+        "the county town's 街道 are one built-up area by county policy"
     );
     assert!(
         check_proposal(
