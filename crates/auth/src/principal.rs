@@ -142,6 +142,16 @@ impl Principal {
         self.roles.iter().any(|r| r.sees_full_identity_numbers())
     }
 
+    /// An identity number as this caller may see it: whole for a role that sees numbers in
+    /// full, masked otherwise (the one place every service's views decide it).
+    pub fn shown_identity_number(&self, id_number: &str) -> String {
+        if self.sees_full_identity_numbers() {
+            id_number.to_owned()
+        } else {
+            civil_id::mask_id_number(id_number)
+        }
+    }
+
     /// The subject recorded in audit rows as "on whose behalf".
     pub fn on_behalf_of_subject(&self) -> &str {
         self.on_behalf_of

@@ -245,11 +245,7 @@ pub fn elder_out(
     e: &ElderRow,
 ) -> pb::Elder {
     let id = sealer.open(&e.id_sealed).unwrap_or_default();
-    let id_number = if p.sees_full_identity_numbers() {
-        id
-    } else {
-        civil_id::mask_id_number(&id)
-    };
+    let id_number = p.shown_identity_number(&id);
     pb::Elder {
         name: elder_name(&e.id),
         person: Some(PersonRef {

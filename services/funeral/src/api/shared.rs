@@ -77,13 +77,8 @@ pub async fn authorized_case(
 /// A person as this caller may see them: the number masked unless the role sees it in full.
 pub fn person(c: &Call, id_sealed: &str, name_sealed: &str) -> PersonRef {
     let id = c.sealer().open(id_sealed).unwrap_or_default();
-    let id_number = if c.principal().sees_full_identity_numbers() {
-        id
-    } else {
-        civil_id::mask_id_number(&id)
-    };
     PersonRef {
-        id_number,
+        id_number: c.principal().shown_identity_number(&id),
         name: c.sealer().open(name_sealed).unwrap_or_default(),
     }
 }

@@ -68,13 +68,8 @@ pub async fn locked_active(conn: &mut AnyConnection, id: &str) -> Result<OrgRow,
 /// in full.
 pub fn person(c: &Call, id_sealed: &str, name_sealed: &str) -> PersonRef {
     let id = c.sealer().open(id_sealed).unwrap_or_default();
-    let id_number = if c.principal().sees_full_identity_numbers() {
-        id
-    } else {
-        civil_id::mask_id_number(&id)
-    };
     PersonRef {
-        id_number,
+        id_number: c.principal().shown_identity_number(&id),
         name: c.sealer().open(name_sealed).unwrap_or_default(),
     }
 }
@@ -91,13 +86,8 @@ fn open_person(c: &Call, sealed: &str) -> Option<PersonRef> {
     }
     let text = c.sealer().open(sealed).ok()?;
     let (id, name) = text.split_once('\n')?;
-    let id_number = if c.principal().sees_full_identity_numbers() {
-        id.to_owned()
-    } else {
-        civil_id::mask_id_number(id)
-    };
     Some(PersonRef {
-        id_number,
+        id_number: c.principal().shown_identity_number(id),
         name: name.to_owned(),
     })
 }
