@@ -217,7 +217,9 @@ async fn two_replicas_on_one_postgres_database_complete_200_cases_without_runnin
     // Who holds the leases of running steps (settling a step clears its holder).
     let db = first.db("onematter").await;
     let mut holders = std::collections::HashSet::new();
-    let deadline = Instant::now() + Duration::from_secs(100);
+    // Not a speed check (that is the after-death bench): the cases must keep completing, so the
+    // test fails on a stall, not on a slow shared machine.
+    let (mut seen, mut progressed) = (-1_i64, Instant::now());
     loop {
         let running: Vec<String> =
             sqlx::query_scalar("SELECT leased_by FROM case_steps WHERE state = 'running'")
@@ -241,9 +243,12 @@ async fn two_replicas_on_one_postgres_database_complete_200_cases_without_runnin
         )
         .await;
         assert_eq!(stuck, 0, "a case parked or failed");
+        if completed > seen {
+            (seen, progressed) = (completed, Instant::now());
+        }
         assert!(
-            Instant::now() < deadline,
-            "{completed} of {CASES} cases completed"
+            progressed.elapsed() < Duration::from_secs(60),
+            "no case completed for 60 s: {completed} of {CASES} cases completed"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
