@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use http::Method;
-use prost_reflect::{DescriptorPool, MessageDescriptor, MethodDescriptor};
+use prost_reflect::{DescriptorPool, ExtensionDescriptor, MessageDescriptor, MethodDescriptor};
 
 use crate::PREFIX;
 use crate::error::ApiError;
@@ -64,6 +64,7 @@ impl Registry {
         for set in sets {
             pool.decode_file_descriptor_set(*set)?;
         }
+        let binding = pool.get_extension_by_name("google.api.http");
         let mut routes = BTreeMap::new();
         for service in pool.services() {
             let name = service.full_name();
@@ -74,18 +75,41 @@ impl Registry {
                 if method.is_client_streaming() {
                     continue; // none exist; a JSON body is one message
                 }
-                let key = format!("{name}/{}", method.name());
+                let Some(json_path) = binding.as_ref().and_then(|b| http_post_path(&method, b))
+                else {
+                    // No binding, no JSON route (a unit test keeps every served RPC bound).
+                    continue;
+                };
+                let Some(key) = json_path.strip_prefix(PREFIX) else {
+                    continue;
+                };
                 routes.insert(
-                    key.clone(),
+                    key.to_owned(),
                     Route {
-                        grpc_path: format!("/{key}"),
-                        json_path: format!("{PREFIX}{key}"),
+                        grpc_path: format!("/{name}/{}", method.name()),
+                        json_path: json_path.clone(),
                         method,
                     },
                 );
             }
         }
         Ok(Registry { pool, routes })
+    }
+
+    /// The served RPCs that carry no `google.api.http` POST binding (none should).
+    pub fn unbound(&self) -> Vec<String> {
+        let bound: std::collections::HashSet<&str> =
+            self.routes.values().map(|r| r.grpc_path.as_str()).collect();
+        self.pool
+            .services()
+            .filter(|s| {
+                s.full_name().starts_with("civil.")
+                    && !NOT_SERVED.iter().any(|p| s.full_name().starts_with(p))
+            })
+            .flat_map(|s| s.methods().collect::<Vec<_>>())
+            .map(|m| format!("/{}/{}", m.parent_service().full_name(), m.name()))
+            .filter(|path| !bound.contains(path.as_str()))
+            .collect()
     }
 
     pub fn pool(&self) -> &DescriptorPool {
@@ -115,6 +139,23 @@ impl Registry {
     }
 }
 
+/// The `post` path of a method's `google.api.http` binding, when it has one with the whole
+/// request as its body (the only binding the suite uses: `proto/annotate_http.py`).
+fn http_post_path(method: &MethodDescriptor, binding: &ExtensionDescriptor) -> Option<String> {
+    let options = method.options();
+    if !options.has_extension(binding) {
+        return None;
+    }
+    let rule = options.get_extension(binding);
+    let rule = rule.as_message()?;
+    let body = rule.get_field_by_name("body")?;
+    if body.as_str() != Some("*") {
+        return None;
+    }
+    let post = rule.get_field_by_name("post")?;
+    post.as_str().filter(|p| !p.is_empty()).map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +176,22 @@ mod tests {
             )
             .expect("WatchCase routed");
         assert!(watch.streaming());
+    }
+
+    #[test]
+    fn every_served_rpc_is_bound_by_google_api_http_to_its_canonical_post_path() {
+        let r = Registry::civil();
+        assert_eq!(
+            r.unbound(),
+            Vec::<String>::new(),
+            "RPCs without a google.api.http binding: run `python3 proto/annotate_http.py`"
+        );
+        for route in r.routes() {
+            assert_eq!(
+                route.json_path,
+                format!("{PREFIX}{}", &route.grpc_path[1..])
+            );
+        }
     }
 
     #[test]

@@ -27,7 +27,8 @@ impl Api<'_> {
             "Every RPC is served on the one port over gRPC, gRPC-Web and HTTP/JSON, by the same \
              handler with the same authentication, roles, audit, metrics and traces.\n\n\
              - gRPC: `/{{package.Service}}/{{Method}}`.\n\
-             - JSON: `POST /v1/{{package.Service}}/{{Method}}`, body the request message in \
+             - JSON: `POST /v1/{{package.Service}}/{{Method}}` (each RPC's `google.api.http` \
+             binding in the proto; `proto/annotate_http.py` adds it to a new RPC), body the request message in \
              canonical proto3 JSON (field names in lowerCamelCase or as in the proto; 64-bit \
              integers as strings; enums by name; an empty body is the empty message). The answer \
              is `200` with the response message in canonical proto3 JSON (fields at their default \
