@@ -120,6 +120,9 @@ fn after_death(v: &mut Violations, m: Option<&pb::AfterDeathMatter>, today: Date
         None => v.add("after_death.certificate", "is required"),
         Some(c) => certificate(v, c, deceased.as_ref().map(|d| &d.0), today),
     }
+    if let Some(a) = &m.arrangement {
+        arrangement(v, a);
+    }
     let mut m = m.clone();
     if let (Some(d), Some((_, p))) = (m.deceased.as_mut(), &deceased) {
         *d = p.clone();
@@ -128,6 +131,30 @@ fn after_death(v: &mut Violations, m: Option<&pb::AfterDeathMatter>, today: Date
         subject: deceased,
         input: m.encode_to_vec(),
         certificate: String::new(),
+    }
+}
+
+/// A cremation booking or a body burial, not both, not neither; funeral decides the rest (the
+/// day's slots, the zone).
+fn arrangement(v: &mut Violations, a: &pb::FuneralArrangement) {
+    const FIELD: &str = "after_death.arrangement";
+    let cremation = a.cremation_day.is_some();
+    let burial = !a.burial_region.trim().is_empty() || !a.burial_place.trim().is_empty();
+    match (cremation, burial) {
+        (true, true) => v.add(FIELD, "is either a cremation or a burial, not both"),
+        (false, false) => v.add(FIELD, "names neither a cremation day nor a burial"),
+        (true, false) => {
+            v.date(a.cremation_day.as_ref(), &format!("{FIELD}.cremation_day"));
+            v.check(
+                a.cremation_slot >= 0,
+                &format!("{FIELD}.cremation_slot"),
+                "is negative",
+            );
+        }
+        (false, true) => {
+            v.region(&a.burial_region, &format!("{FIELD}.burial_region"));
+            v.required(&a.burial_place, &format!("{FIELD}.burial_place"));
+        }
     }
 }
 

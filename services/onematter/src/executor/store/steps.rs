@@ -330,3 +330,24 @@ pub async fn skip_step(
     .rows_affected();
     Ok(n == 1)
 }
+
+/// Makes a step that waits (ready, its recheck in the future) due now, e.g. when the event it
+/// waits for arrived; attempts and deadline unchanged. True when such a step was waiting.
+pub async fn wake_waiting(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    step: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE case_steps SET next_run_at_ms = $3
+         WHERE case_id = $1 AND step = $2 AND state = 'ready' AND phase = 'do' AND next_run_at_ms > $3",
+    )
+    .bind(case_id)
+    .bind(step)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
