@@ -89,7 +89,7 @@ async fn outside_systems_that_stay_down_park_the_case_and_the_operator_retries_o
     );
     assert_eq!(
         count_steps(&parked, pb::StepState::Succeeded),
-        7,
+        8,
         "the rest finished"
     );
     assert_eq!(outside.calls(HOUSEHOLD), 10);

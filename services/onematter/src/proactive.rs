@@ -74,12 +74,16 @@ pub async fn on_cremation_completed(executor: &Executor, event: &Event) -> anyho
         return Ok(false);
     };
     drop(conn);
-    let woken = executor.wake(&case_id, after_death::DISPOSAL).await?;
-    if woken {
-        tracing::info!(case_id = %case_id, "cremation completed: funeral step rechecks now");
-        executor.signals().notify(&case_id);
+    match executor.wake(&case_id, after_death::DISPOSAL).await? {
+        store::Wake::Woken => {
+            tracing::info!(case_id = %case_id, "cremation completed: funeral step rechecks now");
+            executor.signals().notify(&case_id);
+            Ok(true)
+        }
+        // It may have read the case before the cremation: the bus redelivers after a back-off.
+        store::Wake::Running => anyhow::bail!("the funeral step is running; look again"),
+        store::Wake::Nothing => Ok(false),
     }
-    Ok(woken)
 }
 
 fn subscribe_marriages(ctx: &ServiceContext, executor: Arc<Executor>) {

@@ -1978,7 +1978,11 @@ async fn the_plan_books_the_cremation_and_deregistration_waits_for_the_certifica
     );
     {
         let bookings = bookings.lock().expect("lock");
-        assert_eq!(bookings.len(), 1, "booked once, however often the step looks");
+        assert_eq!(
+            bookings.len(),
+            1,
+            "booked once, however often the step looks"
+        );
         assert_eq!(
             (
                 bookings[0].death_case.as_str(),

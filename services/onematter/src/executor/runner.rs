@@ -132,7 +132,7 @@ impl Executor {
     }
 
     /// Wakes `step` of `case_id` when it waits for a recheck (the event it waits for arrived).
-    pub async fn wake(&self, case_id: &str, step: &str) -> Result<bool, sqlx::Error> {
+    pub async fn wake(&self, case_id: &str, step: &str) -> Result<super::store::Wake, sqlx::Error> {
         let mut conn = self.db.pool.acquire().await?;
         let now = self.clock.now_ms(&mut conn).await?;
         super::store::wake_waiting(&mut conn, case_id, step, now).await

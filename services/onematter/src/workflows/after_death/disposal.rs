@@ -65,18 +65,20 @@ pub fn next(
         }),
         S::Registered => match arrangement {
             Some(a) if a.cremation_day.is_some() => Next::Book(funeral::BookCremationRequest {
-                    request_id: key.to_owned(),
-                    death_case: case.name.clone(),
-                    day: a.cremation_day,
-                    slot: a.cremation_slot,
+                request_id: key.to_owned(),
+                death_case: case.name.clone(),
+                day: a.cremation_day,
+                slot: a.cremation_slot,
             }),
             Some(a) if !a.burial_region.is_empty() => Next::Bury(funeral::RecordBurialRequest {
-                    request_id: key.to_owned(),
-                    death_case: case.name.clone(),
-                    burial_region: a.burial_region.clone(),
-                    place: a.burial_place.clone(),
+                request_id: key.to_owned(),
+                death_case: case.name.clone(),
+                burial_region: a.burial_region.clone(),
+                place: a.burial_place.clone(),
             }),
-            _ => Next::Wait("waiting for the funeral home to book the cremation or record the burial"),
+            _ => Next::Wait(
+                "waiting for the funeral home to book the cremation or record the burial",
+            ),
         },
         _ => Next::Wait("cremation booked; waiting for the cremation certificate"),
     }
@@ -99,7 +101,11 @@ impl AfterDeath {
                     .book_cremation(self.0.request(call, day))
                     .await?
                     .into_inner();
-                let day = booked.day.as_ref().map(crate::workflows::date_text).unwrap_or_default();
+                let day = booked
+                    .day
+                    .as_ref()
+                    .map(crate::workflows::date_text)
+                    .unwrap_or_default();
                 Ok(StepOutcome::Pending {
                     summary: format!(
                         "cremation booked for {day}, slot {}; waiting for the cremation certificate",
@@ -166,8 +172,14 @@ mod tests {
     #[test]
     fn deregistration_waits_until_the_cremation_certificate_exists() {
         use funeral::CaseState as S;
-        assert!(matches!(next(&case(S::Registered, ""), None, "k"), Next::Wait(_)));
-        assert!(matches!(next(&case(S::CremationBooked, ""), None, "k"), Next::Wait(_)));
+        assert!(matches!(
+            next(&case(S::Registered, ""), None, "k"),
+            Next::Wait(_)
+        ));
+        assert!(matches!(
+            next(&case(S::CremationBooked, ""), None, "k"),
+            Next::Wait(_)
+        ));
         assert_eq!(
             next(&case(S::Cremated, "HH330723-2026-000001"), None, "k"),
             Next::Done(DisposalOutput {
@@ -209,7 +221,11 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            next(&case(funeral::CaseState::Registered, ""), Some(&burial), "k"),
+            next(
+                &case(funeral::CaseState::Registered, ""),
+                Some(&burial),
+                "k"
+            ),
             Next::Bury(_)
         ));
         assert_eq!(
