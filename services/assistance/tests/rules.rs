@@ -917,3 +917,103 @@ async fn a_registered_close_relative_flags_the_application_and_the_county_invest
         .expect_err("the township may not investigate");
     assert_eq!(reason(&err), "ASSISTANCE_COUNTY_INVESTIGATES");
 }
+
+// ------------------------------- issue 14, one-matter: the household's review is actually opened
+
+#[tokio::test]
+async fn a_marriage_opens_one_household_review_per_benefit_read_back_on_the_benefit() {
+    let f = fixture().await;
+    let a = id("19800101", 58);
+    let b = id("19820101", 59);
+    let app = through_notice(
+        &f,
+        "review",
+        vec![
+            member(&a, pb::Relationship::Applicant, 0),
+            member(&b, pb::Relationship::Child, 0),
+        ],
+    )
+    .await;
+    let approved = approve(&f, "review", &app).await;
+    let mut c = f.client();
+    let open = |request_id: &str, id_number: &str| pb::OpenHouseholdReviewRequest {
+        request_id: request_id.into(),
+        id_number: id_number.into(),
+        cause: pb::HouseholdReviewCause::Marriage as i32,
+        reference: "J330723-2026-000123".into(),
+        changed_on: Some(f.days_ago(0)),
+    };
+    // The aggregator opens it for the member who married.
+    let first = c
+        .open_household_review(f.req(open("rv-1", &b), &f.service))
+        .await
+        .expect("opened")
+        .into_inner();
+    assert_eq!(first.reviews.len(), 1);
+    let review = &first.reviews[0];
+    assert_eq!(review.benefit_id, approved.benefit_id);
+    assert_eq!(review.cause(), pb::HouseholdReviewCause::Marriage);
+    assert_eq!(review.reference, "J330723-2026-000123");
+    assert_eq!(review.opened_by, "svc-onematter");
+    assert!(review.household_region.starts_with(TOWNSHIP), "{review:?}");
+
+    // Idempotent: the same request id, and another request id for the same marriage, answer
+    // the review already open.
+    let replay = c
+        .open_household_review(f.req(open("rv-1", &b), &f.service))
+        .await
+        .expect("replay")
+        .into_inner();
+    assert_eq!(replay, first);
+    let again = c
+        .open_household_review(f.req(open("rv-2", &b), &f.service))
+        .await
+        .expect("again")
+        .into_inner();
+    assert_eq!(again.reviews[0].review_id, review.review_id);
+
+    // The clerk reads it on the benefit.
+    let benefit = c
+        .get_benefit(f.req(
+            pb::GetBenefitRequest {
+                benefit_id: approved.benefit_id.clone(),
+            },
+            &f.clerk,
+        ))
+        .await
+        .expect("benefit")
+        .into_inner();
+    assert_eq!(benefit.household_reviews.len(), 1);
+    assert_eq!(benefit.household_reviews[0].review_id, review.review_id);
+
+    // A person in no household: nothing opened, not NOT_FOUND.
+    let stranger = c
+        .open_household_review(f.req(open("rv-3", &id("19900101", 60)), &f.service))
+        .await
+        .expect("empty")
+        .into_inner();
+    assert!(stranger.reviews.is_empty());
+
+    // Bad input names every field; a citizen may not call it at all.
+    let err = c
+        .open_household_review(f.req(
+            pb::OpenHouseholdReviewRequest {
+                request_id: "rv-4".into(),
+                ..Default::default()
+            },
+            &f.service,
+        ))
+        .await
+        .expect_err("invalid");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let fields = violated_fields(&err);
+    for field in ["id_number", "cause", "changed_on"] {
+        assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
+    }
+    let citizen = f.suite.token_for("citizen-1", &[Role::Citizen], COUNTY);
+    let denied = c
+        .open_household_review(f.req(open("rv-5", &b), &citizen))
+        .await
+        .expect_err("denied");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}

@@ -1021,8 +1021,10 @@ async fn a_marriage_matter_that_fails_outside_withdraws_what_it_changed() {
         },
     );
     double.on(
-        "AssistanceService/GetRecipientStatus",
-        |_: assistance::GetRecipientStatusRequest| Ok(assistance::RecipientStatus::default()),
+        "AssistanceService/OpenHouseholdReview",
+        |_: assistance::OpenHouseholdReviewRequest| {
+            Ok(assistance::OpenHouseholdReviewResponse::default())
+        },
     );
     double.on(
         "HouseholdRegisterService/UpdateMaritalStatus",
@@ -1685,10 +1687,10 @@ async fn cancelling_a_marriage_case_withdraws_the_outside_changes_it_made() {
             })
         },
     );
-    // Assistance is down: its (read-only) check keeps the case running.
+    // Assistance is down: its household review step keeps the case running (never reached).
     double.on(
-        "AssistanceService/GetRecipientStatus",
-        |_: assistance::GetRecipientStatusRequest| -> Result<assistance::RecipientStatus, tonic::Status> {
+        "AssistanceService/OpenHouseholdReview",
+        |_: assistance::OpenHouseholdReviewRequest| -> Result<assistance::OpenHouseholdReviewResponse, tonic::Status> {
             Err(tonic::Status::unavailable("maintenance"))
         },
     );
@@ -2045,8 +2047,10 @@ async fn a_registered_marriage_starts_the_marriage_birth_household_case_without_
         },
     );
     double.on(
-        "AssistanceService/GetRecipientStatus",
-        |_: assistance::GetRecipientStatusRequest| Ok(assistance::RecipientStatus::default()),
+        "AssistanceService/OpenHouseholdReview",
+        |_: assistance::OpenHouseholdReviewRequest| {
+            Ok(assistance::OpenHouseholdReviewResponse::default())
+        },
     );
     let expected = (a.id_number.clone(), b.id_number.clone());
     double.on(

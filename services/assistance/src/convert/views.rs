@@ -208,5 +208,31 @@ pub fn benefit_to_proto(rec: &BenefitRecord, full: bool, month: Month) -> pb::Be
                 monthly_amount_fen: h.monthly_amount_fen.get(),
             })
             .collect(),
+        household_reviews: rec
+            .household_reviews
+            .iter()
+            .map(|r| review_to_proto(rec, r))
+            .collect(),
+    }
+}
+
+/// A household-composition review as the wire shows it.
+pub fn review_to_proto(
+    rec: &BenefitRecord,
+    r: &crate::records::HouseholdReviewRecord,
+) -> pb::HouseholdReview {
+    let cause = match r.cause.as_str() {
+        "marriage" => pb::HouseholdReviewCause::Marriage,
+        _ => pb::HouseholdReviewCause::Unspecified,
+    };
+    pb::HouseholdReview {
+        review_id: r.id.clone(),
+        benefit_id: rec.id.clone(),
+        cause: cause as i32,
+        reference: r.reference.clone(),
+        changed_on: proto_date(&r.changed_on),
+        opened_on: proto_date(&r.opened_on),
+        opened_by: r.opened_by.clone(),
+        household_region: rec.region().to_owned(),
     }
 }
