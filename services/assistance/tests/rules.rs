@@ -1017,3 +1017,160 @@ async fn a_marriage_opens_one_household_review_per_benefit_read_back_on_the_bene
         .expect_err("denied");
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
+
+// ------------------------------------------ issue 14, assistance: county policy per member
+
+/// A county policy with two versions: the older pays fixed add-ons that stack; the one in force
+/// pays add-ons as a share of the member's own standard, only the highest, and limits financial
+/// assets to 24 months of the area's standard per member.
+const MIXED_POLICY: &str = r#"
+county = "330723"
+
+[[version]]
+id = "fixed-2020"
+effective_from = "2020-01-01"
+urban_standard_fen = 100_000
+rural_standard_fen = 80_000
+near_threshold_percent = 150
+rounding = "none"
+phase_out_months = 6
+review_interval_months = 12
+review_interval_months_able_to_work = 6
+review_deadline_working_days = 20
+[version.property_limits]
+financial_assets_per_member_fen = 1_000_000
+max_houses = 1
+max_vehicles = 0
+[version.addons]
+elderly_min_age = 70
+elderly_fen = 5_000
+severely_disabled_fen = 7_000
+children_under_age = 18
+child_fen = 5_000
+[version.extreme_poverty]
+basic_support_fen = 130_000
+care_self_caring_fen = 5_000
+care_partly_dependent_fen = 20_000
+care_fully_dependent_fen = 50_000
+[version.temporary]
+min_fen = 10_000
+emergency_max_fen = 300_000
+expenditure_max_fen = 1_000_000
+
+[[version]]
+id = "share-2025"
+effective_from = "2025-01-01"
+urban_standard_fen = 130_000
+rural_standard_fen = 110_000
+near_threshold_percent = 150
+rounding = "none"
+phase_out_months = 6
+review_interval_months = 12
+review_interval_months_able_to_work = 6
+review_deadline_working_days = 20
+[version.property_limits]
+financial_assets_per_member_fen = 0
+financial_assets_standard_months = 24
+max_houses = 1
+max_vehicles = 0
+[version.addons]
+elderly_min_age = 70
+elderly_fen = 0
+elderly_percent = 10
+severely_disabled_fen = 0
+severely_disabled_percent = 20
+children_under_age = 18
+child_fen = 0
+child_percent = 10
+combine = "highest"
+[version.extreme_poverty]
+basic_support_fen = 160_000
+care_self_caring_fen = 5_000
+care_partly_dependent_fen = 20_000
+care_fully_dependent_fen = 50_000
+[version.temporary]
+min_fen = 10_000
+emergency_max_fen = 300_000
+expenditure_max_fen = 1_000_000
+"#;
+
+async fn mixed_policy_fixture() -> Fixture {
+    let dir = std::env::temp_dir().join(format!("civil-policy-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, MIXED_POLICY).expect("policy file");
+    let path = path.to_string_lossy().into_owned();
+    fixture_with(move |c| {
+        c.extra.insert("assistance_policy_file".into(), path);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn county_add_ons_are_a_share_of_each_members_own_standard_single_highest_and_assets_a_multiple_of_the_standard()
+ {
+    let f = mixed_policy_fixture().await;
+    // A rural household: the applicant, and his mother (born 1940, severely disabled) whose own
+    // register is urban.
+    let son = id("19800101", 61);
+    let mother = id("19400101", 62);
+    let mut elder = member(&mother, pb::Relationship::Parent, 0);
+    elder.disability_grade = 1;
+    elder.disability_kind = pb::DisabilityKind::Physical as i32;
+    elder.own_area = pb::AreaKind::Urban as i32;
+    let app = through_notice(
+        &f,
+        "share",
+        vec![member(&son, pb::Relationship::Applicant, 0), elder],
+    )
+    .await;
+    let approved = approve(&f, "share", &app).await;
+    let decision = approved.decision.expect("decision");
+    assert_eq!(
+        decision.policy_version, "share-2025",
+        "the version in force today"
+    );
+    let addons: Vec<(&str, i64)> = decision
+        .breakdown
+        .iter()
+        .filter(|l| l.item.starts_with("addon:"))
+        .map(|l| (l.item.as_str(), l.amount_fen))
+        .collect();
+    // Elderly 10% and severely disabled 20% of her own urban standard (130,000): only the
+    // highest, 26,000, is paid; never the rural standard's 22,000.
+    assert_eq!(
+        addons,
+        [("addon:severely_disabled", 26_000)],
+        "{decision:?}"
+    );
+    // The gap: 2 members x the rural standard (no income).
+    assert_eq!(decision.monthly_amount_fen, 2 * 110_000 + 26_000);
+    let benefit = f
+        .client()
+        .get_benefit(f.req(
+            pb::GetBenefitRequest {
+                benefit_id: approved.benefit_id,
+            },
+            &f.clerk,
+        ))
+        .await
+        .expect("benefit")
+        .into_inner();
+    let household = benefit.household.expect("household");
+    assert_eq!(
+        household.members[1].own_area(),
+        pb::AreaKind::Urban,
+        "the member's own register type is kept"
+    );
+
+    // Assets: 24 months of the rural standard per member (1 member: 2,640,000 fen).
+    let saver = id("19750101", 63);
+    let mut rich = member(&saver, pb::Relationship::Applicant, 0);
+    rich.properties = vec![pb::PropertyItem {
+        kind: pb::PropertyKind::Financial as i32,
+        value_fen: 24 * 110_000 + 1,
+    }];
+    let app = through_notice(&f, "assets", vec![rich]).await;
+    let err = decide_err(&f, "assets", &app, &f.approver).await;
+    assert_eq!(reason(&err), "ASSISTANCE_PROPERTY_NOT_ELIGIBLE", "{err:?}");
+}

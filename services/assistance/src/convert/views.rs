@@ -48,6 +48,11 @@ pub fn member_to_proto(m: &Member, full: bool) -> pb::Member {
             can_bathe: m.activities.bathe,
         }),
         left_month: m.left_month.map(|m| m.to_string()).unwrap_or_default(),
+        own_area: match m.own_area {
+            Some(Area::Urban) => pb::AreaKind::Urban as i32,
+            Some(Area::Rural) => pb::AreaKind::Rural as i32,
+            None => pb::AreaKind::Unspecified as i32,
+        },
     }
 }
 
