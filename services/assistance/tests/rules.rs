@@ -1174,3 +1174,70 @@ async fn county_add_ons_are_a_share_of_each_members_own_standard_single_highest_
     let err = decide_err(&f, "assets", &app, &f.approver).await;
     assert_eq!(reason(&err), "ASSISTANCE_PROPERTY_NOT_ELIGIBLE", "{err:?}");
 }
+
+// ------------------------------------------- issue 14, 特困: a person of 18 or over in school
+
+/// RULES.md: minors are "< 16, extended while at school until 18", and "support for minors
+/// continues to 18 and beyond while in school" (特困人员认定办法 2021). Our reading: a first
+/// application at 18 or over is not the minor category, in school or not (the statute
+/// *continues* support of a recipient); a recipient who turns 18 while in school keeps it.
+#[tokio::test]
+async fn a_person_of_18_or_over_still_in_school_is_not_a_minor_on_a_first_application_but_a_pupil_recipient_keeps_support_past_18()
+ {
+    use assistance::domain::month::Month;
+    let f = fixture().await;
+    let ymd = |d: time::Date| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day());
+    let pupil = |birth: time::Date, seq: u32| {
+        let mut m = member(&id(&ymd(birth), seq), pb::Relationship::Applicant, 0);
+        m.in_school = true;
+        m.no_capable_supporter = true;
+        m
+    };
+    // 18 today, in senior high school, applying for the first time: able to work in law.
+    let eighteen = f.today.replace_year(f.today.year() - 18).expect("date");
+    let app = submit_kind(
+        &f,
+        "tk18",
+        pb::BenefitKind::ExtremePovertySupport,
+        pupil(eighteen, 64),
+    )
+    .await;
+    run_to_decision(&f, "tk18", &app).await;
+    let err = decide_err(&f, "tk18", &app, &f.approver).await;
+    assert_eq!(reason(&err), "ASSISTANCE_ABLE_TO_WORK", "{err:?}");
+
+    // 17, in school, turning 18 next month: approved (paid from next month), and still paid
+    // in the month after, when 18 and in school.
+    let next = Month::of(f.today).next();
+    let after = next.next();
+    let birthday = after.first_day() - time::Duration::days(10);
+    let birth = birthday.replace_year(birthday.year() - 18).expect("date");
+    let app = submit_kind(
+        &f,
+        "tk17",
+        pb::BenefitKind::ExtremePovertySupport,
+        pupil(birth, 65),
+    )
+    .await;
+    run_to_decision(&f, "tk17", &app).await;
+    let approved = approve(&f, "tk17", &app).await;
+    assert_eq!(approved.state(), pb::ApplicationState::Approved);
+    let roll = f
+        .client()
+        .generate_payment_roll(f.req(
+            pb::GeneratePaymentRollRequest {
+                request_id: "tk17-roll".into(),
+                month: after.to_string(),
+            },
+            &f.approver,
+        ))
+        .await
+        .expect("roll")
+        .into_inner();
+    assert!(
+        roll.lines
+            .iter()
+            .any(|l| l.benefit_id == approved.benefit_id && l.amount_fen > 0),
+        "18 and in school: support continues: {roll:?}"
+    );
+}
