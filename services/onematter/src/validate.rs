@@ -306,6 +306,58 @@ mod tests {
     }
 
     #[test]
+    fn a_funeral_arrangement_is_a_cremation_or_a_burial_not_both_nor_neither() {
+        let day = PbDate {
+            year: 2026,
+            month: 3,
+            day: 1,
+        };
+        let with = |a: pb::FuneralArrangement| {
+            let mut req = request(day);
+            if let Some(m) = req.after_death.as_mut() {
+                m.arrangement = Some(a);
+            }
+            match start_case(&req, "330723", date!(2026 - 03 - 02)) {
+                Ok(_) => Vec::new(),
+                Err(ServiceError::InvalidArgument(fields)) => {
+                    fields.iter().map(|f| f.field.clone()).collect()
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        };
+        let cremation = pb::FuneralArrangement {
+            cremation_day: Some(PbDate {
+                year: 2026,
+                month: 3,
+                day: 4,
+            }),
+            cremation_slot: 2,
+            ..Default::default()
+        };
+        let burial = pb::FuneralArrangement {
+            burial_region: "330723105".into(),
+            burial_place: "东山公墓".into(),
+            ..Default::default()
+        };
+        assert!(with(cremation.clone()).is_empty());
+        assert!(with(burial.clone()).is_empty());
+        let both = pb::FuneralArrangement {
+            cremation_day: cremation.cremation_day,
+            ..burial.clone()
+        };
+        assert_eq!(with(both), ["after_death.arrangement"]);
+        assert_eq!(
+            with(pb::FuneralArrangement::default()),
+            ["after_death.arrangement"]
+        );
+        let no_place = pb::FuneralArrangement {
+            burial_place: String::new(),
+            ..burial
+        };
+        assert_eq!(with(no_place), ["after_death.arrangement.burial_place"]);
+    }
+
+    #[test]
     fn a_complete_after_death_declaration_is_accepted() {
         let v = start_case(
             &request(PbDate {
