@@ -2,10 +2,11 @@
 //! real, the outside systems instant doubles), on SQLite and, when `CIVIL_TEST_PG` is set, on
 //! PostgreSQL.
 //!
-//! Each family application (StartCase) runs the full case: funeral registers the death (its
-//! event joins the case), then the fee waiver (which asks assistance), assistance, eldercare,
-//! marriage, socialorg and the three outside systems, each step a durable executor claim, an RPC
-//! and a recorded result.
+//! Each scenario: the funeral home registers the death (its event starts the case) and cremates
+//! (the certificate household deregistration waits for), then the family applies and joins the
+//! case, which runs the fee waiver (which asks assistance), assistance, eldercare, marriage,
+//! socialorg and the three outside systems, each step a durable executor claim, an RPC and a
+//! recorded result.
 //!
 //! Two measurements per backend:
 //! - unloaded: cases one after another; latency from the case's creation to its completion;
@@ -66,9 +67,12 @@ fn pct(sorted: &[i64], p: f64) -> i64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The funeral home registers the death and cremates (the cremation certificate household
+/// deregistration waits for), then the family applies and joins the case.
 async fn apply(suite: &TestSuite, n: u32) -> String {
     let family = suite.token_for(&format!("family-{n}"), &[Role::Citizen], COUNTY);
     let people = People::new(n);
+    register_death(suite, &Staff::of(suite), &people).await;
     onematter(suite)
         .start_case(suite.request(people.start_case(&format!("apply-{n}")), &family))
         .await

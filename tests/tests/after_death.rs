@@ -52,7 +52,7 @@ async fn a_registered_death_runs_every_bureaus_part_once_and_the_family_joins_th
 
     let done = settle(&suite, &son, &joined.name).await;
     assert_eq!(done.state(), pb::CaseState::Completed, "{done:#?}");
-    assert_eq!(done.steps.len(), 9);
+    assert_eq!(done.steps.len(), 10);
     for s in &done.steps {
         assert_eq!(
             (s.state(), s.attempts),
@@ -200,7 +200,7 @@ async fn a_restart_while_an_outside_call_is_in_flight_reruns_that_step_without_a
         &name,
         Duration::from_secs(20),
         "every other step done",
-        |c| count_steps(c, pb::StepState::Succeeded) == 8,
+        |c| count_steps(c, pb::StepState::Succeeded) == 9,
     )
     .await;
     assert_eq!(
@@ -303,5 +303,5 @@ async fn a_stranger_cannot_take_over_the_case_and_the_declarant_recorded_at_the_
         pb::ApplicantEvidence::DeathRegistration
     );
     let done = settle(&suite, &son, &joined.name).await;
-    assert_eq!(done.steps.len(), 9);
+    assert_eq!(done.steps.len(), 10);
 }

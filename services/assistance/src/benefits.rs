@@ -277,6 +277,7 @@ fn temporary_benefit(
         circumstances: grant.circumstances,
         next_review: fmt_date(today),
         history: vec![],
+        household_reviews: vec![],
         version: 1,
     };
     rec.record_history(Month::of(today), "granted", subject, today);

@@ -292,6 +292,7 @@ fn new_benefit(
         circumstances: String::new(),
         next_review: fmt_date(Month::of(today).plus(interval).first_day()),
         history: vec![],
+        household_reviews: vec![],
         version: 1,
     }
 }

@@ -71,6 +71,18 @@ pub struct ChangeRecord {
     pub monthly_amount_fen: money::Fen,
 }
 
+/// A review of a benefit's household composition (OpenHouseholdReview).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdReviewRecord {
+    pub id: String,
+    /// `marriage`.
+    pub cause: String,
+    pub reference: String,
+    pub changed_on: String,
+    pub opened_on: String,
+    pub opened_by: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionRecord {
     pub approved: bool,
@@ -160,6 +172,9 @@ pub struct BenefitRecord {
     /// Every change, oldest first (approval included).
     #[serde(default)]
     pub history: Vec<ChangeRecord>,
+    /// Household-composition reviews, oldest first.
+    #[serde(default)]
+    pub household_reviews: Vec<HouseholdReviewRecord>,
     #[serde(skip)]
     pub version: i64,
 }

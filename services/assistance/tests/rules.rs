@@ -917,3 +917,327 @@ async fn a_registered_close_relative_flags_the_application_and_the_county_invest
         .expect_err("the township may not investigate");
     assert_eq!(reason(&err), "ASSISTANCE_COUNTY_INVESTIGATES");
 }
+
+// ------------------------------- issue 14, one-matter: the household's review is actually opened
+
+#[tokio::test]
+async fn a_marriage_opens_one_household_review_per_benefit_read_back_on_the_benefit() {
+    let f = fixture().await;
+    let a = id("19800101", 58);
+    let b = id("19820101", 59);
+    let app = through_notice(
+        &f,
+        "review",
+        vec![
+            member(&a, pb::Relationship::Applicant, 0),
+            member(&b, pb::Relationship::Child, 0),
+        ],
+    )
+    .await;
+    let approved = approve(&f, "review", &app).await;
+    let mut c = f.client();
+    let open = |request_id: &str, id_number: &str| pb::OpenHouseholdReviewRequest {
+        request_id: request_id.into(),
+        id_number: id_number.into(),
+        cause: pb::HouseholdReviewCause::Marriage as i32,
+        reference: "J330723-2026-000123".into(),
+        changed_on: Some(f.days_ago(0)),
+    };
+    // The aggregator opens it for the member who married.
+    let first = c
+        .open_household_review(f.req(open("rv-1", &b), &f.service))
+        .await
+        .expect("opened")
+        .into_inner();
+    assert_eq!(first.reviews.len(), 1);
+    let review = &first.reviews[0];
+    assert_eq!(review.benefit_id, approved.benefit_id);
+    assert_eq!(review.cause(), pb::HouseholdReviewCause::Marriage);
+    assert_eq!(review.reference, "J330723-2026-000123");
+    assert_eq!(review.opened_by, "svc-onematter");
+    assert!(review.household_region.starts_with(TOWNSHIP), "{review:?}");
+
+    // Idempotent: the same request id, and another request id for the same marriage, answer
+    // the review already open.
+    let replay = c
+        .open_household_review(f.req(open("rv-1", &b), &f.service))
+        .await
+        .expect("replay")
+        .into_inner();
+    assert_eq!(replay, first);
+    let again = c
+        .open_household_review(f.req(open("rv-2", &b), &f.service))
+        .await
+        .expect("again")
+        .into_inner();
+    assert_eq!(again.reviews[0].review_id, review.review_id);
+
+    // The clerk reads it on the benefit.
+    let benefit = c
+        .get_benefit(f.req(
+            pb::GetBenefitRequest {
+                benefit_id: approved.benefit_id.clone(),
+            },
+            &f.clerk,
+        ))
+        .await
+        .expect("benefit")
+        .into_inner();
+    assert_eq!(benefit.household_reviews.len(), 1);
+    assert_eq!(benefit.household_reviews[0].review_id, review.review_id);
+
+    // A person in no household: nothing opened, not NOT_FOUND.
+    let stranger = c
+        .open_household_review(f.req(open("rv-3", &id("19900101", 60)), &f.service))
+        .await
+        .expect("empty")
+        .into_inner();
+    assert!(stranger.reviews.is_empty());
+
+    // Bad input names every field; a citizen may not call it at all.
+    let err = c
+        .open_household_review(f.req(
+            pb::OpenHouseholdReviewRequest {
+                request_id: "rv-4".into(),
+                ..Default::default()
+            },
+            &f.service,
+        ))
+        .await
+        .expect_err("invalid");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let fields = violated_fields(&err);
+    for field in ["id_number", "cause", "changed_on"] {
+        assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
+    }
+    let citizen = f.suite.token_for("citizen-1", &[Role::Citizen], COUNTY);
+    let denied = c
+        .open_household_review(f.req(open("rv-5", &b), &citizen))
+        .await
+        .expect_err("denied");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
+// ------------------------------------------ issue 14, assistance: county policy per member
+
+/// A county policy with two versions: the older pays fixed add-ons that stack; the one in force
+/// pays add-ons as a share of the member's own standard, only the highest, and limits financial
+/// assets to 24 months of the area's standard per member.
+const MIXED_POLICY: &str = r#"
+county = "330723"
+
+[[version]]
+id = "fixed-2020"
+effective_from = "2020-01-01"
+urban_standard_fen = 100_000
+rural_standard_fen = 80_000
+near_threshold_percent = 150
+rounding = "none"
+phase_out_months = 6
+review_interval_months = 12
+review_interval_months_able_to_work = 6
+review_deadline_working_days = 20
+[version.property_limits]
+financial_assets_per_member_fen = 1_000_000
+max_houses = 1
+max_vehicles = 0
+[version.addons]
+elderly_min_age = 70
+elderly_fen = 5_000
+severely_disabled_fen = 7_000
+children_under_age = 18
+child_fen = 5_000
+[version.extreme_poverty]
+basic_support_fen = 130_000
+care_self_caring_fen = 5_000
+care_partly_dependent_fen = 20_000
+care_fully_dependent_fen = 50_000
+[version.temporary]
+min_fen = 10_000
+emergency_max_fen = 300_000
+expenditure_max_fen = 1_000_000
+
+[[version]]
+id = "share-2025"
+effective_from = "2025-01-01"
+urban_standard_fen = 130_000
+rural_standard_fen = 110_000
+near_threshold_percent = 150
+rounding = "none"
+phase_out_months = 6
+review_interval_months = 12
+review_interval_months_able_to_work = 6
+review_deadline_working_days = 20
+[version.property_limits]
+financial_assets_per_member_fen = 0
+financial_assets_standard_months = 24
+max_houses = 1
+max_vehicles = 0
+[version.addons]
+elderly_min_age = 70
+elderly_fen = 0
+elderly_percent = 10
+severely_disabled_fen = 0
+severely_disabled_percent = 20
+children_under_age = 18
+child_fen = 0
+child_percent = 10
+combine = "highest"
+[version.extreme_poverty]
+basic_support_fen = 160_000
+care_self_caring_fen = 5_000
+care_partly_dependent_fen = 20_000
+care_fully_dependent_fen = 50_000
+[version.temporary]
+min_fen = 10_000
+emergency_max_fen = 300_000
+expenditure_max_fen = 1_000_000
+"#;
+
+async fn mixed_policy_fixture() -> Fixture {
+    let dir = std::env::temp_dir().join(format!("civil-policy-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, MIXED_POLICY).expect("policy file");
+    let path = path.to_string_lossy().into_owned();
+    fixture_with(move |c| {
+        c.extra.insert("assistance_policy_file".into(), path);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn county_add_ons_are_a_share_of_each_members_own_standard_single_highest_and_assets_a_multiple_of_the_standard()
+ {
+    let f = mixed_policy_fixture().await;
+    // A rural household: the applicant, and his mother (born 1940, severely disabled) whose own
+    // register is urban.
+    let son = id("19800101", 61);
+    let mother = id("19400101", 62);
+    let mut elder = member(&mother, pb::Relationship::Parent, 0);
+    elder.disability_grade = 1;
+    elder.disability_kind = pb::DisabilityKind::Physical as i32;
+    elder.own_area = pb::AreaKind::Urban as i32;
+    let app = through_notice(
+        &f,
+        "share",
+        vec![member(&son, pb::Relationship::Applicant, 0), elder],
+    )
+    .await;
+    let approved = approve(&f, "share", &app).await;
+    let decision = approved.decision.expect("decision");
+    assert_eq!(
+        decision.policy_version, "share-2025",
+        "the version in force today"
+    );
+    let addons: Vec<(&str, i64)> = decision
+        .breakdown
+        .iter()
+        .filter(|l| l.item.starts_with("addon:"))
+        .map(|l| (l.item.as_str(), l.amount_fen))
+        .collect();
+    // Elderly 10% and severely disabled 20% of her own urban standard (130,000): only the
+    // highest, 26,000, is paid; never the rural standard's 22,000.
+    assert_eq!(
+        addons,
+        [("addon:severely_disabled", 26_000)],
+        "{decision:?}"
+    );
+    // The gap: 2 members x the rural standard (no income).
+    assert_eq!(decision.monthly_amount_fen, 2 * 110_000 + 26_000);
+    let benefit = f
+        .client()
+        .get_benefit(f.req(
+            pb::GetBenefitRequest {
+                benefit_id: approved.benefit_id,
+            },
+            &f.clerk,
+        ))
+        .await
+        .expect("benefit")
+        .into_inner();
+    let household = benefit.household.expect("household");
+    assert_eq!(
+        household.members[1].own_area(),
+        pb::AreaKind::Urban,
+        "the member's own register type is kept"
+    );
+
+    // Assets: 24 months of the rural standard per member (1 member: 2,640,000 fen).
+    let saver = id("19750101", 63);
+    let mut rich = member(&saver, pb::Relationship::Applicant, 0);
+    rich.properties = vec![pb::PropertyItem {
+        kind: pb::PropertyKind::Financial as i32,
+        value_fen: 24 * 110_000 + 1,
+    }];
+    let app = through_notice(&f, "assets", vec![rich]).await;
+    let err = decide_err(&f, "assets", &app, &f.approver).await;
+    assert_eq!(reason(&err), "ASSISTANCE_PROPERTY_NOT_ELIGIBLE", "{err:?}");
+}
+
+// ------------------------------------------- issue 14, 特困: a person of 18 or over in school
+
+/// RULES.md: minors are "< 16, extended while at school until 18", and "support for minors
+/// continues to 18 and beyond while in school" (特困人员认定办法 2021). Our reading: a first
+/// application at 18 or over is not the minor category, in school or not (the statute
+/// *continues* support of a recipient); a recipient who turns 18 while in school keeps it.
+#[tokio::test]
+async fn a_person_of_18_or_over_still_in_school_is_not_a_minor_on_a_first_application_but_a_pupil_recipient_keeps_support_past_18()
+ {
+    use assistance::domain::month::Month;
+    let f = fixture().await;
+    let ymd = |d: time::Date| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day());
+    let pupil = |birth: time::Date, seq: u32| {
+        let mut m = member(&id(&ymd(birth), seq), pb::Relationship::Applicant, 0);
+        m.in_school = true;
+        m.no_capable_supporter = true;
+        m
+    };
+    // 18 today, in senior high school, applying for the first time: able to work in law.
+    let eighteen = f.today.replace_year(f.today.year() - 18).expect("date");
+    let app = submit_kind(
+        &f,
+        "tk18",
+        pb::BenefitKind::ExtremePovertySupport,
+        pupil(eighteen, 64),
+    )
+    .await;
+    run_to_decision(&f, "tk18", &app).await;
+    let err = decide_err(&f, "tk18", &app, &f.approver).await;
+    assert_eq!(reason(&err), "ASSISTANCE_ABLE_TO_WORK", "{err:?}");
+
+    // 17, in school, turning 18 next month: approved (paid from next month), and still paid
+    // in the month after, when 18 and in school.
+    let next = Month::of(f.today).next();
+    let after = next.next();
+    let birthday = after.first_day() - time::Duration::days(10);
+    let birth = birthday.replace_year(birthday.year() - 18).expect("date");
+    let app = submit_kind(
+        &f,
+        "tk17",
+        pb::BenefitKind::ExtremePovertySupport,
+        pupil(birth, 65),
+    )
+    .await;
+    run_to_decision(&f, "tk17", &app).await;
+    let approved = approve(&f, "tk17", &app).await;
+    assert_eq!(approved.state(), pb::ApplicationState::Approved);
+    let roll = f
+        .client()
+        .generate_payment_roll(f.req(
+            pb::GeneratePaymentRollRequest {
+                request_id: "tk17-roll".into(),
+                month: after.to_string(),
+            },
+            &f.approver,
+        ))
+        .await
+        .expect("roll")
+        .into_inner();
+    assert!(
+        roll.lines
+            .iter()
+            .any(|l| l.benefit_id == approved.benefit_id && l.amount_fen > 0),
+        "18 and in school: support continues: {roll:?}"
+    );
+}

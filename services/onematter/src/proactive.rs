@@ -13,7 +13,7 @@ use prost::Message;
 use serde_json::json;
 use tracing::Instrument;
 
-use contracts::civil::funeral::v1::DeathRegistered;
+use contracts::civil::funeral::v1::{CremationCompleted, DeathRegistered};
 use contracts::civil::marriage::v1::MarriageRegistered;
 use contracts::civil::onematter::v1::{AfterDeathMatter, MarriageBirthHouseholdMatter};
 use kit::ServiceContext;
@@ -24,6 +24,7 @@ use crate::executor::store::{self, NewCase};
 use crate::workflows::{after_death, marriage_birth_household};
 
 pub const TOPIC_DEATH_REGISTERED: &str = "funeral.death_registered";
+pub const TOPIC_CREMATION_COMPLETED: &str = "funeral.cremation_completed";
 const CONSUMER: &str = "onematter.after_death";
 pub const TOPIC_MARRIAGE_REGISTERED: &str = "marriage.marriage_registered";
 const MARRIAGE_CONSUMER: &str = "onematter.marriage_birth_household";
@@ -42,7 +43,47 @@ pub fn subscribe(ctx: &ServiceContext, executor: Arc<Executor>) {
     if marriage_on != Some("off") {
         subscribe_marriages(ctx, executor.clone());
     }
+    subscribe_cremations(ctx, executor.clone());
     subscribe_deaths(ctx, executor);
+}
+
+fn subscribe_cremations(ctx: &ServiceContext, executor: Arc<Executor>) {
+    let handler: kit::bus::Handler = Arc::new(move |event: Event| {
+        let executor = executor.clone();
+        async move { on_cremation_completed(&executor, &event).await.map(|_| ()) }.boxed()
+    });
+    ctx.bus.subscribe(
+        TOPIC_CREMATION_COMPLETED,
+        "onematter",
+        handler,
+        ctx.shutdown.clone(),
+    );
+}
+
+/// A cremation certificate was issued: the after-death case of that person stops waiting for
+/// it (its funeral step rechecks now; household deregistration follows). Waking is idempotent,
+/// so a redelivered event needs no inbox entry.
+pub async fn on_cremation_completed(executor: &Executor, event: &Event) -> anyhow::Result<bool> {
+    let msg: CremationCompleted = event.decode()?;
+    if msg.person_index.is_empty() {
+        return Ok(false);
+    }
+    let key = after_death_key(&msg.person_index);
+    let mut conn = executor.db().pool.acquire().await?;
+    let Some(case_id) = store::find_by_dedupe_key(&mut conn, &key).await? else {
+        return Ok(false);
+    };
+    drop(conn);
+    match executor.wake(&case_id, after_death::DISPOSAL).await? {
+        store::Wake::Woken => {
+            tracing::info!(case_id = %case_id, "cremation completed: funeral step rechecks now");
+            executor.signals().notify(&case_id);
+            Ok(true)
+        }
+        // It may have read the case before the cremation: the bus redelivers after a back-off.
+        store::Wake::Running => anyhow::bail!("the funeral step is running; look again"),
+        store::Wake::Nothing => Ok(false),
+    }
 }
 
 fn subscribe_marriages(ctx: &ServiceContext, executor: Arc<Executor>) {

@@ -120,6 +120,9 @@ fn after_death(v: &mut Violations, m: Option<&pb::AfterDeathMatter>, today: Date
         None => v.add("after_death.certificate", "is required"),
         Some(c) => certificate(v, c, deceased.as_ref().map(|d| &d.0), today),
     }
+    if let Some(a) = &m.arrangement {
+        arrangement(v, a);
+    }
     let mut m = m.clone();
     if let (Some(d), Some((_, p))) = (m.deceased.as_mut(), &deceased) {
         *d = p.clone();
@@ -128,6 +131,30 @@ fn after_death(v: &mut Violations, m: Option<&pb::AfterDeathMatter>, today: Date
         subject: deceased,
         input: m.encode_to_vec(),
         certificate: String::new(),
+    }
+}
+
+/// A cremation booking or a body burial, not both, not neither; funeral decides the rest (the
+/// day's slots, the zone).
+fn arrangement(v: &mut Violations, a: &pb::FuneralArrangement) {
+    const FIELD: &str = "after_death.arrangement";
+    let cremation = a.cremation_day.is_some();
+    let burial = !a.burial_region.trim().is_empty() || !a.burial_place.trim().is_empty();
+    match (cremation, burial) {
+        (true, true) => v.add(FIELD, "is either a cremation or a burial, not both"),
+        (false, false) => v.add(FIELD, "names neither a cremation day nor a burial"),
+        (true, false) => {
+            v.date(a.cremation_day.as_ref(), &format!("{FIELD}.cremation_day"));
+            v.check(
+                a.cremation_slot >= 0,
+                &format!("{FIELD}.cremation_slot"),
+                "is negative",
+            );
+        }
+        (false, true) => {
+            v.region(&a.burial_region, &format!("{FIELD}.burial_region"));
+            v.required(&a.burial_place, &format!("{FIELD}.burial_place"));
+        }
     }
 }
 
@@ -276,6 +303,58 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_funeral_arrangement_is_a_cremation_or_a_burial_not_both_nor_neither() {
+        let day = PbDate {
+            year: 2026,
+            month: 3,
+            day: 1,
+        };
+        let with = |a: pb::FuneralArrangement| {
+            let mut req = request(day);
+            if let Some(m) = req.after_death.as_mut() {
+                m.arrangement = Some(a);
+            }
+            match start_case(&req, "330723", date!(2026 - 03 - 02)) {
+                Ok(_) => Vec::new(),
+                Err(ServiceError::InvalidArgument(fields)) => {
+                    fields.iter().map(|f| f.field.clone()).collect()
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        };
+        let cremation = pb::FuneralArrangement {
+            cremation_day: Some(PbDate {
+                year: 2026,
+                month: 3,
+                day: 4,
+            }),
+            cremation_slot: 2,
+            ..Default::default()
+        };
+        let burial = pb::FuneralArrangement {
+            burial_region: "330723105".into(),
+            burial_place: "东山公墓".into(),
+            ..Default::default()
+        };
+        assert!(with(cremation.clone()).is_empty());
+        assert!(with(burial.clone()).is_empty());
+        let both = pb::FuneralArrangement {
+            cremation_day: cremation.cremation_day,
+            ..burial.clone()
+        };
+        assert_eq!(with(both), ["after_death.arrangement"]);
+        assert_eq!(
+            with(pb::FuneralArrangement::default()),
+            ["after_death.arrangement"]
+        );
+        let no_place = pb::FuneralArrangement {
+            burial_place: String::new(),
+            ..burial
+        };
+        assert_eq!(with(no_place), ["after_death.arrangement.burial_place"]);
     }
 
     #[test]

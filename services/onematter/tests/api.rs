@@ -84,6 +84,7 @@ fn after_death(request_id: &str, person: PersonRef) -> pb::StartCaseRequest {
             }),
             ethnicity: funeral::Ethnicity::Han as i32,
             death_case: String::new(),
+            arrangement: None,
         }),
         ..Default::default()
     }
@@ -103,7 +104,33 @@ fn death_case(
     }
 }
 
-/// Scripts every call of the after-death matter with a normal answer.
+/// The death case funeral holds for `deceased()`, as registered.
+fn registered_case() -> funeral::DeathCase {
+    death_case(
+        Some(deceased()),
+        Some(funeral::DeathCertificate {
+            number: "YX-2026-001".into(),
+            date_of_death: Some(Date {
+                year: 2026,
+                month: 1,
+                day: 5,
+            }),
+            ..Default::default()
+        }),
+    )
+}
+
+const CREMATION_CERTIFICATE: &str = "HH330723-2026-000042";
+
+/// The case once the funeral home cremated and issued the cremation certificate.
+fn cremated(mut case: funeral::DeathCase) -> funeral::DeathCase {
+    case.state = funeral::CaseState::Cremated as i32;
+    case.cremation_certificate_number = CREMATION_CERTIFICATE.into();
+    case
+}
+
+/// Scripts every call of the after-death matter with a normal answer (the funeral home has
+/// cremated by the time the case asks).
 fn script_after_death(d: &Double) {
     d.on(
         "FuneralService/RegisterDeath",
@@ -111,20 +138,7 @@ fn script_after_death(d: &Double) {
     );
     d.on(
         "FuneralService/GetDeathCase",
-        |_: funeral::GetDeathCaseRequest| {
-            Ok(death_case(
-                Some(deceased()),
-                Some(funeral::DeathCertificate {
-                    number: "YX-2026-001".into(),
-                    date_of_death: Some(Date {
-                        year: 2026,
-                        month: 1,
-                        day: 5,
-                    }),
-                    ..Default::default()
-                }),
-            ))
-        },
+        |_: funeral::GetDeathCaseRequest| Ok(cremated(registered_case())),
     );
     d.on(
         "FuneralService/DecideFeeWaiver",
@@ -339,7 +353,7 @@ async fn an_after_death_case_calls_every_bureau_and_outside_system_once_and_comp
 
     let case = settle(&suite, &citizen, &started.name).await;
     assert_eq!(case.state(), pb::CaseState::Completed, "{case:?}");
-    assert_eq!(case.steps.len(), 9);
+    assert_eq!(case.steps.len(), 10);
     assert!(
         case.steps
             .iter()
@@ -668,7 +682,7 @@ async fn watch_case_streams_every_update_until_the_case_finishes() {
             .iter()
             .filter(|u| u.kind == "step_succeeded")
             .count(),
-        9
+        10
     );
 
     let stranger = suite.token(&[Role::Citizen], "330723");
@@ -715,7 +729,7 @@ async fn a_refused_step_parks_the_case_until_an_operator_resumes_it() {
             .iter()
             .filter(|s| s.state() == pb::StepState::Succeeded)
             .count()
-            == 8
+            == 9
         {
             break;
         }
@@ -744,7 +758,7 @@ async fn a_refused_step_parks_the_case_until_an_operator_resumes_it() {
             .iter()
             .filter(|s| s.state() == pb::StepState::Succeeded)
             .count(),
-        8,
+        9,
         "the other steps finished"
     );
 
@@ -1007,8 +1021,10 @@ async fn a_marriage_matter_that_fails_outside_withdraws_what_it_changed() {
         },
     );
     double.on(
-        "AssistanceService/GetRecipientStatus",
-        |_: assistance::GetRecipientStatusRequest| Ok(assistance::RecipientStatus::default()),
+        "AssistanceService/OpenHouseholdReview",
+        |_: assistance::OpenHouseholdReviewRequest| {
+            Ok(assistance::OpenHouseholdReviewResponse::default())
+        },
     );
     double.on(
         "HouseholdRegisterService/UpdateMaritalStatus",
@@ -1137,7 +1153,8 @@ async fn a_death_registered_in_funeral_starts_the_case_once_and_the_family_joins
         0,
         "the death case exists: it is read, not registered again"
     );
-    assert_eq!(double.calls("FuneralService/GetDeathCase"), 1);
+    // Read by the death case step, then by the funeral step (the cremation certificate).
+    assert_eq!(double.calls("FuneralService/GetDeathCase"), 2);
     assert_eq!(double.calls("AssistanceService/TerminateForDeath"), 1);
     assert_eq!(
         done.subject.as_ref().map(|p| p.name.as_str()),
@@ -1306,7 +1323,7 @@ async fn a_stranger_cannot_take_over_the_case_a_death_registration_started_and_l
         .await
         .expect("the family reads it")
         .into_inner();
-    assert_eq!(seen.steps.len(), 9);
+    assert_eq!(seen.steps.len(), 10);
     assert!(seen.steps.iter().all(|s| !s.summary.is_empty()), "{seen:?}");
 }
 
@@ -1670,10 +1687,10 @@ async fn cancelling_a_marriage_case_withdraws_the_outside_changes_it_made() {
             })
         },
     );
-    // Assistance is down: its (read-only) check keeps the case running.
+    // Assistance is down: its household review step keeps the case running (never reached).
     double.on(
-        "AssistanceService/GetRecipientStatus",
-        |_: assistance::GetRecipientStatusRequest| -> Result<assistance::RecipientStatus, tonic::Status> {
+        "AssistanceService/OpenHouseholdReview",
+        |_: assistance::OpenHouseholdReviewRequest| -> Result<assistance::OpenHouseholdReviewResponse, tonic::Status> {
             Err(tonic::Status::unavailable("maintenance"))
         },
     );
@@ -1782,7 +1799,7 @@ async fn cancelling_an_after_death_case_lists_what_a_person_must_undo_by_hand() 
                 .iter()
                 .filter(|s| s.state() == pb::StepState::Succeeded)
                 .count()
-                == 8
+                == 9
     })
     .await;
     assert_eq!(parked.state(), pb::CaseState::Parked);
@@ -1809,6 +1826,7 @@ async fn cancelling_an_after_death_case_lists_what_a_person_must_undo_by_hand() 
             "assistance_terminate",
             "eldercare_stop",
             "funeral_death_case",
+            "funeral_disposal",
             "funeral_fee_waiver",
             "household_deregistration",
             "marriage_record_death",
@@ -1821,6 +1839,176 @@ async fn cancelling_an_after_death_case_lists_what_a_person_must_undo_by_hand() 
         "{}",
         cancelled.reason
     );
+}
+
+// ------------- Rules issue, one-matter: the plan books the cremation; deregistration waits for it
+
+/// Publishes funeral's CremationCompleted as the funeral home's CompleteCremation would.
+async fn publish_cremation_completed(suite: &TestSuite, person: &PersonRef) {
+    use base64::Engine as _;
+    use prost::Message;
+    let sealer = kit::pii::Sealer::from_config(&suite.config).expect("sealer");
+    let index = sealer.index(&civil_id::IdNumber::parse(&person.id_number).expect("id"));
+    let event = funeral::CremationCompleted {
+        event_id: String::new(),
+        death_case: "cases/funeral-1".into(),
+        person_index: index,
+        certificate_number: CREMATION_CERTIFICATE.into(),
+        cremated_on: Some(Date {
+            year: 2026,
+            month: 1,
+            day: 7,
+        }),
+    };
+    let db = suite.db("onematter").await;
+    sqlx::query(
+        "INSERT INTO outbox (id, topic, event_type, event_key, payload, traceparent, created_at_ms, published_at_ms)
+         VALUES ($1, 'funeral.cremation_completed', 'civil.funeral.v1.CremationCompleted', 'funeral-1', $2, '', $3, NULL)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(base64::engine::general_purpose::STANDARD.encode(event.encode_to_vec()))
+    .bind(kit::now_ms())
+    .execute(&db.pool)
+    .await
+    .expect("publish");
+}
+
+#[tokio::test]
+async fn the_plan_books_the_cremation_and_deregistration_waits_for_the_certificate_and_gets_its_number()
+ {
+    use std::sync::{Arc, Mutex};
+    let double = Double::default();
+    script_after_death(&double);
+    // Funeral as the funeral home leaves it: registered, then booked by the case, then (by the
+    // funeral home, later) cremated with a certificate.
+    let held = Arc::new(Mutex::new(registered_case()));
+    let bookings = Arc::new(Mutex::new(Vec::<funeral::BookCremationRequest>::new()));
+    let deregistrations = Arc::new(Mutex::new(Vec::<ext::DeregisterDeceasedRequest>::new()));
+    let read = held.clone();
+    double.on(
+        "FuneralService/GetDeathCase",
+        move |_: funeral::GetDeathCaseRequest| Ok(read.lock().expect("lock").clone()),
+    );
+    double.on("FuneralService/RegisterDeath", {
+        let held = held.clone();
+        move |_: funeral::RegisterDeathRequest| Ok(held.lock().expect("lock").clone())
+    });
+    double.on("FuneralService/BookCremation", {
+        let (held, bookings) = (held.clone(), bookings.clone());
+        move |r: funeral::BookCremationRequest| {
+            bookings.lock().expect("lock").push(r.clone());
+            held.lock().expect("lock").state = funeral::CaseState::CremationBooked as i32;
+            Ok(funeral::CremationBooking {
+                death_case: r.death_case,
+                day: r.day,
+                slot: r.slot,
+            })
+        }
+    });
+    double.on("HouseholdRegisterService/DeregisterDeceased", {
+        let deregistrations = deregistrations.clone();
+        move |r: ext::DeregisterDeceasedRequest| {
+            deregistrations.lock().expect("lock").push(r);
+            Ok(ext::HouseholdReceipt {
+                receipt_id: "hr1".into(),
+                state: ext::ReceiptState::Accepted as i32,
+                accepted_at_ms: 1,
+            })
+        }
+    });
+    let suite = suite_with(&double).await;
+    let citizen = suite.token_for("citizen-wang", &[Role::Citizen], "330723");
+    let mut start = after_death("r-1", deceased());
+    let day = Date {
+        year: 2026,
+        month: 1,
+        day: 7,
+    };
+    if let Some(m) = start.after_death.as_mut() {
+        m.arrangement = Some(pb::FuneralArrangement {
+            cremation_day: Some(day),
+            cremation_slot: 2,
+            ..Default::default()
+        });
+    }
+    let case = client(&suite)
+        .start_case(suite.request(start, &citizen))
+        .await
+        .expect("start")
+        .into_inner();
+
+    // Every other step finishes; the funeral step booked the cremation and waits.
+    let waiting = wait_until(&suite, &citizen, &case.name, |c| {
+        step_state(c, "pension_stop") == pb::StepState::Succeeded
+            && step_state(c, "medical_insurance_end") == pb::StepState::Succeeded
+            && step_state(c, "assistance_terminate") == pb::StepState::Succeeded
+            && c.steps
+                .iter()
+                .any(|s| s.name == "funeral_disposal" && s.summary.contains("waiting"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = client(&suite)
+        .get_case(suite.request(
+            pb::GetCaseRequest {
+                name: waiting.name.clone(),
+            },
+            &citizen,
+        ))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(waiting.state(), pb::CaseState::Running);
+    assert_eq!(
+        step_state(&waiting, "household_deregistration"),
+        pb::StepState::Blocked,
+        "{waiting:?}"
+    );
+    assert_eq!(
+        double.calls("HouseholdRegisterService/DeregisterDeceased"),
+        0,
+        "public security is not asked before the cremation certificate exists"
+    );
+    let funeral_step = waiting
+        .steps
+        .iter()
+        .find(|s| s.name == "funeral_disposal")
+        .expect("step");
+    assert_eq!(
+        funeral_step.summary,
+        "cremation booked for 2026-01-07, slot 2; waiting for the cremation certificate"
+    );
+    {
+        let bookings = bookings.lock().expect("lock");
+        assert_eq!(
+            bookings.len(),
+            1,
+            "booked once, however often the step looks"
+        );
+        assert_eq!(
+            (
+                bookings[0].death_case.as_str(),
+                bookings[0].day,
+                bookings[0].slot
+            ),
+            ("cases/funeral-1", Some(day), 2)
+        );
+    }
+
+    // The funeral home cremates; its CremationCompleted event wakes the case (the hourly recheck
+    // is far away), and public security receives the certificate's number.
+    {
+        let mut case = held.lock().expect("lock");
+        *case = cremated(case.clone());
+    }
+    publish_cremation_completed(&suite, &deceased()).await;
+    let done = settle(&suite, &citizen, &case.name).await;
+    assert_eq!(done.state(), pb::CaseState::Completed, "{done:?}");
+    let sent = deregistrations.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].cremation_certificate_number, CREMATION_CERTIFICATE);
+    assert_eq!(sent[0].death_certificate_number, "YX-2026-001");
+    assert_eq!(bookings.lock().expect("lock").len(), 1);
 }
 
 // ------------------------- Rules issue, one-matter: a marriage registration starts 婚育户一件事
@@ -1859,8 +2047,10 @@ async fn a_registered_marriage_starts_the_marriage_birth_household_case_without_
         },
     );
     double.on(
-        "AssistanceService/GetRecipientStatus",
-        |_: assistance::GetRecipientStatusRequest| Ok(assistance::RecipientStatus::default()),
+        "AssistanceService/OpenHouseholdReview",
+        |_: assistance::OpenHouseholdReviewRequest| {
+            Ok(assistance::OpenHouseholdReviewResponse::default())
+        },
     );
     let expected = (a.id_number.clone(), b.id_number.clone());
     double.on(

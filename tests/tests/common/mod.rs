@@ -128,6 +128,7 @@ impl People {
                 certificate: Some(self.certificate()),
                 ethnicity: funeral::Ethnicity::Han.into(),
                 death_case: String::new(),
+                arrangement: None,
             }),
             ..Default::default()
         }
@@ -287,6 +288,14 @@ impl Outside {
         let keyed = self.household.clone();
         self.double
             .on(HOUSEHOLD, move |r: ext::DeregisterDeceasedRequest| {
+                // Public security deregisters a person cremated in the county on the cremation
+                // certificate (RULES.md, funeral): without its number the request is refused.
+                if r.cremation_certificate_number.is_empty() {
+                    return Err(kit::to_status(kit::ServiceError::refused(
+                        "HOUSEHOLD_CREMATION_CERTIFICATE_MISSING",
+                        "no cremation certificate number",
+                    )));
+                }
                 Ok(keyed.once(&r.request_id, || ext::HouseholdReceipt {
                     receipt_id: format!("HR-{}", uuid::Uuid::now_v7().simple()),
                     state: ext::ReceiptState::Accepted.into(),
@@ -677,7 +686,9 @@ pub async fn register_organisation(suite: &TestSuite, staff: &Staff, p: &People)
     org.organisation_id
 }
 
-/// The funeral home registers the death (which starts the after-death case without application).
+/// The funeral home registers the death (which starts the after-death case without application),
+/// then books and carries out the cremation (its certificate is what household deregistration
+/// waits for).
 pub async fn register_death(suite: &TestSuite, staff: &Staff, p: &People) -> funeral::DeathCase {
     let mut c = funeral::funeral_service_client::FuneralServiceClient::new(suite.channel.clone());
     let register = funeral::RegisterDeathRequest {
@@ -688,9 +699,40 @@ pub async fn register_death(suite: &TestSuite, staff: &Staff, p: &People) -> fun
         ethnicity: funeral::Ethnicity::Han.into(),
         ..Default::default()
     };
-    c.register_death(suite.request(register, &staff.funeral_home))
+    let case = c
+        .register_death(suite.request(register, &staff.funeral_home))
         .await
         .expect("death registered")
+        .into_inner();
+    cremate(suite, staff, &case.name, p.n).await;
+    case
+}
+
+/// The funeral home books a furnace (8 slots of 2 furnaces a day: scenario `n` takes day
+/// `n / 16` from today, slot `n % 8 + 1`) and cremates, issuing the cremation certificate.
+pub async fn cremate(
+    suite: &TestSuite,
+    staff: &Staff,
+    death_case: &str,
+    n: u32,
+) -> funeral::CremationCertificate {
+    let mut c = funeral::funeral_service_client::FuneralServiceClient::new(suite.channel.clone());
+    let book = funeral::BookCremationRequest {
+        request_id: rid("book", n),
+        death_case: death_case.to_owned(),
+        day: date(today() + time::Duration::days(i64::from(n / 16))),
+        slot: i32::try_from(n % 8 + 1).expect("slot"),
+    };
+    c.book_cremation(suite.request(book, &staff.funeral_home))
+        .await
+        .expect("cremation booked");
+    let complete = funeral::CompleteCremationRequest {
+        request_id: rid("cremate", n),
+        death_case: death_case.to_owned(),
+    };
+    c.complete_cremation(suite.request(complete, &staff.funeral_home))
+        .await
+        .expect("cremated")
         .into_inner()
 }
 
@@ -713,10 +755,13 @@ pub async fn register_death_declared(
         }),
         ..Default::default()
     };
-    c.register_death(suite.request(register, &staff.funeral_home))
+    let case = c
+        .register_death(suite.request(register, &staff.funeral_home))
         .await
         .expect("death registered")
-        .into_inner()
+        .into_inner();
+    cremate(suite, staff, &case.name, p.n).await;
+    case
 }
 
 // ------------------------------------------------------------------------------------- cases

@@ -13,6 +13,7 @@ mod get_recipient_status;
 mod grant_temporary_assistance;
 mod list_overdue_applications;
 mod list_payment_rolls;
+mod open_household_review;
 mod record_income_change;
 mod record_investigation;
 mod record_objection;
@@ -115,4 +116,5 @@ impl AssistanceService for AssistanceApi {
     async fn generate_payment_roll(&self, r: Request<pb::GeneratePaymentRollRequest>) -> Result<Response<pb::PaymentRoll>, Status> { generate_payment_roll::handle(self, r).await }
     async fn list_payment_rolls(&self, r: Request<pb::ListPaymentRollsRequest>) -> Result<Response<pb::ListPaymentRollsResponse>, Status> { list_payment_rolls::handle(self, r).await }
     async fn export_payment_roll(&self, r: Request<pb::ExportPaymentRollRequest>) -> Result<Response<pb::ExportPaymentRollResponse>, Status> { export_payment_roll::handle(self, r).await }
+    async fn open_household_review(&self, r: Request<pb::OpenHouseholdReviewRequest>) -> Result<Response<pb::OpenHouseholdReviewResponse>, Status> { open_household_review::handle(self, r).await }
 }

@@ -90,6 +90,18 @@ fn parse_member(v: &mut Violations, m: &pb::Member, field: &str) -> Option<Membe
             walk_indoors: a.can_walk_indoors,
             bathe: a.can_bathe,
         });
+    let own_area = match pb::AreaKind::try_from(m.own_area) {
+        Ok(pb::AreaKind::Urban) => Some(Area::Urban),
+        Ok(pb::AreaKind::Rural) => Some(Area::Rural),
+        Ok(pb::AreaKind::Unspecified) => None,
+        Err(_) => {
+            v.add(
+                &format!("{field}.own_area"),
+                "must be urban, rural or unspecified",
+            );
+            None
+        }
+    };
     let id = id?;
     Some(Member {
         id_number: id.as_str().to_owned(),
@@ -104,7 +116,7 @@ fn parse_member(v: &mut Violations, m: &pb::Member, field: &str) -> Option<Membe
         no_capable_supporter: m.no_capable_supporter,
         activities,
         left_month: None,
-        own_area: None,
+        own_area,
     })
 }
 

@@ -48,6 +48,11 @@ pub fn member_to_proto(m: &Member, full: bool) -> pb::Member {
             can_bathe: m.activities.bathe,
         }),
         left_month: m.left_month.map(|m| m.to_string()).unwrap_or_default(),
+        own_area: match m.own_area {
+            Some(Area::Urban) => pb::AreaKind::Urban as i32,
+            Some(Area::Rural) => pb::AreaKind::Rural as i32,
+            None => pb::AreaKind::Unspecified as i32,
+        },
     }
 }
 
@@ -208,5 +213,31 @@ pub fn benefit_to_proto(rec: &BenefitRecord, full: bool, month: Month) -> pb::Be
                 monthly_amount_fen: h.monthly_amount_fen.get(),
             })
             .collect(),
+        household_reviews: rec
+            .household_reviews
+            .iter()
+            .map(|r| review_to_proto(rec, r))
+            .collect(),
+    }
+}
+
+/// A household-composition review as the wire shows it.
+pub fn review_to_proto(
+    rec: &BenefitRecord,
+    r: &crate::records::HouseholdReviewRecord,
+) -> pb::HouseholdReview {
+    let cause = match r.cause.as_str() {
+        "marriage" => pb::HouseholdReviewCause::Marriage,
+        _ => pb::HouseholdReviewCause::Unspecified,
+    };
+    pb::HouseholdReview {
+        review_id: r.id.clone(),
+        benefit_id: rec.id.clone(),
+        cause: cause as i32,
+        reference: r.reference.clone(),
+        changed_on: proto_date(&r.changed_on),
+        opened_on: proto_date(&r.opened_on),
+        opened_by: r.opened_by.clone(),
+        household_region: rec.region().to_owned(),
     }
 }

@@ -13,8 +13,8 @@ use super::policy::{Area, PolicyVersion};
 pub const ELDERLY_AGE: u32 = 60;
 /// Minors are covered below this age (认定办法 art. 4) ...
 pub const MINOR_AGE: u32 = 16;
-/// ... and while in school until this age (认定办法 art. 22: 年满16周岁仍在接受义务教育或在
-/// 普通高中、中等职业学校就读的, 可继续享受 until 18).
+/// ... and while in school until this age (RULES.md: "< 16, extended while at school until 18";
+/// provincial rules such as 福建省特困人员认定办法 2021 count a pupil of 16-17 as unable to work).
 pub const MINOR_IN_SCHOOL_AGE: u32 = 18;
 
 /// Why the person lacks the ability to work.
@@ -42,7 +42,7 @@ pub fn category(member: &Member, on: Date) -> Option<Category> {
 
 /// The conditions of 特困 the person fails; all three are needed (认定办法 art. 4).
 /// Whether 特困 support of `member` continues on `on` (RULES.md: "Support for minors continues
-/// to 18 and beyond while in school"; 特困人员认定办法 art. 6: a minor recipient is supported
+/// to 18 and beyond while in school"; 特困人员认定办法 2021: a minor recipient is supported
 /// until 18, and after 18 while still in compulsory education, senior high school or secondary
 /// vocational school). Elderly and severely disabled recipients are not affected. A person of
 /// 18 or over applying for the first time is not a minor (see docs/rules/assistance.md).

@@ -30,10 +30,16 @@ pub struct Fixture {
 }
 
 pub async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+/// A fixture whose configuration `adjust` changes (e.g. another county policy file).
+pub async fn fixture_with(adjust: impl FnOnce(&mut kit::config::Config)) -> Fixture {
     let centre = Centre::default();
     let url = start_centre(centre.clone()).await;
     let suite = kit::testing::spawn_with(&[assistance::SERVICE], |config| {
         config.upstreams.insert("checking_centre".into(), url);
+        adjust(config);
     })
     .await;
     let clerk = suite.token_for("clerk-1", &[Role::TownshipClerk], TOWNSHIP);

@@ -131,6 +131,13 @@ impl Executor {
         self.registry.get(kind).map(|w| w.plan())
     }
 
+    /// Wakes `step` of `case_id` when it waits for a recheck (the event it waits for arrived).
+    pub async fn wake(&self, case_id: &str, step: &str) -> Result<super::store::Wake, sqlx::Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        let now = self.clock.now_ms(&mut conn).await?;
+        super::store::wake_waiting(&mut conn, case_id, step, now).await
+    }
+
     /// "Now" within the transaction about to use it.
     pub(super) async fn now(&self, conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
         self.clock.now_ms(conn).await

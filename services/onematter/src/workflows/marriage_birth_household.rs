@@ -1,6 +1,6 @@
 //! 婚育户一件事: after a marriage is registered, the household register records both spouses as
-//! married, the couple is registered for birth services, and assistance households of either
-//! spouse are flagged for a new household composition.
+//! married, the couple is registered for birth services, and assistance opens a review of the
+//! household composition of every benefit either spouse is a member of.
 //!
 //! The outside changes can be withdrawn: when one of them fails past its retries the ones made
 //! are withdrawn in reverse order, so the couple is left with nothing half-done and may apply
@@ -41,6 +41,7 @@ static STEPS: [StepDef; 4] = [
         compensable: false,
         read_only: true,
     },
+    // Opens assistance's household reviews: not undone by the aggregator (a clerk closes them).
     StepDef {
         name: ASSISTANCE,
         depends_on: &[VERIFY],
@@ -48,7 +49,7 @@ static STEPS: [StepDef; 4] = [
         attempt_timeout: Duration::from_secs(15),
         deadline: Duration::from_secs(3 * 24 * 3600),
         compensable: false,
-        read_only: true,
+        read_only: false,
     },
     StepDef {
         name: HOUSEHOLD,
@@ -185,8 +186,9 @@ impl MarriageBirthHousehold {
         Ok((open(&v.party_a)?, open(&v.party_b)?))
     }
 
-    /// Finds assistance households of either spouse. The assistance contract has no RPC to change
-    /// a household's members, so the step reports them for the township clerk.
+    /// Opens a household-composition review in assistance for every benefit either spouse is a
+    /// member of (the marriage changes who is in the household); the township clerk records the
+    /// new composition. One key per spouse under the step's key: a re-run opens nothing twice.
     async fn assistance(
         &self,
         call: &StepCall,
@@ -195,32 +197,37 @@ impl MarriageBirthHousehold {
         let mut client = assistance::assistance_service_client::AssistanceServiceClient::new(
             self.0.ctx.channel("assistance"),
         );
-        let mut households = Vec::new();
+        let verified: Verified = call.output_as(VERIFY)?;
+        let mut reviews = Vec::new();
         let (a, b) = self.parties(call, m)?;
-        for party in [a, b].into_iter().flatten() {
-            let req = assistance::GetRecipientStatusRequest {
+        for (tag, party) in [("a", a), ("b", b)] {
+            let Some(party) = party else { continue };
+            let req = assistance::OpenHouseholdReviewRequest {
+                request_id: format!("{}:{tag}", call.key),
                 id_number: party.id_number.clone(),
-                purpose: "婚育户一件事: household composition after marriage".into(),
+                cause: assistance::HouseholdReviewCause::Marriage as i32,
+                reference: m.marriage_certificate_number.clone(),
+                changed_on: super::parse_date(&verified.registration_date),
             };
-            let status = client
-                .get_recipient_status(self.0.request(call, req))
+            let opened = client
+                .open_household_review(self.0.request(call, req))
                 .await?
                 .into_inner();
-            households.extend(status.active_benefits.into_iter().map(|b| b.benefit_id));
+            reviews.extend(opened.reviews.into_iter().map(|r| r.review_id));
         }
-        households.sort();
-        households.dedup();
-        let summary = if households.is_empty() {
+        reviews.sort();
+        reviews.dedup();
+        let summary = if reviews.is_empty() {
             "neither spouse is in an assistance household".to_owned()
         } else {
             format!(
-                "{} assistance household(s) to recompose: the township clerk is to record the new member",
-                households.len()
+                "{} household review(s) opened in assistance for the township clerk",
+                reviews.len()
             )
         };
         Ok(StepOutcome::with_output(
             summary,
-            json!({ "benefits": households }),
+            json!({ "reviews": reviews }),
         ))
     }
 

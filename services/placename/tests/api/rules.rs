@@ -111,6 +111,30 @@ async fn road_names_repeat_within_the_built_up_area_of_a_town_not_the_county_art
     assert_eq!(reason_of(&status).as_deref(), Some("PLACENAME_DUPLICATE"));
 }
 
+/// The scope per category is county policy (地名管理条例实施办法: the law fixes the scopes of
+/// administrative divisions; a county may name roads uniquely county-wide): with
+/// `PLACENAME_SCOPES=ROAD=county` a road name taken in one town is refused in another.
+#[tokio::test]
+async fn the_scope_of_a_category_is_county_policy_through_the_api() {
+    let suite = kit::testing::spawn_with(&[placename::SERVICE], |config| {
+        config
+            .extra
+            .insert("placename_built_up_areas".into(), String::new());
+        config
+            .extra
+            .insert("placename_scopes".into(), "ROAD=county".into());
+    })
+    .await;
+    let f = Fixture::with(suite);
+    f.road("振兴", false).await;
+    let status = f
+        .client()
+        .submit_naming_application(f.req(naming("振兴", pb::Category::Road, "330723101")))
+        .await
+        .expect_err("county-wide for roads by policy");
+    assert_eq!(reason_of(&status).as_deref(), Some("PLACENAME_DUPLICATE"));
+}
+
 /// Fuzzy search tolerates one wrong character (a typo or a homophone) and ranks the results.
 #[tokio::test]
 async fn fuzzy_search_tolerates_one_wrong_character_ranked() {

@@ -308,3 +308,90 @@ fn the_asset_limit_may_be_a_multiple_of_the_areas_standard() {
     urban.area = Area::Urban;
     assert!(assess_minimum_living(&policy, &urban, None, ON).is_ok());
 }
+
+#[test]
+fn add_on_rules_and_asset_limits_are_versioned_by_effective_date() {
+    // The shipped policy (fixed add-ons that stack, a fixed asset limit) plus a version from
+    // 2027 with shares of the member's own standard, "highest", and a multiple of the standard.
+    let text = format!(
+        "{}\n{}",
+        crate::domain::policy::DEFAULT_POLICY_TOML,
+        r#"
+[[version]]
+id = "share-2027"
+effective_from = "2027-01-01"
+urban_standard_fen = 130_000
+rural_standard_fen = 110_000
+near_threshold_percent = 150
+rounding = "none"
+phase_out_months = 6
+review_interval_months = 12
+review_interval_months_able_to_work = 6
+review_deadline_working_days = 20
+[version.property_limits]
+financial_assets_per_member_fen = 0
+financial_assets_standard_months = 24
+max_houses = 1
+max_vehicles = 0
+[version.addons]
+elderly_min_age = 70
+elderly_fen = 0
+elderly_percent = 10
+severely_disabled_fen = 0
+severely_disabled_percent = 20
+children_under_age = 18
+child_fen = 0
+combine = "highest"
+[version.extreme_poverty]
+basic_support_fen = 160_000
+care_self_caring_fen = 5_000
+care_partly_dependent_fen = 20_000
+care_fully_dependent_fen = 50_000
+[version.temporary]
+min_fen = 10_000
+emergency_max_fen = 300_000
+expenditure_max_fen = 1_000_000
+"#
+    );
+    let policy = Policy::from_toml(&text).expect("policy");
+    let mut elder = member("e", date!(1940 - 03 - 01), 0);
+    elder.disability = Some(Disability {
+        grade: 1,
+        kind: DisabilityKind::Physical,
+    });
+    let addons = |on: Date| {
+        amount(policy.in_force_on(on), Area::Rural, &[&elder], on)
+            .lines
+            .into_iter()
+            .filter(|l| l.item.starts_with("addon:"))
+            .map(|l| (l.item, l.amount_fen))
+            .collect::<Vec<_>>()
+    };
+    let before = policy.in_force_on(date!(2026 - 12 - 31));
+    assert_eq!(
+        addons(date!(2026 - 12 - 31)),
+        [
+            ("addon:elderly".to_owned(), before.addons.elderly_fen),
+            (
+                "addon:severely_disabled".to_owned(),
+                before.addons.severely_disabled_fen
+            )
+        ]
+    );
+    assert_eq!(
+        addons(date!(2027 - 01 - 01)),
+        [("addon:severely_disabled".to_owned(), Fen::new(22_000))]
+    );
+    assert_eq!(
+        policy
+            .in_force_on(date!(2026 - 12 - 31))
+            .financial_assets_limit(Area::Rural, 1),
+        Some(before.property_limits.financial_assets_per_member_fen)
+    );
+    assert_eq!(
+        policy
+            .in_force_on(date!(2027 - 01 - 01))
+            .financial_assets_limit(Area::Rural, 1),
+        Some(Fen::new(24 * 110_000))
+    );
+}

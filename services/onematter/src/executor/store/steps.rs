@@ -330,3 +330,49 @@ pub async fn skip_step(
     .rows_affected();
     Ok(n == 1)
 }
+
+/// What waking a step found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// It was waiting for a recheck and is due now.
+    Woken,
+    /// An attempt is running: it may have read the world before the event (look again later).
+    Running,
+    /// Blocked, done, or already due: its next attempt reads the world afresh.
+    Nothing,
+}
+
+/// Makes a step that waits (ready, its recheck in the future) due now, e.g. when the event it
+/// waits for arrived; attempts and deadline unchanged.
+pub async fn wake_waiting(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    step: &str,
+    now: i64,
+) -> Result<Wake, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE case_steps SET next_run_at_ms = $3
+         WHERE case_id = $1 AND step = $2 AND state = 'ready' AND phase = 'do' AND next_run_at_ms > $3",
+    )
+    .bind(case_id)
+    .bind(step)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        return Ok(Wake::Woken);
+    }
+    let running = sqlx::query(
+        "SELECT 1 FROM case_steps WHERE case_id = $1 AND step = $2 AND state = 'running' AND phase = 'do'",
+    )
+    .bind(case_id)
+    .bind(step)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(if running.is_some() {
+        Wake::Running
+    } else {
+        Wake::Nothing
+    })
+}

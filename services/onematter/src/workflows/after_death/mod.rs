@@ -27,6 +27,7 @@ use crate::executor::{OnFailure, Plan, StepCall, StepDef, StepError, StepOutcome
 pub const KIND: &str = "after_death";
 
 pub const DEATH_CASE: &str = "funeral_death_case";
+pub const DISPOSAL: &str = "funeral_disposal";
 pub const FEE_WAIVER: &str = "funeral_fee_waiver";
 pub const ASSISTANCE: &str = "assistance_terminate";
 pub const ELDERCARE: &str = "eldercare_stop";
@@ -48,10 +49,10 @@ const fn suite(name: &'static str, depends_on: &'static [&'static str]) -> StepD
     }
 }
 
-const fn outside(name: &'static str) -> StepDef {
+const fn outside(name: &'static str, depends_on: &'static [&'static str]) -> StepDef {
     StepDef {
         name,
-        depends_on: &[DEATH_CASE],
+        depends_on,
         retry: OUTSIDE_RETRY,
         attempt_timeout: Duration::from_secs(30),
         deadline: Duration::from_secs(7 * 24 * 3600),
@@ -60,16 +61,25 @@ const fn outside(name: &'static str) -> StepDef {
     }
 }
 
-static STEPS: [StepDef; 9] = [
+/// The funeral step waits (without spending attempts) for the funeral home to cremate; past
+/// 60 days without a cremation or burial the case parks for an operator.
+const WAIT_FOR_FUNERAL: StepDef = StepDef {
+    deadline: Duration::from_secs(60 * 24 * 3600),
+    ..suite(DISPOSAL, &[DEATH_CASE])
+};
+
+static STEPS: [StepDef; 10] = [
     suite(DEATH_CASE, &[]),
+    WAIT_FOR_FUNERAL,
     suite(FEE_WAIVER, &[DEATH_CASE]),
     suite(ASSISTANCE, &[DEATH_CASE]),
     suite(ELDERCARE, &[DEATH_CASE]),
     suite(MARRIAGE, &[DEATH_CASE]),
     suite(SOCIALORG, &[DEATH_CASE]),
-    outside(HOUSEHOLD),
-    outside(PENSION),
-    outside(MEDICAL),
+    // Public security deregisters on the cremation certificate (or after the burial).
+    outside(HOUSEHOLD, &[DEATH_CASE, DISPOSAL]),
+    outside(PENSION, &[DEATH_CASE]),
+    outside(MEDICAL, &[DEATH_CASE]),
 ];
 
 pub static PLAN: Plan = Plan {
@@ -89,6 +99,7 @@ impl Workflow for AfterDeath {
         async move {
             match call.step.as_str() {
                 DEATH_CASE => self.death_case(&call).await,
+                DISPOSAL => self.disposal(&call).await,
                 FEE_WAIVER => self.fee_waiver(&call).await,
                 ASSISTANCE => self.assistance(&call).await,
                 ELDERCARE => self.eldercare(&call).await,
@@ -104,7 +115,10 @@ impl Workflow for AfterDeath {
     }
 }
 
+mod disposal;
 mod output;
+
+pub use disposal::DisposalOutput;
 
 pub use output::DeathCaseOutput;
 use output::{Deceased, named_case};
@@ -393,12 +407,13 @@ impl AfterDeath {
     /// 户口注销 through the public security adapter.
     async fn household(&self, call: &StepCall) -> Result<StepOutcome, StepError> {
         let d = self.deceased(call)?;
+        let disposal: DisposalOutput = call.output_as(DISPOSAL)?;
         let req = ext::DeregisterDeceasedRequest {
             request_id: call.key.clone(),
             person: Some(d.person),
             date_of_death: Some(d.date_of_death),
             death_certificate_number: d.recorded.death_certificate_number,
-            cremation_certificate_number: d.recorded.cremation_certificate_number,
+            cremation_certificate_number: disposal.cremation_certificate_number,
             region: call.region.clone(),
         };
         match self

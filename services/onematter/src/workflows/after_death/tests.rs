@@ -8,9 +8,19 @@ fn the_plan_registers_the_death_before_everything_else_and_runs_the_rest_side_by
     let after: Vec<_> = PLAN.dependants(DEATH_CASE);
     assert_eq!(after.len(), PLAN.steps.len() - 1);
     assert!(
-        PLAN.steps.iter().all(|s| s.depends_on.len() <= 1),
-        "no step waits on a sibling"
+        PLAN.steps
+            .iter()
+            .filter(|s| s.name != HOUSEHOLD)
+            .all(|s| s.depends_on.len() <= 1),
+        "no other step waits on a sibling"
     );
+}
+
+#[test]
+fn household_deregistration_waits_for_the_funeral_step() {
+    let household = PLAN.step(HOUSEHOLD).expect("step");
+    assert!(household.depends_on.contains(&DISPOSAL));
+    assert_eq!(PLAN.dependants(DISPOSAL), vec![HOUSEHOLD]);
 }
 
 #[test]
