@@ -73,6 +73,7 @@ export function bureau(name: string): string {
 const updates: Record<string, string> = {
   case_started: "事项已受理",
   case_joined: "家属已加入",
+  death_registered: "殡葬登记已录入",
   step_started: "开始办理",
   step_retry: "重试",
   step_retry_requested: "工作人员要求重试",

@@ -189,7 +189,7 @@ function caseTable(cases: Case[]): HTMLElement {
       h(
         "li",
         { "data-state": CaseState[c.state] },
-        h("a", { href: `#/case/${caseId(c.name)}` }, L.kinds[c.kind] ?? "事项", " · ", c.subject?.name || "—"),
+        h("a", { href: `#/case/${caseId(c.name)}` }, L.kinds[c.kind] ?? "事项", " · ", c.subject?.name || `…${caseId(c.name).slice(-12)}`),
         h("span", { class: `state s-${CaseState[c.state]}` }, L.caseStates[c.state]),
         h("small", {}, `${c.region} · 更新于 ${L.time(c.updatedAtMs)}`),
         c.reason ? h("small", { class: "reason" }, c.reason) : null,
