@@ -206,14 +206,16 @@ async function casePage(id: string): Promise<void> {
   const stepsBox = h("div");
   const timeline = h("ol", { class: "timeline", "data-testid": "timeline" });
   const actions = h("div");
-  replace(app, head, stepsBox, actions, h("h2", {}, "办理动态"), timeline);
+  // What the operator's last action answered: kept when the actions change with the case.
+  const result = h("div", { "data-testid": "action-result" });
+  replace(app, head, stepsBox, actions, result, h("h2", {}, "办理动态"), timeline);
   const signal = leaving.signal;
 
   const refresh = async (): Promise<Case | null> => {
     try {
       const c = await onematter.getCase({ name }, { signal });
       renderCase(c, head, stepsBox);
-      if (hasRole("operator")) renderActions(c, actions, refresh);
+      if (hasRole("operator")) renderActions(c, actions, result, refresh);
       return c;
     } catch (e) {
       if (signal.aborted) return null;
@@ -304,8 +306,7 @@ function updateItem(u: CaseUpdate): HTMLElement {
 
 // -------------------------------------------------------------------- operator: case actions
 
-function renderActions(c: Case, box: HTMLElement, refresh: () => Promise<Case | null>): void {
-  const out = h("div", { "data-testid": "action-result" });
+function renderActions(c: Case, box: HTMLElement, out: HTMLElement, refresh: () => Promise<Case | null>): void {
   const run = async (what: () => Promise<unknown>, done: string) => {
     replace(out, "处理中…");
     try {
@@ -382,7 +383,7 @@ function renderActions(c: Case, box: HTMLElement, refresh: () => Promise<Case | 
     });
     parts.push(cancel);
   }
-  replace(box, ...parts, out);
+  replace(box, ...parts);
 }
 
 // --------------------------------------------------------------------------- operator console
