@@ -95,7 +95,10 @@ async fn the_root_is_the_portal_and_its_files_are_served_with_their_types() {
     let html = page.text();
     assert!(html.contains("lang=\"zh-CN\""), "{html}");
     assert!(html.contains("一件事"), "{html}");
-    assert!(html.contains("width=device-width"), "readable on a phone: {html}");
+    assert!(
+        html.contains("width=device-width"),
+        "readable on a phone: {html}"
+    );
 
     // Every file the page names, with its type; hashed names are cached for good.
     let named: Vec<&str> = html
@@ -241,7 +244,10 @@ async fn grpc_grpc_web_json_and_openapi_are_not_shadowed_by_the_pages() {
     )
     .await;
     let refused = format!("{:?}{}", anonymous.headers, anonymous.text());
-    assert!(refused.contains("grpc-status") && refused.contains("16"), "{refused}");
+    assert!(
+        refused.contains("grpc-status") && refused.contains("16"),
+        "{refused}"
+    );
 
     // HTTP/JSON.
     let other_citizen = suite.token(&[Role::Citizen], REGION);
