@@ -402,14 +402,31 @@ async function consolePage(parked: boolean): Promise<void> {
       (k): [string, string] => [String(k), L.kinds[k]],
     ),
   ];
-  // The search: ListCases' filters today. When the aggregator gains a case search (by step,
-  // township, dates, overdue), this form and `load` are the one place to change.
+  // The search: SearchCases (matter, state, a step in a state, township, creation dates,
+  // overdue). No identity number or name is asked for: a person is found through the case.
+  const stepOptions: [string, string][] = [
+    ["", "任意步骤"],
+    ...["funeral_death_case", "funeral_fee_waiver", "assistance_terminate", "eldercare_stop", "marriage_record_death", "socialorg_representatives", "household_deregistration", "pension_stop", "medical_insurance_end"].map(
+      (n): [string, string] => [n, L.stepLabel(n)],
+    ),
+  ];
+  const stepStateOptions: [string, string][] = [
+    ["", "任意状态"],
+    ...[StepState.FAILED, StepState.READY, StepState.RUNNING, StepState.SUCCEEDED, StepState.SKIPPED].map(
+      (s): [string, string] => [String(s), L.stepStates[s]],
+    ),
+  ];
   const form = h(
     "form",
     { class: "card filters", "data-testid": "search" },
     select("状态", "state", stateOptions, parked ? String(CaseState.PARKED) : ""),
     select("事项", "kind", kindOptions),
-    field("区划代码", "region", { placeholder: claims()?.region ?? "", inputmode: "numeric", maxlength: 12 }),
+    field("乡镇/村区划代码", "region", { placeholder: claims()?.region ?? "", inputmode: "numeric", maxlength: 12 }),
+    select("步骤", "step", stepOptions),
+    select("步骤状态", "stepState", stepStateOptions),
+    field("受理日期起", "from", { type: "date" }),
+    field("受理日期止", "to", { type: "date" }),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "overdue", value: "1" }), "仅超期"),
     h("button", { type: "submit" }, "查询"),
   ) as HTMLFormElement;
   let pageToken = "";
@@ -417,8 +434,19 @@ async function consolePage(parked: boolean): Promise<void> {
   const load = async (append_: boolean) => {
     const v = formValues(form);
     try {
-      const r = await onematter.listCases(
-        { pageSize: 50, pageToken: append_ ? pageToken : "", state: Number(v.state || 0), kind: Number(v.kind || 0), region: v.region },
+      const r = await onematter.searchCases(
+        {
+          pageSize: 50,
+          pageToken: append_ ? pageToken : "",
+          state: Number(v.state || 0),
+          kind: Number(v.kind || 0),
+          region: v.region,
+          step: v.step,
+          stepState: Number(v.stepState || 0),
+          createdFromMs: v.from ? BigInt(dayStart(v.from)) : 0n,
+          createdBeforeMs: v.to ? BigInt(dayStart(v.to) + 86_400_000) : 0n,
+          overdue: v.overdue === "1",
+        },
         { signal: leaving.signal },
       );
       pageToken = r.nextPageToken;
@@ -437,6 +465,11 @@ async function consolePage(parked: boolean): Promise<void> {
   more.addEventListener("click", () => void load(true));
   replace(app, h("h1", {}, parked ? "待人工处理的事项" : "案件列表"), form, out, more);
   await load(false);
+}
+
+/** Midnight in China (UTC+8) of a YYYY-MM-DD date, in Unix ms. */
+function dayStart(date: string): number {
+  return Date.parse(`${date}T00:00:00+08:00`);
 }
 
 // ----------------------------------------------------------------------------------- auditor

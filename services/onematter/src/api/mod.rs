@@ -7,6 +7,7 @@ mod get_case;
 mod list_cases;
 mod resume_case;
 mod retry_step;
+mod search_cases;
 mod start_case;
 mod verify_family;
 mod watch_case;
@@ -138,5 +139,11 @@ impl OneMatterService for OneMatterApi {
     }
     async fn cancel_case(&self, r: Request<pb::CancelCaseRequest>) -> Answer<pb::Case> {
         cancel_case::handle(self, r).await
+    }
+    async fn search_cases(
+        &self,
+        r: Request<pb::SearchCasesRequest>,
+    ) -> Answer<pb::SearchCasesResponse> {
+        search_cases::handle(self, r).await
     }
 }
