@@ -356,3 +356,220 @@ async fn only_operators_search_and_only_within_their_region() {
         .expect_err("citizens do not search");
     assert_eq!(err.code(), Code::PermissionDenied);
 }
+
+async fn batch(
+    suite: &TestSuite,
+    token: &str,
+    req: pb::BatchOperateCasesRequest,
+) -> Result<pb::BatchOperateCasesResponse, tonic::Status> {
+    client(suite)
+        .batch_operate_cases(suite.request(req, token))
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Audit rows of the batch action naming `case`.
+async fn batch_audits(suite: &TestSuite, case: &str) -> i64 {
+    let db = suite.db("onematter").await;
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_log WHERE object = $1 AND action LIKE '%BatchOperateCases%'",
+    )
+    .bind(case)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count")
+}
+
+async fn events(suite: &TestSuite, case: &str, kind: &str) -> i64 {
+    let db = suite.db("onematter").await;
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM case_events WHERE case_id = $1 AND kind = $2",
+    )
+    .bind(case.trim_start_matches("cases/"))
+    .bind(kind)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count")
+}
+
+#[tokio::test]
+async fn a_batch_retries_then_cancels_the_cases_a_search_selects_each_audited_once() {
+    let suite = suite().await;
+    let operator = suite.token_for("operator-zhao", &[Role::Operator], COUNTY);
+    let a = parked_case(&suite, &operator, 1, TOWNSHIP_A).await;
+    let b = parked_case(&suite, &operator, 2, TOWNSHIP_A).await;
+    let c = parked_case(&suite, &operator, 3, TOWNSHIP_B).await;
+    let in_a = pb::SearchCasesRequest {
+        region: TOWNSHIP_A.into(),
+        state: pb::CaseState::Parked as i32,
+        ..Default::default()
+    };
+
+    // Retry the failed steps of the parked cases of township A: both, not C.
+    let retry = pb::BatchOperateCasesRequest {
+        request_id: "batch-retry-1".into(),
+        search: Some(in_a.clone()),
+        action: pb::BatchAction::RetryFailedSteps as i32,
+        note: String::new(),
+    };
+    let first = batch(&suite, &operator, retry.clone())
+        .await
+        .expect("batch retry");
+    let outcome = |r: &pb::BatchOperateCasesResponse| -> Vec<(String, bool)> {
+        r.outcomes
+            .iter()
+            .map(|o| (o.case.clone(), o.applied))
+            .collect()
+    };
+    assert_eq!(
+        outcome(&first),
+        [(b.name.clone(), true), (a.name.clone(), true)]
+    );
+    assert_eq!(first.applied_count, 2);
+    let failed_steps = a
+        .steps
+        .iter()
+        .filter(|s| s.state() == pb::StepState::Failed)
+        .count() as i64;
+    assert!(failed_steps > 0);
+    assert_eq!(
+        events(&suite, &a.name, "step_retry_requested").await,
+        failed_steps,
+        "every failed step of the case asked again"
+    );
+    assert_eq!(events(&suite, &c.name, "step_retry_requested").await, 0);
+    assert_eq!(batch_audits(&suite, &a.name).await, 1);
+    assert_eq!(batch_audits(&suite, &b.name).await, 1);
+    assert_eq!(batch_audits(&suite, &c.name).await, 0);
+
+    // The same request again: the first answer, nothing done twice.
+    let again = batch(&suite, &operator, retry).await.expect("replayed");
+    assert_eq!(again, first);
+    assert_eq!(
+        events(&suite, &a.name, "step_retry_requested").await,
+        failed_steps
+    );
+    assert_eq!(batch_audits(&suite, &a.name).await, 1);
+
+    // Cancel everything in the county: C (parked) and A, B (parked again or running) are
+    // cancelled; a second cancel finds them finished and leaves them.
+    for case in [&a, &b] {
+        parked_case_again(&suite, &operator, &case.name).await;
+    }
+    let cancel = |id: &str| pb::BatchOperateCasesRequest {
+        request_id: id.into(),
+        search: Some(pb::SearchCasesRequest::default()),
+        action: pb::BatchAction::Cancel as i32,
+        note: "家属撤回申请".into(),
+    };
+    let cancelled = batch(&suite, &operator, cancel("batch-cancel-1"))
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled.applied_count, 3, "{cancelled:?}");
+    let twice = batch(&suite, &operator, cancel("batch-cancel-2"))
+        .await
+        .expect("cancel again");
+    assert_eq!(twice.applied_count, 0);
+    assert!(
+        twice
+            .outcomes
+            .iter()
+            .all(|o| o.reason == "ONEMATTER_CASE_FINISHED"),
+        "{twice:?}"
+    );
+    assert_eq!(
+        batch_audits(&suite, &c.name).await,
+        1,
+        "refusals change nothing"
+    );
+
+    // Resume needs a parked case: none is left.
+    let resume = batch(
+        &suite,
+        &operator,
+        pb::BatchOperateCasesRequest {
+            request_id: "batch-resume-1".into(),
+            search: Some(pb::SearchCasesRequest::default()),
+            action: pb::BatchAction::Resume as i32,
+            note: "补齐材料".into(),
+        },
+    )
+    .await
+    .expect("resume");
+    assert_eq!(resume.applied_count, 0);
+}
+
+/// Waits until the case parks again after a retry (the outside world still refuses).
+async fn parked_case_again(suite: &TestSuite, operator: &str, name: &str) {
+    for _ in 0..300 {
+        let now = client(suite)
+            .get_case(suite.request(pb::GetCaseRequest { name: name.into() }, operator))
+            .await
+            .expect("get")
+            .into_inner();
+        if now.state() == pb::CaseState::Parked {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("case {name} did not park again");
+}
+
+#[tokio::test]
+async fn a_batch_names_every_bad_field_and_stays_in_the_operators_region() {
+    let suite = suite().await;
+    let operator = suite.token(&[Role::Operator], TOWNSHIP_B);
+    let err = batch(
+        &suite,
+        &operator,
+        pb::BatchOperateCasesRequest {
+            request_id: "bad-1".into(),
+            search: Some(pb::SearchCasesRequest {
+                step: "no_such_step".into(),
+                ..Default::default()
+            }),
+            action: pb::BatchAction::Unspecified as i32,
+            note: String::new(),
+        },
+    )
+    .await
+    .expect_err("invalid");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_details_bad_request(&err).expect("BadRequest");
+    let mut fields: Vec<&str> = details
+        .field_violations
+        .iter()
+        .map(|f| f.field.as_str())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["action", "search.step"]);
+    let err = batch(
+        &suite,
+        &operator,
+        pb::BatchOperateCasesRequest {
+            request_id: "bad-2".into(),
+            search: Some(pb::SearchCasesRequest::default()),
+            action: pb::BatchAction::Cancel as i32,
+            note: String::new(),
+        },
+    )
+    .await
+    .expect_err("a cancellation needs its reason");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = batch(
+        &suite,
+        &operator,
+        pb::BatchOperateCasesRequest {
+            request_id: "far-1".into(),
+            search: Some(pb::SearchCasesRequest {
+                region: TOWNSHIP_A.into(),
+                ..Default::default()
+            }),
+            action: pb::BatchAction::Cancel as i32,
+            note: "x".into(),
+        },
+    )
+    .await
+    .expect_err("another township");
+    assert_eq!(err.code(), Code::PermissionDenied);
+}

@@ -2,6 +2,7 @@
 //! effect); this file is the tonic trait, one line per RPC, and what the RPCs share (loading a
 //! case and who may read or operate it).
 
+mod batch_operate_cases;
 mod cancel_case;
 mod get_case;
 mod list_cases;
@@ -145,5 +146,11 @@ impl OneMatterService for OneMatterApi {
         r: Request<pb::SearchCasesRequest>,
     ) -> Answer<pb::SearchCasesResponse> {
         search_cases::handle(self, r).await
+    }
+    async fn batch_operate_cases(
+        &self,
+        r: Request<pb::BatchOperateCasesRequest>,
+    ) -> Answer<pb::BatchOperateCasesResponse> {
+        batch_operate_cases::handle(self, r).await
     }
 }

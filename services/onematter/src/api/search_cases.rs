@@ -21,8 +21,8 @@ const PAGING: kit::paging::Paging = kit::paging::Paging::new(50, 500);
 pub struct Search {
     page_size: i32,
     page_token: String,
-    search: CaseSearch,
-    overdue: bool,
+    pub(super) search: CaseSearch,
+    pub(super) overdue: bool,
 }
 
 impl TryFrom<pb::SearchCasesRequest> for Search {
@@ -115,6 +115,22 @@ fn stored_step_state(state: pb::StepState) -> Option<StepState> {
     })
 }
 
+/// The region searched (the caller's scope when empty), after checking the caller may.
+pub(super) fn scope(c: &kit::rpc::Call, region: &str) -> Result<String, ServiceError> {
+    if !region.is_empty() && civil_id::RegionCode::parse(region).is_err() {
+        let mut v = Violations::new();
+        v.add("region", "must be a division code of 6, 9 or 12 digits");
+        v.finish()?;
+    }
+    let region = if region.is_empty() {
+        c.principal().region.clone()
+    } else {
+        region.to_owned()
+    };
+    c.authorize(&[Role::Operator], Some(&region))?;
+    Ok(region)
+}
+
 pub(super) async fn handle(
     api: &OneMatterApi,
     request: Request<pb::SearchCasesRequest>,
@@ -122,20 +138,7 @@ pub(super) async fn handle(
     api.rpc
         .read(
             request,
-            async |c, req| {
-                if !req.region.is_empty() && civil_id::RegionCode::parse(&req.region).is_err() {
-                    let mut v = Violations::new();
-                    v.add("region", "must be a division code of 6, 9 or 12 digits");
-                    v.finish()?;
-                }
-                let region = if req.region.is_empty() {
-                    c.principal().region.clone()
-                } else {
-                    req.region.clone()
-                };
-                c.authorize(&[Role::Operator], Some(&region))?;
-                Ok::<_, ServiceError>(region)
-            },
+            async |c, req| scope(c, &req.region),
             async |c, s: Search, region| {
                 let mut search = s.search;
                 search.region_prefix = region;
