@@ -2,9 +2,9 @@
 //! doubles the end-to-end tests use (household register, social and medical insurance, birth
 //! services, checking centre), as one process a `civil serve` points its `CIVIL_UPSTREAM_*` at.
 //!
-//! One person is scripted to park a case: social insurance refuses the first pension stop for
-//! the deceased of `People::new(PARKED)` (a business refusal, so the step fails at once and the
-//! case waits for an operator), then accepts the same request id when the operator retries.
+//! Some people are scripted to park a case: social insurance refuses the first pension stop for
+//! the deceased of `People::new(n)`, `n` in `PARKED` (a business refusal, so the step fails at
+//! once and the case waits for an operator), then accepts when the operator retries.
 //!
 //! ```sh
 //! cargo run -p e2e --example outside
@@ -15,26 +15,30 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use common::{Outside, PENSION, People};
 use contracts::civil::external::v1 as ext;
 
-/// The scenario number of the person whose case parks (web/tests/people.ts says the same).
-const PARKED: u32 = 7;
+/// The scenario numbers of the people whose cases park (web/tests/suite.ts says the same).
+const PARKED: [u32; 2] = [7, 8];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let outside = Outside::start().await;
-    let parked = People::new(PARKED).deceased.id_number;
-    let refused = Arc::new(AtomicBool::new(false));
+    let parked: HashSet<String> = PARKED
+        .iter()
+        .map(|n| People::new(*n).deceased.id_number)
+        .collect();
+    let refused = Arc::new(Mutex::new(HashSet::new()));
     let keyed = outside.pension.clone();
     outside
         .double
         .on(PENSION, move |r: ext::StopPensionForDeathRequest| {
-            let person = r.person.as_ref().map(|p| p.id_number.as_str());
-            if person == Some(parked.as_str()) && !refused.swap(true, Ordering::SeqCst) {
+            let person = r.person.as_ref().map(|p| p.id_number.clone()).unwrap_or_default();
+            let first = refused.lock().expect("lock").insert(person.clone());
+            if parked.contains(&person) && first {
                 return Err(kit::to_status(kit::ServiceError::refused(
                     "SOCIAL_INSURANCE_OVERPAID",
                     "pension for the month after the death was paid: recover it first",

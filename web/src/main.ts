@@ -4,6 +4,7 @@
 import "./style.css";
 import { create } from "@bufbuild/protobuf";
 import {
+  BatchAction,
   CaseState,
   MatterKind,
   StepState,
@@ -435,18 +436,7 @@ async function consolePage(parked: boolean): Promise<void> {
     const v = formValues(form);
     try {
       const r = await onematter.searchCases(
-        {
-          pageSize: 50,
-          pageToken: append_ ? pageToken : "",
-          state: Number(v.state || 0),
-          kind: Number(v.kind || 0),
-          region: v.region,
-          step: v.step,
-          stepState: Number(v.stepState || 0),
-          createdFromMs: v.from ? BigInt(dayStart(v.from)) : 0n,
-          createdBeforeMs: v.to ? BigInt(dayStart(v.to) + 86_400_000) : 0n,
-          overdue: v.overdue === "1",
-        },
+        { ...searchOf(v), pageSize: 50, pageToken: append_ ? pageToken : "" },
         { signal: leaving.signal },
       );
       pageToken = r.nextPageToken;
@@ -463,8 +453,57 @@ async function consolePage(parked: boolean): Promise<void> {
     void load(false);
   });
   more.addEventListener("click", () => void load(true));
-  replace(app, h("h1", {}, parked ? "待人工处理的事项" : "案件列表"), form, out, more);
+  // A batch over everything the search selects (not only the page shown), each case audited.
+  const batchOut = h("div", { "data-testid": "batch-result" });
+  const batch = h(
+    "form",
+    { class: "card danger", "data-testid": "batch" },
+    h("h3", {}, "批量处理查询结果"),
+    select("操作", "action", [
+      [String(BatchAction.RETRY_FAILED_STEPS), "重试失败步骤"],
+      [String(BatchAction.RESUME), "恢复办理"],
+      [String(BatchAction.CANCEL), "取消事项"],
+    ]),
+    field("说明（恢复、取消必填）", "note"),
+    h("button", { type: "submit" }, "对全部查询结果执行"),
+    batchOut,
+  ) as HTMLFormElement;
+  batch.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const b = formValues(batch);
+    if (!confirm("确定对全部查询结果执行此操作？")) return;
+    replace(batchOut, "处理中…");
+    try {
+      const r = await onematter.batchOperateCases({
+        requestId: requestId(),
+        search: searchOf(formValues(form)),
+        action: Number(b.action),
+        note: b.note,
+      });
+      const skipped = r.outcomes.filter((o) => !o.applied);
+      const why = [...new Set(skipped.map((o) => o.reason))].join("、");
+      replace(batchOut, message(`已处理 ${r.appliedCount} 件${skipped.length ? `，未处理 ${skipped.length} 件（${why}）` : ""}`, "ok"));
+      await load(false);
+    } catch (err) {
+      replace(batchOut, message(explain(err)));
+    }
+  });
+  replace(app, h("h1", {}, parked ? "待人工处理的事项" : "案件列表"), form, out, more, batch);
   await load(false);
+}
+
+/** The console's search form as a SearchCases request (without its page fields). */
+function searchOf(v: Record<string, string>) {
+  return {
+    state: Number(v.state || 0),
+    kind: Number(v.kind || 0),
+    region: v.region,
+    step: v.step,
+    stepState: Number(v.stepState || 0),
+    createdFromMs: v.from ? BigInt(dayStart(v.from)) : 0n,
+    createdBeforeMs: v.to ? BigInt(dayStart(v.to) + 86_400_000) : 0n,
+    overdue: v.overdue === "1",
+  };
 }
 
 /** Midnight in China (UTC+8) of a YYYY-MM-DD date, in Unix ms. */

@@ -6,8 +6,9 @@ import { expect, type Page } from "@playwright/test";
 
 export const COUNTY = "330723";
 export const VILLAGE = "330723101001";
-/** The scenario whose pension stop the outside double refuses once (tests/examples/outside.rs). */
+/** The scenarios whose pension stop the outside double refuses once (tests/examples/outside.rs). */
 export const PARKED = 7;
+export const PARKED_FOR_BATCH = 8;
 
 const civil = process.env.CIVIL_TEST_CIVIL_BIN ?? "civil";
 const base = process.env.CIVIL_TEST_WEB_URL ?? "http://127.0.0.1:50051";
