@@ -38,7 +38,8 @@ export function field(label: string, name: string, attrs: Attrs = {}): HTMLEleme
 }
 
 export function select(label: string, name: string, options: [string, string][], value = ""): HTMLElement {
-  const s = h("select", { name }) as HTMLSelectElement;
+  // Named explicitly: a wrapping label's text would include the chosen option's.
+  const s = h("select", { name, "aria-label": label }) as HTMLSelectElement;
   for (const [v, text] of options) {
     s.appendChild(h("option", { value: v, selected: v === value }, text));
   }

@@ -14,7 +14,7 @@ test("an operator finds a parked case, retries the failed step and sees it compl
   // The case parks once its refused step has run: search again until it is listed.
   const parked = page.getByTestId("console-cases").locator('li[data-state="PARKED"]');
   await expect(async () => {
-    await page.getByRole("button", { name: "查询" }).click();
+    await page.getByRole("button", { name: "查询", exact: true }).click();
     await expect(parked).toHaveCount(1, { timeout: 1_000 });
   }).toPass({ timeout: 60_000 });
   await expect(parked).toContainText("pension_stop");
@@ -47,7 +47,7 @@ test("an operator retries every case a search selects in one batch", async ({ pa
   await search.getByLabel("步骤状态").selectOption({ label: "失败" });
   const parked = page.getByTestId("console-cases").locator('li[data-state="PARKED"]');
   await expect(async () => {
-    await search.getByRole("button", { name: "查询" }).click();
+    await search.getByRole("button", { name: "查询", exact: true }).click();
     await expect(parked).toHaveCount(1, { timeout: 1_000 });
   }).toPass({ timeout: 60_000 });
 
@@ -58,7 +58,7 @@ test("an operator retries every case a search selects in one batch", async ({ pa
   await expect(page.getByTestId("batch-result")).toContainText("已处理 1 件");
   // The retried case completes and leaves the parked list.
   await expect(async () => {
-    await search.getByRole("button", { name: "查询" }).click();
+    await search.getByRole("button", { name: "查询", exact: true }).click();
     await expect(page.getByTestId("console-cases")).toContainText("没有符合条件的事项", { timeout: 1_000 });
   }).toPass({ timeout: 60_000 });
 });
