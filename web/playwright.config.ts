@@ -17,7 +17,7 @@ export default defineConfig({
     timezoneId: "Asia/Shanghai",
     launchOptions: {
       executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox"],
+      args: ["--no-sandbox", "--lang=zh-CN"],
     },
     trace: "off",
   },
