@@ -195,10 +195,12 @@ pub async fn start_with_clock(
     let rate_limits = limits::RateLimits::from_config(&config, &mounted)?;
 
     // Layers, outermost first: CORS answers preflights of the allowed origins (others get no
-    // CORS header); JSON calls become gRPC calls of the same RPC (crate edge), and gRPC-Web
-    // calls too, so everything inside sees gRPC; Observe opens the RPC span so every refusal
-    // below is traced and counted; shedding refuses at once when the process is full; Auth
-    // leaves the Principal for handlers, and the rate limit keys on it.
+    // CORS header); JSON calls become gRPC calls of the same RPC (crate edge); a GET that is not
+    // the OpenAPI document is a page or one of its files (crate web: public, so before auth and
+    // the rate limit); gRPC-Web calls become gRPC calls too, so everything inside sees gRPC;
+    // Observe opens the RPC span so every refusal below is traced and counted; shedding refuses
+    // at once when the process is full; Auth leaves the Principal for handlers, and the rate
+    // limit keys on it.
     // Innermost, every call runs with the server's sealer at hand (idempotency seals stored
     // answers with it).
     let call_sealer = sealer.clone();
@@ -207,6 +209,7 @@ pub async fn start_with_clock(
             &config,
         )))
         .layer(edge::JsonLayer::new()) // HTTP/JSON -> gRPC; outside gRPC-Web, observe and auth
+        .layer(web::StaticLayer::new()) // GET / and the page's files (crate web); no RPC is a GET
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(crate::telemetry::ObserveLayer::serving(&names))
         .layer(limits::ShedLayer::new(config.max_concurrent_calls))

@@ -2,11 +2,13 @@
 //! effect); this file is the tonic trait, one line per RPC, and what the RPCs share (loading a
 //! case and who may read or operate it).
 
+mod batch_operate_cases;
 mod cancel_case;
 mod get_case;
 mod list_cases;
 mod resume_case;
 mod retry_step;
+mod search_cases;
 mod start_case;
 mod verify_family;
 mod watch_case;
@@ -138,5 +140,17 @@ impl OneMatterService for OneMatterApi {
     }
     async fn cancel_case(&self, r: Request<pb::CancelCaseRequest>) -> Answer<pb::Case> {
         cancel_case::handle(self, r).await
+    }
+    async fn search_cases(
+        &self,
+        r: Request<pb::SearchCasesRequest>,
+    ) -> Answer<pb::SearchCasesResponse> {
+        search_cases::handle(self, r).await
+    }
+    async fn batch_operate_cases(
+        &self,
+        r: Request<pb::BatchOperateCasesRequest>,
+    ) -> Answer<pb::BatchOperateCasesResponse> {
+        batch_operate_cases::handle(self, r).await
     }
 }

@@ -280,3 +280,109 @@ pub async fn count_by_state(conn: &mut AnyConnection) -> Result<Vec<(String, i64
         .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
         .collect()
 }
+
+/// Filters of an operator's case search (no identity number among them).
+#[derive(Debug, Clone, Default)]
+pub struct CaseSearch {
+    pub region_prefix: String,
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub step: Option<String>,
+    pub step_state: Option<String>,
+    pub created_from_ms: Option<i64>,
+    pub created_before_ms: Option<i64>,
+    /// Only cases with an unfinished step past its deadline at this instant.
+    pub overdue_at_ms: Option<i64>,
+    /// Exclusive upper bound on the id (ids are UUIDv7: newest first).
+    pub before_id: Option<String>,
+}
+
+impl CaseSearch {
+    /// The values that select rows, in a fixed order: a page token is bound to them (the
+    /// overdue instant is not: a later page of the same search may see more cases overdue).
+    pub fn key(&self) -> Vec<String> {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+        vec![
+            self.region_prefix.clone(),
+            opt(&self.kind),
+            opt(&self.state),
+            opt(&self.step),
+            opt(&self.step_state),
+            num(self.created_from_ms),
+            num(self.created_before_ms),
+            self.overdue_at_ms.is_some().to_string(),
+        ]
+    }
+}
+
+/// Cases (without steps) an operator's search selects, newest first.
+pub async fn search_cases(
+    conn: &mut AnyConnection,
+    search: &CaseSearch,
+    limit: i64,
+) -> Result<Vec<CaseRecord>, sqlx::Error> {
+    enum Bind {
+        Text(String),
+        Number(i64),
+    }
+    let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE region LIKE $1");
+    let mut binds = vec![Bind::Text(format!("{}%", search.region_prefix))];
+    let mut add = |clause: &str, value: Bind, binds: &mut Vec<Bind>| {
+        binds.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(k) = &search.kind {
+        add(" AND kind = ?", Bind::Text(k.clone()), &mut binds);
+    }
+    if let Some(s) = &search.state {
+        add(" AND state = ?", Bind::Text(s.clone()), &mut binds);
+    }
+    if let Some(from) = search.created_from_ms {
+        add(" AND created_at_ms >= ?", Bind::Number(from), &mut binds);
+    }
+    if let Some(before) = search.created_before_ms {
+        add(" AND created_at_ms < ?", Bind::Number(before), &mut binds);
+    }
+    if let Some(step) = &search.step {
+        let has_step =
+            " AND EXISTS (SELECT 1 FROM case_steps s WHERE s.case_id = cases.id AND s.step = ?";
+        match &search.step_state {
+            Some(state) => {
+                add(has_step, Bind::Text(step.clone()), &mut binds);
+                add(" AND s.state = ?)", Bind::Text(state.clone()), &mut binds);
+            }
+            None => add(
+                &format!("{has_step})"),
+                Bind::Text(step.clone()),
+                &mut binds,
+            ),
+        }
+    }
+    if let Some(now) = search.overdue_at_ms {
+        add(
+            " AND EXISTS (SELECT 1 FROM case_steps o WHERE o.case_id = cases.id \
+             AND o.state IN ('ready', 'running', 'failed') \
+             AND o.deadline_at_ms IS NOT NULL AND o.deadline_at_ms < ?)",
+            Bind::Number(now),
+            &mut binds,
+        );
+    }
+    if let Some(b) = &search.before_id {
+        add(" AND id < ?", Bind::Text(b.clone()), &mut binds);
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.max(1)));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        query = match b {
+            Bind::Text(t) => query.bind(t),
+            Bind::Number(n) => query.bind(n),
+        };
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(case_from_row)
+        .collect()
+}
