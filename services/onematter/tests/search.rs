@@ -57,6 +57,7 @@ fn after_death(n: u32, region: &str) -> pb::StartCaseRequest {
             }),
             ethnicity: funeral::Ethnicity::Han as i32,
             death_case: String::new(),
+            arrangement: None,
         }),
         ..Default::default()
     }
