@@ -102,8 +102,10 @@ async fn admitted(suite: &kit::testing::TestSuite, rpc: &str, token: &str) -> bo
                 .get_details_error_info()
                 .map(|i| i.reason)
                 .unwrap_or_default();
-            !(matches!(status.code(), Code::PermissionDenied | Code::Unauthenticated)
-                && REFUSED_CALLER.contains(&reason.as_str()))
+            !(matches!(
+                status.code(),
+                Code::PermissionDenied | Code::Unauthenticated
+            ) && REFUSED_CALLER.contains(&reason.as_str()))
         }
     }
 }
@@ -133,7 +135,11 @@ async fn every_rpc_answers_every_role_and_profile_as_the_committed_table_says() 
         .filter(|r| **r != Role::Service)
         .map(|r| r.name())
         .collect();
-    expected_callers.extend(auth::profiles::Profiles::committed().all().map(|p| p.name.clone()));
+    expected_callers.extend(
+        auth::profiles::Profiles::committed()
+            .all()
+            .map(|p| p.name.clone()),
+    );
     assert_eq!(callers, expected_callers, "one column per role and profile");
 
     let mut tokens = Vec::new();

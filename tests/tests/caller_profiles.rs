@@ -51,7 +51,10 @@ async fn each_bureau_sees_the_death_case_fields_its_profile_allows() {
     let deceased = seen.deceased.clone().expect("the deceased is shown");
     assert_eq!(deceased.id_number, people.deceased.id_number);
     assert!(seen.certificate.is_some(), "the death certificate is shown");
-    assert_eq!(seen.declarant, None, "the declarant is hidden from the household register");
+    assert_eq!(
+        seen.declarant, None,
+        "the declarant is hidden from the household register"
+    );
 
     // 人社 pays the funeral grant to the declarant: it sees the declarant.
     let seen = death_case_as(&suite, &pension, &case.name)

@@ -178,10 +178,7 @@ impl Access {
             .all()
             .flat_map(|p| {
                 p.hide.iter().map(|(rpc, fields)| {
-                    (
-                        (p.name.clone(), rpc.clone()),
-                        Hidden(fields.clone().into()),
-                    )
+                    ((p.name.clone(), rpc.clone()), Hidden(fields.clone().into()))
                 })
             })
             .collect();
@@ -450,7 +447,10 @@ mod tests {
     #[test]
     fn a_person_is_decided_by_the_role_table_alone() {
         let registrar = caller_of(&[Role::Registrar], None);
-        assert_eq!(Access::default().decide(MARITAL, &registrar).ok(), Some(None));
+        assert_eq!(
+            Access::default().decide(MARITAL, &registrar).ok(),
+            Some(None)
+        );
         let citizen = caller_of(&[Role::Citizen], None);
         assert!(Access::default().decide(MARITAL, &citizen).is_err());
     }

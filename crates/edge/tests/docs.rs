@@ -19,7 +19,8 @@ fn the_committed_openapi_document_and_reference_are_current() {
         "openapi.json {fix}"
     );
     assert!(reference == api.reference(), "README.md {fix}");
-    let table = std::fs::read_to_string(dir.join("permissions.md")).expect("docs/api/permissions.md");
+    let table =
+        std::fs::read_to_string(dir.join("permissions.md")).expect("docs/api/permissions.md");
     assert!(
         table == edge::docs::permission_table(),
         "permissions.md {fix}"

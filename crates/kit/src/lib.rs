@@ -15,6 +15,7 @@
 //! - [`server`]: the one server builder: health, reflection, gRPC-Web, auth, limits, drain.
 //! - [`testing`]: a suite on port 0 with a fresh store, for tests.
 
+pub mod audit_trail;
 pub mod audited;
 pub mod bus;
 pub mod cache;

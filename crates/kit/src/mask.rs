@@ -15,7 +15,9 @@ use std::sync::LazyLock;
 
 use auth::profiles::{Hidden, Profiles};
 use prost::Message as _;
-use prost_reflect::{DescriptorPool, ReflectMessage as _, DynamicMessage, MessageDescriptor, Value};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage as _, Value,
+};
 use tonic::Status;
 
 static POOL: LazyLock<Option<DescriptorPool>> =
@@ -86,10 +88,7 @@ pub fn validate(profiles: &Profiles) -> Result<(), String> {
     for profile in profiles.all() {
         for (rpc, fields) in &profile.hide {
             let Some(output) = output_of(pool, rpc) else {
-                errors.push(format!(
-                    "[{}.hide]: no unary RPC {rpc}",
-                    profile.name
-                ));
+                errors.push(format!("[{}.hide]: no unary RPC {rpc}", profile.name));
                 continue;
             };
             for f in fields {

@@ -177,6 +177,12 @@ pub async fn start_with_clock(
     let names = mounter.names.clone();
     let mut routes = mounter.routes;
     routes.add_service(health_service);
+    // The auditor's API over the trails of the services mounted here.
+    routes.add_service(
+        contracts::civil::audit::v1::audit_trail_server::AuditTrailServer::new(
+            crate::audit_trail::AuditTrailApi::new(addr),
+        ),
+    );
     if config.reflection {
         // Only what this process serves (and health): not every service of the descriptor
         // set, never the outside systems of civil.external.v1.

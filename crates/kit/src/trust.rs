@@ -129,6 +129,8 @@ impl TrustSettings {
 struct ServerState {
     settings: Option<TrustSettings>,
     writers: Vec<(String, AuditWriter)>,
+    /// Each service's pipeline, for the auditor's API (crate::audit_trail).
+    trails: Vec<(String, crate::rpc::Rpc)>,
 }
 
 static SERVERS: LazyLock<Mutex<HashMap<SocketAddr, ServerState>>> = LazyLock::new(Default::default);
@@ -141,6 +143,7 @@ pub fn install(addr: SocketAddr, settings: TrustSettings) {
             ServerState {
                 settings: Some(settings),
                 writers: Vec::new(),
+                trails: Vec::new(),
             },
         );
     }
@@ -173,6 +176,26 @@ pub(crate) fn register_writer(addr: SocketAddr, service: &str, writer: AuditWrit
         state.writers.retain(|(s, _)| s != service);
         state.writers.push((service.to_owned(), writer));
     }
+}
+
+/// Registers `service`'s pipeline as the trail the auditor's API reads for the server at `addr`.
+pub(crate) fn register_trail(addr: SocketAddr, service: &str, rpc: crate::rpc::Rpc) {
+    if let Ok(mut servers) = SERVERS.lock() {
+        let state = servers.entry(addr).or_default();
+        state.trails.retain(|(s, _)| s != service);
+        state.trails.push((service.to_owned(), rpc));
+    }
+}
+
+/// The pipeline of `service`'s trail in the server at `addr`.
+pub(crate) fn trail(addr: SocketAddr, service: &str) -> Option<crate::rpc::Rpc> {
+    let servers = SERVERS.lock().ok()?;
+    servers
+        .get(&addr)?
+        .trails
+        .iter()
+        .find(|(s, _)| s == service)
+        .map(|(_, r)| r.clone())
 }
 
 /// Forgets the server at `addr` (on stop).

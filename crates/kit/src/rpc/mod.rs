@@ -94,12 +94,14 @@ impl Rpc {
             &ctx.tasks,
         );
         crate::trust::register_writer(ctx.self_addr, ctx.name, reads.clone());
-        Self(Arc::new(Inner {
+        let rpc = Self(Arc::new(Inner {
             ctx: ctx.clone(),
             db,
             reads,
             evidence,
-        }))
+        }));
+        crate::trust::register_trail(ctx.self_addr, ctx.name, rpc.clone());
+        rpc
     }
 
     pub fn ctx(&self) -> &ServiceContext {
@@ -164,9 +166,15 @@ impl Rpc {
                 Err(e)
             }
         };
-        self.finish(&call.principal, &call.action, &call.object, result)
-            .await
-            .and_then(|r| masked(hidden.as_ref(), r))
+        self.finish(
+            &call.principal,
+            &call.action,
+            &call.object,
+            &call.purpose,
+            result,
+        )
+        .await
+        .and_then(|r| masked(hidden.as_ref(), r))
     }
 
     /// A read: authorize, decode, effect on a pooled connection; the read is audited
@@ -252,8 +260,14 @@ impl Rpc {
                 break;
             }
         }
-        self.finish(&call.principal, &call.action, &call.object, result)
-            .await
+        self.finish(
+            &call.principal,
+            &call.action,
+            &call.object,
+            &call.purpose,
+            result,
+        )
+        .await
     }
 
     /// `<service>.<Rpc>` from the called method (the server records it on every request).
@@ -278,6 +292,7 @@ impl Rpc {
         principal: &auth::Principal,
         action: &str,
         object: &str,
+        purpose: &str,
         result: Result<Resp, ServiceError>,
     ) -> Result<Response<Resp>, Status> {
         match result {
@@ -285,7 +300,8 @@ impl Rpc {
             Err(e) => {
                 let entry = auth::audit::AuditEntry::new(principal, action, object)
                     .with_trace_id(crate::telemetry::current_trace_id())
-                    .with_outcome(&outcome_of(&e));
+                    .with_outcome(&outcome_of(&e))
+                    .with_purpose(purpose);
                 if self.reads().record_durable(entry).await.is_err() {
                     tracing::error!(action, "refused call could not be audited");
                 }
