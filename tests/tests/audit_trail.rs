@@ -1,4 +1,4 @@
-//! The auditor's API (civil.audit.v1.AuditTrail) as the county's audit administrator uses it:
+//! The auditor's API (civil.audit.v1.AuditTrailService) as the county's audit administrator uses it:
 //! who read a person's data (by identity number, turned into the blind index server-side), by
 //! actor, paged; the chain verified; a signed extract that `civil audit-verify --file` accepts;
 //! every one of these calls audited itself; nobody but the auditor may call it.
@@ -9,7 +9,7 @@ use auth::Role;
 use common::*;
 use contracts::civil::assistance::v1 as assistance;
 use contracts::civil::audit::v1 as pb;
-use pb::audit_trail_client::AuditTrailClient;
+use pb::audit_trail_service_client::AuditTrailServiceClient as AuditTrailClient;
 use tonic::Code;
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! The auditor's API (`civil.audit.v1.AuditTrail`): query, export and verify the audit trail of
+//! The auditor's API (`civil.audit.v1.AuditTrailService`): query, export and verify the audit trail of
 //! each service this process runs.
 //!
 //! Served by every process (mounted by [`crate::server`], not by a service), for the trails of
@@ -16,7 +16,7 @@
 use std::net::SocketAddr;
 
 use contracts::civil::audit::v1 as pb;
-use pb::audit_trail_server::AuditTrail;
+use pb::audit_trail_service_server::AuditTrailService;
 use tonic::{Request, Response, Status};
 
 use crate::error::{ServiceError, Violations};
@@ -70,7 +70,7 @@ fn some(s: &str) -> Option<String> {
 }
 
 #[tonic::async_trait]
-impl AuditTrail for AuditTrailApi {
+impl AuditTrailService for AuditTrailApi {
     async fn query_trail(
         &self,
         request: Request<pb::QueryTrailRequest>,

@@ -179,7 +179,7 @@ pub async fn start_with_clock(
     routes.add_service(health_service);
     // The auditor's API over the trails of the services mounted here.
     routes.add_service(
-        contracts::civil::audit::v1::audit_trail_server::AuditTrailServer::new(
+        contracts::civil::audit::v1::audit_trail_service_server::AuditTrailServiceServer::new(
             crate::audit_trail::AuditTrailApi::new(addr),
         ),
     );
