@@ -211,23 +211,29 @@ pub struct Head {
 /// Chains every pending row into `audit_log` (oldest first), in batches of [`SEAL_BATCH`],
 /// each in one transaction under the `audit_head` lock. Returns the new head.
 pub async fn seal(pool: &AnyPool) -> Result<Head, sqlx::Error> {
+    seal_on(&mut *pool.acquire().await?).await
+}
+
+/// [`seal`] on a connection the caller holds (a read in progress, whose store may have only
+/// that one connection).
+pub async fn seal_on(conn: &mut AnyConnection) -> Result<Head, sqlx::Error> {
     loop {
-        let (head, sealed) = seal_batch(pool).await?;
+        let (head, sealed) = seal_batch(conn).await?;
         if sealed < SEAL_BATCH {
             return Ok(head);
         }
     }
 }
 
-async fn seal_batch(pool: &AnyPool) -> Result<(Head, i64), sqlx::Error> {
+async fn seal_batch(conn: &mut AnyConnection) -> Result<(Head, i64), sqlx::Error> {
     // Idle services take no lock and write nothing (the sealer polls).
     let any_pending = sqlx::query("SELECT seq FROM audit_log WHERE seq < 0 LIMIT 1")
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await?
         .is_some();
     if !any_pending {
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?;
         let head = Head {
             seq: head.try_get("seq")?,
@@ -235,7 +241,7 @@ async fn seal_batch(pool: &AnyPool) -> Result<(Head, i64), sqlx::Error> {
         };
         return Ok((head, 0));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // The lock first: a second sealer waits here and then sees the first one's deletions.
     let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut *tx)
@@ -350,16 +356,21 @@ pub enum VerifyError {
 /// The head is read first: every row up to it was committed with it, so appends running
 /// concurrently (the read-audit writer) cannot make an intact chain look truncated.
 pub async fn verify(pool: &AnyPool) -> Result<i64, VerifyError> {
+    verify_on(&mut *pool.acquire().await?).await
+}
+
+/// [`verify`] on a connection the caller holds.
+pub async fn verify_on(conn: &mut AnyConnection) -> Result<i64, VerifyError> {
     // Chain what is committed but not yet sealed; a store that refuses the write (read-only
     // replica, restore check) is verified as it stands.
-    if let Err(e) = seal(pool).await {
+    if let Err(e) = seal_on(conn).await {
         tracing::warn!(error = %e, "audit rows could not be sealed before verifying");
     }
     let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?
         .try_get("seq")?;
-    let rows = list_sealed(pool, 0, head).await?;
+    let rows = list_sealed_on(conn, 0, head).await?;
     let mut prev = GENESIS.to_owned();
     let mut last = 0;
     for r in rows.iter().take_while(|r| r.seq <= head) {
@@ -382,7 +393,7 @@ pub async fn verify(pool: &AnyPool) -> Result<i64, VerifyError> {
     let by_seq: std::collections::HashMap<i64, &str> =
         rows.iter().map(|r| (r.seq, r.hash.as_str())).collect();
     // Heads signed after the head was read (a sealer running meanwhile) are not judged here.
-    for s in crate::evidence::signatures(pool)
+    for s in crate::evidence::signatures_on(conn)
         .await?
         .into_iter()
         .filter(|s| s.seq <= head)
@@ -413,13 +424,22 @@ pub async fn list_sealed(
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    list_sealed_on(&mut *pool.acquire().await?, after, limit).await
+}
+
+/// [`list_sealed`] on a connection the caller holds.
+pub async fn list_sealed_on(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash
          FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
     .bind(after)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(record_of).collect()
 }
@@ -452,7 +472,17 @@ pub const QUERY_PAGE_MAX: i64 = 500;
 /// Sealed rows matching `q` with `seq > after`, at most `limit` (1..=[`QUERY_PAGE_MAX`]).
 /// Pending rows are sealed first, so the auditor sees every committed row.
 pub async fn query(pool: &AnyPool, q: &Query, after: i64, limit: i64) -> Result<Page, sqlx::Error> {
-    if let Err(e) = seal(pool).await {
+    query_on(&mut *pool.acquire().await?, q, after, limit).await
+}
+
+/// [`query`] on a connection the caller holds.
+pub async fn query_on(
+    conn: &mut AnyConnection,
+    q: &Query,
+    after: i64,
+    limit: i64,
+) -> Result<Page, sqlx::Error> {
+    if let Err(e) = seal_on(conn).await {
         tracing::warn!(error = %e, "audit rows could not be sealed before the query");
     }
     let limit = limit.clamp(1, QUERY_PAGE_MAX);
@@ -491,7 +521,7 @@ pub async fn query(pool: &AnyPool, q: &Query, after: i64, limit: i64) -> Result<
     for t in times {
         query = query.bind(t);
     }
-    let rows = query.bind(limit + 1).fetch_all(pool).await?;
+    let rows = query.bind(limit + 1).fetch_all(&mut *conn).await?;
     let mut records = rows
         .iter()
         .map(record_of)

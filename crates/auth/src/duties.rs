@@ -122,6 +122,7 @@ mod tests {
             region: "330723".into(),
             organisation: None,
             on_behalf_of: None,
+            profile: None,
         }
     }
 

@@ -20,7 +20,7 @@ use p256::pkcs8::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::audit::{AuditRecord, GENESIS, chain_hash};
 
@@ -206,11 +206,16 @@ impl SignedHead {
 
 /// Every signed head, by sequence number.
 pub async fn signatures(pool: &AnyPool) -> Result<Vec<SignedHead>, sqlx::Error> {
+    signatures_on(&mut *pool.acquire().await?).await
+}
+
+/// [`signatures`] on a connection the caller holds.
+pub async fn signatures_on(conn: &mut AnyConnection) -> Result<Vec<SignedHead>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT seq, hash, signed_at_ms, alg, key_id, public_key, signature
          FROM audit_signature ORDER BY seq",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|r| {
@@ -234,7 +239,16 @@ pub async fn sign_head(
     signer: &HeadSigner,
     now_ms: i64,
 ) -> Result<SignedHead, sqlx::Error> {
-    let head = crate::audit::seal(pool).await?;
+    sign_head_on(&mut *pool.acquire().await?, signer, now_ms).await
+}
+
+/// [`sign_head`] on a connection the caller holds.
+pub async fn sign_head_on(
+    conn: &mut AnyConnection,
+    signer: &HeadSigner,
+    now_ms: i64,
+) -> Result<SignedHead, sqlx::Error> {
+    let head = crate::audit::seal_on(conn).await?;
     let signed = signer.sign(head.seq, &head.hash, now_ms);
     sqlx::query(
         "INSERT INTO audit_signature (seq, hash, signed_at_ms, alg, key_id, public_key, signature)
@@ -249,7 +263,7 @@ pub async fn sign_head(
     .bind(&signed.key_id)
     .bind(&signed.public_key)
     .bind(&signed.signature)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(signed)
 }
@@ -323,11 +337,21 @@ pub async fn export(
     signer: &HeadSigner,
     now_ms: i64,
 ) -> Result<Export, sqlx::Error> {
-    sign_head(pool, signer, now_ms).await?;
+    export_on(&mut *pool.acquire().await?, service, signer, now_ms).await
+}
+
+/// [`export`] on a connection the caller holds.
+pub async fn export_on(
+    conn: &mut AnyConnection,
+    service: &str,
+    signer: &HeadSigner,
+    now_ms: i64,
+) -> Result<Export, sqlx::Error> {
+    sign_head_on(conn, signer, now_ms).await?;
     let mut rows = Vec::new();
     let mut after = 0;
     loop {
-        let page = crate::audit::list_sealed(pool, after, 10_000).await?;
+        let page = crate::audit::list_sealed_on(conn, after, 10_000).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         rows.extend(page.into_iter().map(ExportRow::from));
@@ -337,7 +361,7 @@ pub async fn export(
         service: service.into(),
         exported_at_ms: now_ms,
         rows,
-        signatures: signatures(pool).await?,
+        signatures: signatures_on(conn).await?,
     })
 }
 

@@ -113,6 +113,7 @@ pub struct AuthLayer {
     verified: Arc<std::sync::Mutex<VerifiedTokens>>,
     incompatible: Arc<IncompatibleRoles>,
     audit: Option<Arc<dyn SecurityAudit>>,
+    access: Arc<crate::profiles::Access>,
 }
 
 impl AuthLayer {
@@ -122,7 +123,22 @@ impl AuthLayer {
             verified: Default::default(),
             incompatible: Arc::new(IncompatibleRoles::default()),
             audit: None,
+            access: Arc::new(crate::profiles::Access::default()),
         }
+    }
+
+    /// The caller profiles the county configured (default: the committed `profiles.toml`).
+    pub fn with_profiles(mut self, profiles: crate::profiles::Profiles) -> Self {
+        self.access = Arc::new(crate::profiles::Access::new(
+            Arc::new(crate::permissions::Permissions::committed().clone()),
+            Arc::new(profiles),
+        ));
+        self
+    }
+
+    /// Who may call what: the role table and the caller profiles this layer enforces.
+    pub fn access(&self) -> &crate::profiles::Access {
+        &self.access
     }
 
     /// The role pairs a token may not combine (default: the three administrators pairwise).
@@ -290,16 +306,21 @@ where
         let mut caller = None;
         let mut admitted = None;
         if !public {
-            // Roles are checked before the service decodes the body: a caller the method does
-            // not allow gets PERMISSION_DENIED whatever the request holds.
+            // Roles and caller profiles are checked before the service decodes the body: a
+            // caller the method does not allow gets PERMISSION_DENIED whatever the request holds.
             let path = path.to_owned();
             match self.layer.authenticate_caller(req.headers()).and_then(|p| {
-                crate::permissions::Permissions::committed()
-                    .check(&path, &p)
+                let hidden = self
+                    .layer
+                    .access
+                    .decide(&path, &p)
                     .map_err(|status| Refused::of(status, &p))?;
-                Ok(p)
+                Ok((p, hidden))
             }) {
-                Ok(p) => {
+                Ok((p, hidden)) => {
+                    if let Some(hidden) = hidden {
+                        req.extensions_mut().insert(hidden);
+                    }
                     if p.roles.iter().any(|r| r.is_administrative()) {
                         let mut entry = AuditEntry::new(&p, &action_of(&path), "");
                         entry.outcome = "admitted".into();

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod layer;
 pub mod permissions;
 mod principal;
+pub mod profiles;
 pub mod reasons;
 pub mod token;
 

@@ -138,6 +138,7 @@ mod tests {
             region: "330723".into(),
             organisation: None,
             on_behalf_of: None,
+            profile: None,
         }
     }
 

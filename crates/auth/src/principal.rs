@@ -105,6 +105,9 @@ pub struct Principal {
     pub region: String,
     pub organisation: Option<String>,
     pub on_behalf_of: Option<OnBehalfOf>,
+    /// The caller profile (调用方档案) a `service` token names: which calling system this is
+    /// (`household_register`, `onematter`, ...), see [`crate::profiles`].
+    pub profile: Option<String>,
 }
 
 impl Principal {
@@ -182,6 +185,7 @@ mod tests {
             region: region.into(),
             organisation: None,
             on_behalf_of: None,
+            profile: None,
         }
     }
 

@@ -32,6 +32,8 @@ pub enum TokenError {
     SecondFactorRequired,
     #[error("bad key material: {0}")]
     Key(String),
+    #[error("a caller profile is only for a token whose only role is service")]
+    ProfileWithoutService,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +47,9 @@ pub struct Claims {
     pub region: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
+    /// The caller profile of a `service` token (`crate::profiles`): which calling system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     #[serde(default)]
     pub amr: Vec<String>,
     pub iss: String,
@@ -130,6 +135,10 @@ fn principal_from_claims(claims: Claims) -> Result<Principal, TokenError> {
     if roles.iter().any(|r| r.is_administrative()) && !second_factor {
         return Err(TokenError::SecondFactorRequired);
     }
+    // A profile names a calling system; a person's roles never ride along with it.
+    if claims.profile.is_some() && roles != [Role::Service] {
+        return Err(TokenError::ProfileWithoutService);
+    }
     Ok(Principal {
         subject: claims.sub,
         name: claims.name,
@@ -137,6 +146,7 @@ fn principal_from_claims(claims: Claims) -> Result<Principal, TokenError> {
         region: claims.region,
         organisation: claims.org,
         on_behalf_of: None,
+        profile: claims.profile,
     })
 }
 
@@ -150,6 +160,8 @@ pub struct TokenSpec {
     pub organisation: Option<String>,
     /// Whether the holder passed a second factor (sets `amr: ["pwd","otp"]`).
     pub second_factor: bool,
+    /// The caller profile of a calling system (roles must then be `service` only).
+    pub profile: Option<String>,
 }
 
 impl TokenSpec {
@@ -161,6 +173,15 @@ impl TokenSpec {
             region: region.into(),
             organisation: None,
             second_factor: false,
+            profile: None,
+        }
+    }
+
+    /// A calling system's token: role `service`, the named caller profile.
+    pub fn for_profile(subject: &str, profile: &str, region: &str) -> Self {
+        Self {
+            profile: Some(profile.to_owned()),
+            ..Self::new(subject, &[Role::Service], region)
         }
     }
 }
@@ -263,6 +284,7 @@ impl DevIssuer {
                 .collect(),
             region: spec.region.clone(),
             org: spec.organisation.clone(),
+            profile: spec.profile.clone(),
             amr: if spec.second_factor {
                 vec!["pwd".into(), "otp".into()]
             } else {

@@ -19,6 +19,12 @@ fn the_committed_openapi_document_and_reference_are_current() {
         "openapi.json {fix}"
     );
     assert!(reference == api.reference(), "README.md {fix}");
+    let table =
+        std::fs::read_to_string(dir.join("permissions.md")).expect("docs/api/permissions.md");
+    assert!(
+        table == edge::docs::permission_table(),
+        "permissions.md {fix}"
+    );
     assert_eq!(
         edge::OPENAPI_JSON,
         openapi,

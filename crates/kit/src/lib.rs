@@ -10,10 +10,12 @@
 //! - [`events`]: the event type, and typed topics bound to their protobuf message.
 //! - [`paging`]: page sizes and opaque, filter-bound page tokens (AIP-158).
 //! - [`error`]: the domain error type and its google.rpc rich status.
+//! - [`mask`]: the response mask of caller profiles (fields a calling system may not see).
 //! - [`pii`]: identity numbers sealed at rest, with a blind index for lookups.
 //! - [`server`]: the one server builder: health, reflection, gRPC-Web, auth, limits, drain.
 //! - [`testing`]: a suite on port 0 with a fresh store, for tests.
 
+pub mod audit_trail;
 pub mod audited;
 pub mod bus;
 pub mod cache;
@@ -23,6 +25,7 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+pub mod mask;
 pub mod outbox;
 pub mod paging;
 pub mod pii;

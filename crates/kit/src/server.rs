@@ -71,9 +71,11 @@ fn service_credential(
         Some(path) => std::fs::read_to_string(path)?.trim().to_owned(),
         None => {
             let issuer = auth::token::DevIssuer::load_or_create(&config.data_dir)?;
-            let mut spec = auth::token::TokenSpec::new(
+            // The dev credential names the service's own caller profile (profiles.toml); a
+            // service without one is refused by every other service, as it should be.
+            let mut spec = auth::token::TokenSpec::for_profile(
                 &format!("svc-{service}"),
-                &[auth::Role::Service],
+                service,
                 &config.county,
             );
             spec.name = format!("{service} service");
@@ -119,6 +121,7 @@ pub async fn start_with_clock(
     crate::trust::install(addr, trust.clone());
     let auth_layer = auth::layer::AuthLayer::new(verifier(&config)?)
         .with_incompatible_roles(trust.incompatible.clone())
+        .with_profiles(trust.profiles.clone())
         .with_security_audit(Arc::new(crate::trust::ServerAudit { addr }));
     let (bus, cache) = match &config.redis_url {
         Some(url) => (
@@ -174,6 +177,12 @@ pub async fn start_with_clock(
     let names = mounter.names.clone();
     let mut routes = mounter.routes;
     routes.add_service(health_service);
+    // The auditor's API over the trails of the services mounted here.
+    routes.add_service(
+        contracts::civil::audit::v1::audit_trail_service_server::AuditTrailServiceServer::new(
+            crate::audit_trail::AuditTrailApi::new(addr),
+        ),
+    );
     if config.reflection {
         // Only what this process serves (and health): not every service of the descriptor
         // set, never the outside systems of civil.external.v1.

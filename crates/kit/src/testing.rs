@@ -16,6 +16,10 @@ use crate::server::Running;
 
 pub use auth::Role;
 
+/// The caller profile of a plain `service` test token: the suite's own aggregator, which may
+/// call every RPC open to `service` and sees every field.
+pub const DEFAULT_TEST_PROFILE: &str = "onematter";
+
 /// A running test suite. Stops when dropped.
 pub struct TestSuite {
     pub config: Config,
@@ -109,21 +113,37 @@ async fn start(
 }
 
 impl TestSuite {
-    /// A bearer token for a caller with these roles and region scope.
+    /// A bearer token for a caller with these roles and region scope. A `service` token names
+    /// the caller profile [`DEFAULT_TEST_PROFILE`] (the suite's aggregator); use
+    /// [`TestSuite::token_for_profile`] for another calling system.
     pub fn token(&self, roles: &[Role], region: &str) -> String {
-        let mut spec = auth::token::TokenSpec::new(
+        self.token_for(
             &format!("test-{}", uuid::Uuid::now_v7().simple()),
             roles,
             region,
-        );
-        spec.second_factor = true;
-        self.issuer.mint(&spec, Duration::from_secs(3600))
+        )
     }
 
-    /// A token with a fixed subject (to check audit rows name the caller).
+    /// A token with a fixed subject (to check audit rows name the caller). A `service` token
+    /// `svc-<profile>` names that profile when it exists, else [`DEFAULT_TEST_PROFILE`].
     pub fn token_for(&self, subject: &str, roles: &[Role], region: &str) -> String {
         let mut spec = auth::token::TokenSpec::new(subject, roles, region);
         spec.second_factor = true;
+        if roles == [Role::Service] {
+            let named = subject.strip_prefix("svc-").unwrap_or(subject);
+            let profile = if auth::profiles::Profiles::committed().get(named).is_some() {
+                named
+            } else {
+                DEFAULT_TEST_PROFILE
+            };
+            spec.profile = Some(profile.to_owned());
+        }
+        self.issuer.mint(&spec, Duration::from_secs(3600))
+    }
+
+    /// A calling system's token: role `service` with the caller profile `profile`.
+    pub fn token_for_profile(&self, subject: &str, profile: &str, region: &str) -> String {
+        let spec = auth::token::TokenSpec::for_profile(subject, profile, region);
         self.issuer.mint(&spec, Duration::from_secs(3600))
     }
 

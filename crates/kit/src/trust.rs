@@ -28,7 +28,7 @@ use tonic::{Code, Status};
 use crate::config::Config;
 
 // The settings are declared in `crate::config::SERVICE_SETTINGS` (`auth`, `audit`):
-// `CIVIL_AUTH_INCOMPATIBLE_ROLES`, `CIVIL_AUDIT_SIGNING_KEY`, `CIVIL_AUDIT_SIGNATURE_ALG`,
+// `CIVIL_AUTH_INCOMPATIBLE_ROLES`, `CIVIL_AUTH_PROFILES_FILE`, `CIVIL_AUDIT_SIGNING_KEY`, `CIVIL_AUDIT_SIGNATURE_ALG`,
 // `CIVIL_AUDIT_SIGN_INTERVAL_MS`, `CIVIL_AUDIT_MAX_SIGNATURE_AGE_MS`,
 // `CIVIL_AUDIT_SEAL_INTERVAL_MS`.
 
@@ -41,6 +41,8 @@ pub const AUDIT_SIGNATURE_STALE: &str = "AUDIT_SIGNATURE_STALE";
 #[derive(Clone, Debug)]
 pub struct TrustSettings {
     pub incompatible: IncompatibleRoles,
+    /// The caller profiles: `CIVIL_AUTH_PROFILES_FILE`, else the committed `profiles.toml`.
+    pub profiles: auth::profiles::Profiles,
     pub alg: SignatureAlg,
     pub signer: HeadSigner,
     /// How often the head is signed (default 30 s).
@@ -63,6 +65,22 @@ impl TrustSettings {
                 errors.push(format!("CIVIL_AUTH_INCOMPATIBLE_ROLES: {e}"));
                 IncompatibleRoles::default()
             });
+        let profiles = match setting("auth", "profiles_file") {
+            "" => Ok(auth::profiles::Profiles::committed().clone()),
+            path => std::fs::read_to_string(path)
+                .map_err(|e| format!("{path}: {e}"))
+                .and_then(|text| {
+                    auth::profiles::Profiles::parse(
+                        &text,
+                        auth::permissions::Permissions::committed(),
+                    )
+                }),
+        }
+        .and_then(|p| crate::mask::validate(&p).map(|()| p))
+        .unwrap_or_else(|e| {
+            errors.push(format!("CIVIL_AUTH_PROFILES_FILE: {e}"));
+            auth::profiles::Profiles::default()
+        });
         let alg = SignatureAlg::parse(setting("audit", "signature_alg")).unwrap_or_else(|e| {
             errors.push(format!("CIVIL_AUDIT_SIGNATURE_ALG: {e}"));
             SignatureAlg::EcdsaP256Sha256
@@ -96,6 +114,7 @@ impl TrustSettings {
         }
         Ok(Self {
             incompatible,
+            profiles,
             alg,
             signer,
             sign_interval,
@@ -110,6 +129,8 @@ impl TrustSettings {
 struct ServerState {
     settings: Option<TrustSettings>,
     writers: Vec<(String, AuditWriter)>,
+    /// Each service's pipeline, for the auditor's API (crate::audit_trail).
+    trails: Vec<(String, crate::rpc::Rpc)>,
 }
 
 static SERVERS: LazyLock<Mutex<HashMap<SocketAddr, ServerState>>> = LazyLock::new(Default::default);
@@ -122,6 +143,7 @@ pub fn install(addr: SocketAddr, settings: TrustSettings) {
             ServerState {
                 settings: Some(settings),
                 writers: Vec::new(),
+                trails: Vec::new(),
             },
         );
     }
@@ -137,6 +159,7 @@ pub(crate) fn settings_of(addr: SocketAddr, config: &Config) -> TrustSettings {
     installed.unwrap_or_else(|| {
         TrustSettings::from_config(config).unwrap_or_else(|_| TrustSettings {
             incompatible: IncompatibleRoles::default(),
+            profiles: auth::profiles::Profiles::committed().clone(),
             alg: SignatureAlg::EcdsaP256Sha256,
             signer: HeadSigner::generate(),
             sign_interval: Duration::from_secs(30),
@@ -153,6 +176,26 @@ pub(crate) fn register_writer(addr: SocketAddr, service: &str, writer: AuditWrit
         state.writers.retain(|(s, _)| s != service);
         state.writers.push((service.to_owned(), writer));
     }
+}
+
+/// Registers `service`'s pipeline as the trail the auditor's API reads for the server at `addr`.
+pub(crate) fn register_trail(addr: SocketAddr, service: &str, rpc: crate::rpc::Rpc) {
+    if let Ok(mut servers) = SERVERS.lock() {
+        let state = servers.entry(addr).or_default();
+        state.trails.retain(|(s, _)| s != service);
+        state.trails.push((service.to_owned(), rpc));
+    }
+}
+
+/// The pipeline of `service`'s trail in the server at `addr`.
+pub(crate) fn trail(addr: SocketAddr, service: &str) -> Option<crate::rpc::Rpc> {
+    let servers = SERVERS.lock().ok()?;
+    servers
+        .get(&addr)?
+        .trails
+        .iter()
+        .find(|(s, _)| s == service)
+        .map(|(_, r)| r.clone())
 }
 
 /// Forgets the server at `addr` (on stop).

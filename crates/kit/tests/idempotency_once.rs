@@ -20,6 +20,7 @@ fn caller(subject: &str) -> Arc<Principal> {
         region: "330723".into(),
         organisation: None,
         on_behalf_of: None,
+        profile: None,
     })
 }
 

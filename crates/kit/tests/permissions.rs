@@ -9,7 +9,9 @@ use kit::testing::Role;
 use prost::Message;
 use tonic::Code;
 
-const SERVICES: [&str; 7] = [
+/// The seven services, and the auditor's API every process serves (civil.audit.v1).
+const SERVICES: [&str; 8] = [
+    "audit",
     "marriage",
     "assistance",
     "funeral",

@@ -20,8 +20,12 @@ enum Command {
     Migrate { services: Vec<String> },
     /// Mint a development token from the dev issuer in CIVIL_DATA_DIR.
     Token {
-        #[arg(long = "role", required = true)]
+        /// Roles of a person's token (not with --profile).
+        #[arg(long = "role", required_unless_present = "profile")]
         roles: Vec<String>,
+        /// A calling system's token: role `service` with this caller profile (profiles.toml).
+        #[arg(long, conflicts_with = "roles")]
+        profile: Option<String>,
         #[arg(long)]
         region: String,
         #[arg(long, default_value = "dev-user")]
@@ -99,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token {
             roles,
+            profile,
             region,
             subject,
             ttl_hours,
@@ -109,7 +114,22 @@ async fn main() -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let region = parse_region(&region)?;
             let issuer = auth::token::DevIssuer::load_or_create(&config.data_dir)?;
-            let mut spec = auth::token::TokenSpec::new(&subject, &roles, &region);
+            let mut spec = match &profile {
+                Some(name) => {
+                    let known = kit::trust::TrustSettings::from_config(&config)?.profiles;
+                    anyhow::ensure!(
+                        known.get(name).is_some(),
+                        "unknown caller profile {name:?}; configured: {}",
+                        known
+                            .all()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    auth::token::TokenSpec::for_profile(&subject, name, &region)
+                }
+                None => auth::token::TokenSpec::new(&subject, &roles, &region),
+            };
             spec.second_factor = roles.iter().any(|r| r.is_administrative());
             println!(
                 "{}",

@@ -162,3 +162,34 @@ async fn civil_migrate_twice_is_a_no_op_and_an_old_binary_runs_on_a_newer_schema
         "{report}"
     );
 }
+
+#[test]
+fn civil_token_mints_a_calling_systems_token_for_a_configured_profile_only() {
+    let civil = Civil::new();
+    let out = civil.run(&[
+        "token",
+        "--profile",
+        "household_register",
+        "--region",
+        "330723",
+        "--subject",
+        "gaj-hukou",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    let issuer = auth::token::DevIssuer::load_or_create(civil.dir.path()).expect("dev issuer");
+    let p = issuer
+        .verifier()
+        .verify(&token)
+        .expect("the token verifies");
+    assert_eq!(p.roles, vec![auth::Role::Service]);
+    assert_eq!(p.profile.as_deref(), Some("household_register"));
+
+    let out = civil.run(&["token", "--profile", "tax_bureau", "--region", "330723"]);
+    assert!(!out.status.success(), "an unknown profile is refused");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("tax_bureau") && err.contains("household_register"),
+        "{err}"
+    );
+}

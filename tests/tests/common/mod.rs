@@ -429,7 +429,8 @@ impl Staff {
             socialorg: suite.token_for("socialorg-1", &[Role::SocialOrgOfficer], COUNTY),
             funeral_home: suite.token_for("funeral-home-1", &[Role::FuneralHome], COUNTY),
             operator: suite.token_for("operator-1", &[Role::Operator], COUNTY),
-            service: suite.token_for("svc-e2e", &[Role::Service], COUNTY),
+            // The bureau's aggregator as a calling system: its caller profile (profiles.toml).
+            service: suite.token_for_profile("svc-onematter", "onematter", COUNTY),
         }
     }
 }

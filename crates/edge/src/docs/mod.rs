@@ -19,6 +19,17 @@ pub use reasons::*;
 /// The permission table the auth layer enforces (`crates/auth/permissions.toml`).
 pub const PERMISSIONS_TOML: &str = include_str!("../../../auth/permissions.toml");
 
+/// The API reference's permission section (docs/api/permissions.md): every served RPC, in
+/// service order, against every role and caller profile, as the auth layer decides it
+/// (`auth::profiles::Access`, the same function the layer calls).
+pub fn permission_table() -> String {
+    let methods: Vec<String> = Registry::civil()
+        .routes()
+        .map(|r| r.grpc_path.trim_start_matches('/').to_owned())
+        .collect();
+    auth::profiles::Access::default().table(&methods)
+}
+
 /// Leading comments by element full name (`civil.x.v1.XService.Rpc`, `civil.x.v1.Msg.field`,
 /// the package name for the comment above `package`).
 #[derive(Debug, Default)]

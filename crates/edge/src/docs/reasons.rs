@@ -151,7 +151,12 @@ pub fn documented_constants(root: &std::path::Path) -> BTreeMap<String, (String,
 /// The gRPC code a file writes just before `ident` (`Code::PermissionDenied, AUTH_X`), if any.
 fn code_paired_with(text: &str, ident: &str) -> String {
     for (i, _) in text.match_indices(ident) {
-        let before = &text[i.saturating_sub(120)..i];
+        // 120 bytes back, moved forward onto a character boundary (comments hold Chinese).
+        let mut start = i.saturating_sub(120);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        let before = &text[start..i];
         if let Some(at) = before.rfind("Code::") {
             let name: String = before[at + 6..]
                 .chars()

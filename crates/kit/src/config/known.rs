@@ -16,7 +16,7 @@ pub const SERVICE_SETTINGS: &[ServiceSettings] = &[
     // Trust settings (crate::trust): separation of duties and the audit evidence log.
     ServiceSettings {
         service: "auth",
-        keys: &["incompatible_roles"],
+        keys: &["incompatible_roles", "profiles_file"],
     },
     ServiceSettings {
         service: "audit",

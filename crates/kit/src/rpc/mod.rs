@@ -8,6 +8,7 @@
 //!   -> idempotency                     (rpc, caller, request id); a replay gets the sealed answer
 //!   -> effect(&mut Call, In, Scope)    domain + store + outbox, in the write's transaction
 //!   -> audit row `<service>.<Rpc>`     in the same transaction (reads: the read-audit writer)
+//!   -> response mask                   fields the caller profile may not see (crate::mask)
 //! ```
 //! A refused or failed attempt is audited with its outcome; errors map through
 //! [`crate::error::to_status`].
@@ -93,12 +94,14 @@ impl Rpc {
             &ctx.tasks,
         );
         crate::trust::register_writer(ctx.self_addr, ctx.name, reads.clone());
-        Self(Arc::new(Inner {
+        let rpc = Self(Arc::new(Inner {
             ctx: ctx.clone(),
             db,
             reads,
             evidence,
-        }))
+        }));
+        crate::trust::register_trail(ctx.self_addr, ctx.name, rpc.clone());
+        rpc
     }
 
     pub fn ctx(&self) -> &ServiceContext {
@@ -142,10 +145,11 @@ impl Rpc {
         Req: Message,
         In: TryFrom<Req>,
         In::Error: Into<ServiceError>,
-        Resp: Message + Default,
+        Resp: Message + prost::Name + Default,
     {
         let principal = auth::principal(&request)?.clone();
         let action = self.action(&request);
+        let hidden = hidden_of(&request);
         let req = request.into_inner();
         let tx = self.db().begin().await.map_err(|e| to_status(e.into()))?;
         let mut call = Call::new(self, principal, action, Conn::Tx(tx));
@@ -162,13 +166,60 @@ impl Rpc {
                 Err(e)
             }
         };
-        self.finish(&call.principal, &call.action, &call.object, result)
-            .await
+        self.finish(
+            &call.principal,
+            &call.action,
+            &call.object,
+            &call.purpose,
+            result,
+        )
+        .await
+        .and_then(|r| masked(hidden.as_ref(), r))
     }
 
     /// A read: authorize, decode, effect on a pooled connection; the read is audited
-    /// (`<service>.<Rpc>`, the object the steps named) unless the call was marked quiet.
+    /// (`<service>.<Rpc>`, the object the steps named) unless the call was marked quiet. The
+    /// answer leaves without the fields the caller's profile may not see ([`crate::mask`]).
     pub async fn read<Req, In, S, Resp>(
+        &self,
+        request: Request<Req>,
+        authorize: impl AsyncFnOnce(&mut Call, &Req) -> Result<S, ServiceError>,
+        effect: impl AsyncFnOnce(&mut Call, In, S) -> Result<Resp, ServiceError>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        In: TryFrom<Req>,
+        In::Error: Into<ServiceError>,
+        Resp: Message + prost::Name + Default,
+    {
+        let hidden = hidden_of(&request);
+        self.read_steps(request, authorize, effect)
+            .await
+            .and_then(|r| masked(hidden.as_ref(), r))
+    }
+
+    /// A server-streaming read (the stream is the answer): as [`Rpc::read`], for callers no
+    /// profile hides a field from. A call with hidden fields is refused (fail closed): a
+    /// profile's mask is not applied to streamed messages, so no profile may list such an RPC
+    /// with `hide`.
+    pub async fn watch<Req, In, S, Resp>(
+        &self,
+        request: Request<Req>,
+        authorize: impl AsyncFnOnce(&mut Call, &Req) -> Result<S, ServiceError>,
+        effect: impl AsyncFnOnce(&mut Call, In, S) -> Result<Resp, ServiceError>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        In: TryFrom<Req>,
+        In::Error: Into<ServiceError>,
+    {
+        if hidden_of(&request).is_some() {
+            return Err(Status::internal(
+                "a streamed answer cannot be masked for this caller profile",
+            ));
+        }
+        self.read_steps(request, authorize, effect).await
+    }
+
+    async fn read_steps<Req, In, S, Resp>(
         &self,
         request: Request<Req>,
         authorize: impl AsyncFnOnce(&mut Call, &Req) -> Result<S, ServiceError>,
@@ -209,8 +260,14 @@ impl Rpc {
                 break;
             }
         }
-        self.finish(&call.principal, &call.action, &call.object, result)
-            .await
+        self.finish(
+            &call.principal,
+            &call.action,
+            &call.object,
+            &call.purpose,
+            result,
+        )
+        .await
     }
 
     /// `<service>.<Rpc>` from the called method (the server records it on every request).
@@ -235,6 +292,7 @@ impl Rpc {
         principal: &auth::Principal,
         action: &str,
         object: &str,
+        purpose: &str,
         result: Result<Resp, ServiceError>,
     ) -> Result<Response<Resp>, Status> {
         match result {
@@ -242,13 +300,36 @@ impl Rpc {
             Err(e) => {
                 let entry = auth::audit::AuditEntry::new(principal, action, object)
                     .with_trace_id(crate::telemetry::current_trace_id())
-                    .with_outcome(&outcome_of(&e));
+                    .with_outcome(&outcome_of(&e))
+                    .with_purpose(purpose);
                 if self.reads().record_durable(entry).await.is_err() {
                     tracing::error!(action, "refused call could not be audited");
                 }
                 Err(to_status(e))
             }
         }
+    }
+}
+
+/// The fields the caller profile may not see, as the auth layer decided them.
+fn hidden_of<T>(request: &Request<T>) -> Option<auth::profiles::Hidden> {
+    request
+        .extensions()
+        .get::<auth::profiles::Hidden>()
+        .cloned()
+}
+
+/// The answer as the caller may see it (a replayed write's stored answer too).
+fn masked<Resp>(
+    hidden: Option<&auth::profiles::Hidden>,
+    response: Response<Resp>,
+) -> Result<Response<Resp>, Status>
+where
+    Resp: Message + prost::Name + Default,
+{
+    match hidden {
+        None => Ok(response),
+        Some(h) => crate::mask::apply(h, response.into_inner()).map(Response::new),
     }
 }
 

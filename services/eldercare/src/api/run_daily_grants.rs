@@ -154,6 +154,7 @@ async fn run_today(svc: &Svc) -> Result<(), ServiceError> {
         region: svc.county.clone(),
         organisation: None,
         on_behalf_of: None,
+        profile: None,
     };
     let clock = svc.rpc.clock();
     let mut tx = svc.rpc.db().begin().await?;

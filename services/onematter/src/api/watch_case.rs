@@ -28,7 +28,7 @@ pub(super) async fn handle(
     let executor = api.executor.clone();
     let shutdown = api.rpc.ctx().shutdown.clone();
     api.rpc
-        .read(
+        .watch(
             request,
             async |c, req| readable(c, &req.name).await,
             async |_, req: pb::WatchCaseRequest, case| {

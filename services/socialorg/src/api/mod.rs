@@ -43,6 +43,7 @@ pub fn system_principal() -> Principal {
         region: String::new(),
         organisation: None,
         on_behalf_of: None,
+        profile: None,
     }
 }
 
