@@ -45,6 +45,7 @@ export const evidence: Record<ApplicantEvidence, string> = {
 /** Step name -> [what it does, the bureau or system that does it]. */
 const steps: Record<string, [string, string]> = {
   funeral_death_case: ["死亡登记", "殡葬管理所"],
+  funeral_disposal: ["火化/安葬", "殡仪馆"],
   funeral_fee_waiver: ["基本殡葬服务费减免", "殡葬管理所"],
   assistance_terminate: ["终止社会救助", "社会救助科"],
   eldercare_stop: ["停发高龄津贴", "养老服务科"],
@@ -61,6 +62,21 @@ const steps: Record<string, [string, string]> = {
   assistance_decision: ["救助审批", "社会救助科"],
   medical_assistance: ["医疗救助", "医疗保障"],
 };
+
+/** What a step that waits on someone outside the plan waits for (shown instead of "待办理"). */
+const waits: Record<string, string> = {
+  funeral_disposal: "等待殡仪馆火化并出具火化证明（土葬的，等待记录安葬）；户口注销随后办理",
+};
+
+/** A step waiting without a failure: it ran, found it must wait, and is looked at again later
+ *  (or woken at once, e.g. by the funeral home's cremation). */
+export function waiting(s: { state: StepState; nextAttemptAtMs: bigint; lastError: string }): boolean {
+  return s.state === StepState.READY && s.nextAttemptAtMs > 0n && !s.lastError;
+}
+
+export function waitingFor(name: string): string {
+  return waits[name] ?? "等待外部办理结果";
+}
 
 export function stepLabel(name: string): string {
   return steps[name]?.[0] ?? name;

@@ -282,14 +282,25 @@ function renderCase(c: Case, head: HTMLElement, stepsBox: HTMLElement): void {
 }
 
 function stepItem(s: Step): HTMLElement {
+  // A step waiting on someone outside the plan (the funeral home's cremation) is not a failure:
+  // it says what it waits for, and when it is looked at again if nothing wakes it first.
+  const waiting = L.waiting(s);
   return h(
     "li",
-    { "data-step": s.name, "data-state": StepState[s.state], class: `step s-${StepState[s.state]}` },
-    h("div", { class: "row" }, h("strong", {}, L.stepLabel(s.name)), h("span", { class: "state" }, L.stepStates[s.state])),
+    {
+      "data-step": s.name,
+      "data-state": StepState[s.state],
+      ...(waiting ? { "data-waiting": "true" } : {}),
+      class: `step s-${waiting ? "WAITING" : StepState[s.state]}`,
+    },
+    h("div", { class: "row" }, h("strong", {}, L.stepLabel(s.name)), h("span", { class: "state" }, waiting ? "等待中" : L.stepStates[s.state])),
     h("small", {}, `${L.bureau(s.name)} · 开始 ${L.time(s.startedAtMs)} · 完成 ${L.time(s.finishedAtMs)}`),
+    waiting ? h("p", { class: "wait", "data-testid": `waiting-${s.name}` }, L.waitingFor(s.name)) : null,
     s.summary ? h("p", { class: "summary" }, s.summary) : null,
     s.lastError && s.state !== StepState.SUCCEEDED ? h("p", { class: "reason" }, `最近一次失败：${s.lastError}（第 ${s.attempts}/${s.maxAttempts} 次）`) : null,
-    s.nextAttemptAtMs && s.state === StepState.READY ? h("small", {}, `下次尝试 ${L.time(s.nextAttemptAtMs)}`) : null,
+    s.nextAttemptAtMs && s.state === StepState.READY
+      ? h("small", {}, `${waiting ? "下次核查" : "下次尝试"} ${L.time(s.nextAttemptAtMs)}`)
+      : null,
   );
 }
 
@@ -407,7 +418,7 @@ async function consolePage(parked: boolean): Promise<void> {
   // overdue). No identity number or name is asked for: a person is found through the case.
   const stepOptions: [string, string][] = [
     ["", "任意步骤"],
-    ...["funeral_death_case", "funeral_fee_waiver", "assistance_terminate", "eldercare_stop", "marriage_record_death", "socialorg_representatives", "household_deregistration", "pension_stop", "medical_insurance_end"].map(
+    ...["funeral_death_case", "funeral_disposal", "funeral_fee_waiver", "assistance_terminate", "eldercare_stop", "marriage_record_death", "socialorg_representatives", "household_deregistration", "pension_stop", "medical_insurance_end"].map(
       (n): [string, string] => [n, L.stepLabel(n)],
     ),
   ];

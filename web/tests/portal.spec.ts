@@ -1,9 +1,10 @@
 // The family, on a phone: the son applies at the portal (the household register shows him as the
-// deceased's child) and watches every bureau finish the case, live. Another family sees nothing
-// of it. (Joining a case a death registration started is the operator test's path.)
+// deceased's child) and watches every bureau finish the case, live: household deregistration
+// waits for the cremation certificate, so the funeral step waits until the funeral home
+// cremates. Another family sees nothing of it. (Joining a case a death registration started is the operator test's path.)
 
 import { test, expect } from "@playwright/test";
-import { people, shots, signIn, today, token, VILLAGE } from "./suite";
+import { cremate, funeralDeathCase, people, shots, signIn, today, token, VILLAGE } from "./suite";
 
 const FAMILY = 3;
 
@@ -27,12 +28,30 @@ test("a family starts an after-death case and watches every bureau finish it", a
   await declarant.getByLabel("与逝者关系").selectOption("child");
   await form.getByRole("button", { name: "提交申请" }).click();
 
-  // The case page, live: every bureau's step finishes without a reload.
+  // The case page, live: every bureau but the funeral home finishes without a reload; the
+  // funeral step waits for the cremation and household deregistration waits for it.
   await expect(page).toHaveURL(/#\/case\//);
-  await expect(page.getByTestId("case-state")).toHaveAttribute("data-state", "COMPLETED", { timeout: 60_000 });
   const steps = page.getByTestId("steps").locator("li");
-  await expect(steps).toHaveCount(9);
-  await expect(page.getByTestId("steps").locator('li[data-state="SUCCEEDED"]')).toHaveCount(9);
+  await expect(steps).toHaveCount(10);
+  const disposal = page.locator('li[data-step="funeral_disposal"]');
+  await expect(disposal).toHaveAttribute("data-waiting", "true", { timeout: 60_000 });
+  await expect(disposal).toContainText("火化/安葬");
+  await expect(disposal).toContainText("等待中");
+  await expect(page.getByTestId("waiting-funeral_disposal")).toContainText("等待殡仪馆火化");
+  for (const done of ["funeral_death_case", "assistance_terminate", "pension_stop", "medical_insurance_end"]) {
+    await expect(page.locator(`li[data-step="${done}"]`)).toHaveAttribute("data-state", "SUCCEEDED", { timeout: 60_000 });
+  }
+  await expect(page.locator('li[data-step="household_deregistration"]')).toHaveAttribute("data-state", "BLOCKED");
+  await expect(page.getByTestId("case-state")).toHaveAttribute("data-state", "RUNNING");
+  await page.screenshot({ path: `${shots}/portal-case-waiting.png`, fullPage: true });
+
+  // The funeral home: the death its registration desk looks up is the one the family's
+  // application registered; it books a furnace and cremates. The page follows, live.
+  const certificate = await cremate(await funeralDeathCase(FAMILY), FAMILY);
+  await expect(page.getByTestId("case-state")).toHaveAttribute("data-state", "COMPLETED", { timeout: 60_000 });
+  await expect(page.getByTestId("steps").locator('li[data-state="SUCCEEDED"]')).toHaveCount(10);
+  await expect(disposal).not.toHaveAttribute("data-waiting", "true");
+  await expect(disposal).toContainText(certificate);
   await expect(page.locator('li[data-step="household_deregistration"]')).toContainText("公安户籍");
   await expect(page.getByTestId("timeline")).toContainText("全部办结");
   await expect(page.getByText("家属申请")).toBeVisible();

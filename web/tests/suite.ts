@@ -46,12 +46,24 @@ export function today(): string {
   return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 }
 
-/** The funeral home registers the death (with the son as declarant when `declared`): this
- *  starts the after-death case without application (免申即享). */
-export async function registerDeath(n: number, declared: boolean): Promise<void> {
+/** The funeral home's call of a FuneralService RPC over the JSON edge: the answer's status
+ *  and body (an AIP-193 error body when refused). */
+async function funeral(rpc: string, body: object): Promise<{ status: number; json: any }> {
+  const r = await fetch(`${base}/v1/civil.funeral.v1.FuneralService/${rpc}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${token("funeral_home", "funeral-home-1")}`,
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json() };
+}
+
+function registration(n: number, declared: boolean): object {
   const p = people(n);
   const [year, month, day] = today().split("-").map(Number);
-  const body = {
+  return {
     requestId: `web-death-${n}-${Date.now()}`,
     deceased: p.deceased,
     certificate: {
@@ -65,15 +77,41 @@ export async function registerDeath(n: number, declared: boolean): Promise<void>
     ethnicity: "ETHNICITY_HAN",
     ...(declared ? { declarant: { person: p.declarant, relationship: "DECLARANT_RELATIONSHIP_CHILD" } } : {}),
   };
-  const r = await fetch(`${base}/v1/civil.funeral.v1.FuneralService/RegisterDeath`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${token("funeral_home", "funeral-home-1")}`,
-    },
-    body: JSON.stringify(body),
+}
+
+/** The funeral home registers the death of scenario `n` (with the son as declarant when
+ *  `declared`) and answers its death case's name. A death the family's application already
+ *  registered is refused FUNERAL_DEATH_CASE_EXISTS naming the existing case: that one is used. */
+export async function funeralDeathCase(n: number, declared = false): Promise<string> {
+  const r = await funeral("RegisterDeath", registration(n, declared));
+  if (r.status === 200) return r.json.name as string;
+  const info = (r.json?.error?.details ?? []).find((d: any) => d.reason === "FUNERAL_DEATH_CASE_EXISTS");
+  expect(info?.metadata?.death_case, JSON.stringify(r.json)).toMatch(/^cases\//);
+  return info.metadata.death_case as string;
+}
+
+/** The funeral home books a furnace for today (slot `n % 8 + 1` of the county's eight, as the
+ *  Rust end-to-end tests number them) and cremates, issuing the cremation certificate (火化证明)
+ *  that household deregistration waits for. Answers the certificate's number. */
+export async function cremate(deathCase: string, n: number): Promise<string> {
+  const [year, month, day] = today().split("-").map(Number);
+  const booked = await funeral("BookCremation", {
+    requestId: `web-book-${n}-${Date.now()}`,
+    deathCase,
+    day: { year, month, day },
+    slot: (n % 8) + 1,
   });
-  expect(r.status, await r.clone().text()).toBe(200);
+  expect(booked.status, JSON.stringify(booked.json)).toBe(200);
+  const done = await funeral("CompleteCremation", { requestId: `web-cremate-${n}-${Date.now()}`, deathCase });
+  expect(done.status, JSON.stringify(done.json)).toBe(200);
+  expect(done.json.number).toBeTruthy();
+  return done.json.number as string;
+}
+
+/** The funeral home registers the death (with the son as declarant when `declared`): this
+ *  starts the after-death case without application (免申即享); then it cremates. */
+export async function registerDeath(n: number, declared: boolean): Promise<void> {
+  await cremate(await funeralDeathCase(n, declared), n);
 }
 
 /** Signs in on the page with a pasted token, as a person would. */
