@@ -13,7 +13,9 @@ use crate::domain::allowance::Computation;
 use crate::domain::benefit::BenefitKind;
 use crate::domain::household::Relationship;
 use crate::domain::month::Month;
-use crate::domain::payment::{self as rules, Account, HashedLine, LineStatus, PaymentRefusal, RollState};
+use crate::domain::payment::{
+    self as rules, Account, HashedLine, LineStatus, PaymentRefusal, RollState,
+};
 use crate::domain::policy::{Area, Policy};
 use crate::procedure::amount_out_of_range;
 use crate::records::{BenefitRecord, ChangeRecord, kind_str};
@@ -50,8 +52,16 @@ pub struct LineInputs {
 }
 
 /// The frozen inputs of a benefit's amount for `month`, if it pays then.
-fn inputs_for(policy: &Policy, rec: &BenefitRecord, month: Month) -> Result<Option<LineInputs>, ServiceError> {
-    let Some(computation) = rec.terms.amount_for(policy, month).map_err(|_| amount_out_of_range())? else {
+fn inputs_for(
+    policy: &Policy,
+    rec: &BenefitRecord,
+    month: Month,
+) -> Result<Option<LineInputs>, ServiceError> {
+    let Some(computation) = rec
+        .terms
+        .amount_for(policy, month)
+        .map_err(|_| amount_out_of_range())?
+    else {
         return Ok(None);
     };
     let version = policy.in_force_for_month(month);
@@ -71,7 +81,12 @@ fn inputs_for(policy: &Policy, rec: &BenefitRecord, month: Month) -> Result<Opti
             income_fen: m.monthly_income_fen().map_or(i64::MAX, money::Fen::get),
         })
         .collect();
-    let last_change = rec.history.iter().rev().find(|h| h.from_month <= month).cloned();
+    let last_change = rec
+        .history
+        .iter()
+        .rev()
+        .find(|h| h.from_month <= month)
+        .cloned();
     Ok(Some(LineInputs {
         benefit_version: rec.version,
         application_id: rec.application_id.clone(),
@@ -88,7 +103,11 @@ fn inputs_for(policy: &Policy, rec: &BenefitRecord, month: Month) -> Result<Opti
 
 /// The month's regular roll: a draft is (re)generated from today's benefits and accounts; a
 /// submitted or later roll is returned as it is.
-pub(crate) async fn generate(c: &mut Call, policy: &Policy, month: Month) -> Result<pb::Roll, ServiceError> {
+pub(crate) async fn generate(
+    c: &mut Call,
+    policy: &Policy,
+    month: Month,
+) -> Result<pb::Roll, ServiceError> {
     let key = month.to_string();
     let existing = store::regular_roll(c.db(), &key).await?;
     if let Some(roll) = &existing {
@@ -100,7 +119,9 @@ pub(crate) async fn generate(c: &mut Call, policy: &Policy, month: Month) -> Res
     let sealer = c.sealer().clone();
     let benefits = store::benefits_paying_in(c.db(), &sealer, &key).await?;
     let accounts = store::payee_accounts(c.db()).await?;
-    let roll_id = existing.as_ref().map_or_else(|| uuid::Uuid::now_v7().to_string(), |r| r.id.clone());
+    let roll_id = existing
+        .as_ref()
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), |r| r.id.clone());
     let mut lines = Vec::with_capacity(benefits.len());
     let mut total = money::Fen::ZERO;
     for rec in &benefits {
@@ -109,7 +130,9 @@ pub(crate) async fn generate(c: &mut Call, policy: &Policy, month: Month) -> Res
         };
         let json = serde_json::to_string(&inputs)
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("encode inputs: {e}")))?;
-        total = total.checked_add(inputs.computation.total_fen).ok_or_else(amount_out_of_range)?;
+        total = total
+            .checked_add(inputs.computation.total_fen)
+            .ok_or_else(amount_out_of_range)?;
         let account = accounts.get(&rec.id);
         lines.push(LineRow {
             line_id: uuid::Uuid::now_v7().to_string(),
@@ -132,10 +155,25 @@ pub(crate) async fn generate(c: &mut Call, policy: &Policy, month: Month) -> Res
         });
     }
     let count = i64::try_from(lines.len()).unwrap_or(i64::MAX);
-    let (by, now) = (auth::duties::person_of(c.principal()).to_owned(), c.now_ms());
+    let (by, now) = (
+        auth::duties::person_of(c.principal()).to_owned(),
+        c.now_ms(),
+    );
     match &existing {
         Some(roll) => store::reset_draft(c.db(), roll, count, total.get(), &by, now).await?,
-        None => store::insert_pay_roll(c.db(), &roll_id, &key, "regular", count, total.get(), &by, now).await?,
+        None => {
+            store::insert_pay_roll(
+                c.db(),
+                &roll_id,
+                &key,
+                "regular",
+                count,
+                total.get(),
+                &by,
+                now,
+            )
+            .await?
+        }
     }
     store::insert_lines(c.db(), &lines).await?;
     c.object(roll_id.clone());
@@ -154,8 +192,14 @@ pub(crate) async fn supplementary(c: &mut Call) -> Result<pb::Roll, ServiceError
             account_version_now: *now,
         })
         .collect();
-    let chosen: Vec<&str> = rules::to_reissue(&candidates)?.iter().map(|l| l.line_id.as_str()).collect();
-    let by_id: HashMap<&str, &LineRow> = failed.iter().map(|(l, _)| (l.line_id.as_str(), l)).collect();
+    let chosen: Vec<&str> = rules::to_reissue(&candidates)?
+        .iter()
+        .map(|l| l.line_id.as_str())
+        .collect();
+    let by_id: HashMap<&str, &LineRow> = failed
+        .iter()
+        .map(|(l, _)| (l.line_id.as_str(), l))
+        .collect();
     let accounts = store::payee_accounts(c.db()).await?;
     let roll_id = uuid::Uuid::now_v7().to_string();
     let mut lines = Vec::with_capacity(chosen.len());
@@ -163,7 +207,9 @@ pub(crate) async fn supplementary(c: &mut Call) -> Result<pb::Roll, ServiceError
     for id in &chosen {
         let old = by_id[id];
         let account = accounts.get(&old.benefit_id);
-        total = total.checked_add(money::Fen::new(old.amount_fen)).ok_or_else(amount_out_of_range)?;
+        total = total
+            .checked_add(money::Fen::new(old.amount_fen))
+            .ok_or_else(amount_out_of_range)?;
         lines.push(LineRow {
             line_id: uuid::Uuid::now_v7().to_string(),
             roll_id: roll_id.clone(),
@@ -177,11 +223,30 @@ pub(crate) async fn supplementary(c: &mut Call) -> Result<pb::Roll, ServiceError
             ..old.clone()
         });
     }
-    let (by, now) = (auth::duties::person_of(c.principal()).to_owned(), c.now_ms());
+    let (by, now) = (
+        auth::duties::person_of(c.principal()).to_owned(),
+        c.now_ms(),
+    );
     let month = Month::of(c.today()).to_string();
     let count = i64::try_from(lines.len()).unwrap_or(i64::MAX);
-    store::insert_pay_roll(c.db(), &roll_id, &month, "supplementary", count, total.get(), &by, now).await?;
-    store::set_lines_status(c.db(), &chosen, LineStatus::Failed.as_str(), LineStatus::Reissued.as_str()).await?;
+    store::insert_pay_roll(
+        c.db(),
+        &roll_id,
+        &month,
+        "supplementary",
+        count,
+        total.get(),
+        &by,
+        now,
+    )
+    .await?;
+    store::set_lines_status(
+        c.db(),
+        &chosen,
+        LineStatus::Failed.as_str(),
+        LineStatus::Reissued.as_str(),
+    )
+    .await?;
     store::insert_lines(c.db(), &lines).await?;
     c.object(roll_id.clone());
     let roll = store::load_roll(c.db(), &roll_id).await?;
@@ -189,7 +254,8 @@ pub(crate) async fn supplementary(c: &mut Call) -> Result<pb::Roll, ServiceError
 }
 
 fn state_of(roll: &RollRow) -> Result<RollState, ServiceError> {
-    RollState::parse(&roll.state).ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("roll state {}", roll.state)))
+    RollState::parse(&roll.state)
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("roll state {}", roll.state)))
 }
 
 /// Maker: submits a draft.
@@ -200,7 +266,10 @@ pub(crate) async fn submit(c: &mut Call, roll: RollRow) -> Result<pb::Roll, Serv
         usize::try_from(roll.line_count).unwrap_or(0),
         usize::try_from(missing).unwrap_or(usize::MAX),
     )?;
-    let (by, now) = (auth::duties::person_of(c.principal()).to_owned(), c.now_ms());
+    let (by, now) = (
+        auth::duties::person_of(c.principal()).to_owned(),
+        c.now_ms(),
+    );
     store::set_roll_state(
         c.db(),
         &roll,
@@ -213,30 +282,44 @@ pub(crate) async fn submit(c: &mut Call, roll: RollRow) -> Result<pb::Roll, Serv
 }
 
 /// The roll's hash now, and its lines with their accounts opened.
-async fn hash_now(c: &mut Call, roll: &RollRow) -> Result<(String, Vec<(LineRow, Option<Account>)>), ServiceError> {
+async fn hash_now(
+    c: &mut Call,
+    roll: &RollRow,
+) -> Result<(String, Vec<(LineRow, Option<Account>)>), ServiceError> {
     let sealer = c.sealer().clone();
     let lines = store::roll_lines(c.db(), &roll.id, None).await?;
     let mut opened = Vec::with_capacity(lines.len());
     for l in lines {
-        let account: Option<Account> = l.account_sealed.as_deref().map(|s| store::open(&sealer, s)).transpose()?;
+        let account: Option<Account> = l
+            .account_sealed
+            .as_deref()
+            .map(|s| store::open(&sealer, s))
+            .transpose()?;
         opened.push((l, account));
     }
     let texts: Vec<String> = opened
         .iter()
-        .map(|(_, a)| a.as_ref().map(|a| format!("{}|{}|{}", a.bank_code, a.number, a.holder)).unwrap_or_default())
+        .map(|(_, a)| {
+            a.as_ref()
+                .map(|a| format!("{}|{}|{}", a.bank_code, a.number, a.holder))
+                .unwrap_or_default()
+        })
         .collect();
     let hash = rules::roll_hash(
         &roll.id,
-        opened.iter().zip(&texts).map(|((l, _), account)| HashedLine {
-            line_id: &l.line_id,
-            benefit_id: &l.benefit_id,
-            for_month: &l.for_month,
-            amount_fen: l.amount_fen,
-            policy_version: &l.policy_version,
-            account,
-            inputs_sha256: &l.inputs_sha256,
-            reissue_of: l.reissue_of.as_deref().unwrap_or_default(),
-        }),
+        opened
+            .iter()
+            .zip(&texts)
+            .map(|((l, _), account)| HashedLine {
+                line_id: &l.line_id,
+                benefit_id: &l.benefit_id,
+                for_month: &l.for_month,
+                amount_fen: l.amount_fen,
+                policy_version: &l.policy_version,
+                account,
+                inputs_sha256: &l.inputs_sha256,
+                reissue_of: l.reissue_of.as_deref().unwrap_or_default(),
+            }),
     );
     Ok((hash, opened))
 }
@@ -244,14 +327,22 @@ async fn hash_now(c: &mut Call, roll: &RollRow) -> Result<(String, Vec<(LineRow,
 /// Checker: approves a submitted roll made by another person; freezes it by its hash.
 pub(crate) async fn approve(c: &mut Call, roll: RollRow) -> Result<pb::Roll, ServiceError> {
     rules::approve(state_of(&roll)?)?;
-    auth::ensure_different_person(&roll.submitted_by, c.principal()).map_err(ServiceError::Status)?;
+    auth::ensure_different_person(&roll.submitted_by, c.principal())
+        .map_err(ServiceError::Status)?;
     let (hash, _) = hash_now(c, &roll).await?;
-    let (by, now) = (auth::duties::person_of(c.principal()).to_owned(), c.now_ms());
+    let (by, now) = (
+        auth::duties::person_of(c.principal()).to_owned(),
+        c.now_ms(),
+    );
     store::set_roll_state(
         c.db(),
         &roll,
         RollState::Approved.as_str(),
-        &[("approved_by", by), ("approved_at_ms", now.to_string()), ("approved_hash", hash)],
+        &[
+            ("approved_by", by),
+            ("approved_at_ms", now.to_string()),
+            ("approved_hash", hash),
+        ],
     )
     .await?;
     let roll = store::load_roll(c.db(), &roll.id).await?;
@@ -259,14 +350,22 @@ pub(crate) async fn approve(c: &mut Call, roll: RollRow) -> Result<pb::Roll, Ser
 }
 
 /// The bank file of an approved roll; the roll becomes exported.
-pub(crate) async fn export(c: &mut Call, county: &str, roll: RollRow) -> Result<pb::BankFile, ServiceError> {
+pub(crate) async fn export(
+    c: &mut Call,
+    county: &str,
+    roll: RollRow,
+) -> Result<pb::BankFile, ServiceError> {
     let state = state_of(&roll)?;
     if !matches!(state, RollState::Approved | RollState::Exported) {
         return Err(PaymentRefusal::NotApproved(state.as_str()).into());
     }
     let (hash, lines) = hash_now(c, &roll).await?;
     rules::export(state, &roll.approved_hash, &hash)?;
-    let missing = Account { bank_code: String::new(), number: String::new(), holder: String::new() };
+    let missing = Account {
+        bank_code: String::new(),
+        number: String::new(),
+        holder: String::new(),
+    };
     let bank_lines: Vec<rules::BankLine<'_>> = lines
         .iter()
         .map(|(l, a)| rules::BankLine {
@@ -277,7 +376,12 @@ pub(crate) async fn export(c: &mut Call, county: &str, roll: RollRow) -> Result<
             for_month: &l.for_month,
         })
         .collect();
-    let header = rules::BankFileHeader { roll_id: &roll.id, county, month: &roll.month, roll_kind: &roll.roll_kind };
+    let header = rules::BankFileHeader {
+        roll_id: &roll.id,
+        county,
+        month: &roll.month,
+        roll_kind: &roll.roll_kind,
+    };
     let content = rules::bank_file(&header, &bank_lines).map_err(|_| amount_out_of_range())?;
     let sha256 = rules::sha256_hex(content.as_bytes());
     if state == RollState::Approved {
@@ -286,14 +390,22 @@ pub(crate) async fn export(c: &mut Call, county: &str, roll: RollRow) -> Result<
             c.db(),
             &roll,
             RollState::Exported.as_str(),
-            &[("exported_at_ms", now.to_string()), ("file_sha256", sha256.clone())],
+            &[
+                ("exported_at_ms", now.to_string()),
+                ("file_sha256", sha256.clone()),
+            ],
         )
         .await?;
     }
     Ok(pb::BankFile {
         roll_id: roll.id.clone(),
         format: format!("{}/{}", rules::BANK_FILE_FORMAT, rules::FILE_VERSION),
-        file_name: format!("CIVILPAY_{}_{}_{}.txt", county, roll.month.replace('-', ""), roll.id),
+        file_name: format!(
+            "CIVILPAY_{}_{}_{}.txt",
+            county,
+            roll.month.replace('-', ""),
+            roll.id
+        ),
         content,
         line_count: roll.line_count,
         total_fen: roll.total_fen,
@@ -308,18 +420,30 @@ pub(crate) struct ReturnImport {
 }
 
 /// Applies the bank's return to an exported roll, whole or not at all.
-pub(crate) async fn import_return(c: &mut Call, roll: RollRow, import: ReturnImport) -> Result<pb::Roll, ServiceError> {
-    if store::return_imported(c.db(), &import.sha256).await?.is_some() {
+pub(crate) async fn import_return(
+    c: &mut Call,
+    roll: RollRow,
+    import: ReturnImport,
+) -> Result<pb::Roll, ServiceError> {
+    if store::return_imported(c.db(), &import.sha256)
+        .await?
+        .is_some()
+    {
         return Err(PaymentRefusal::AlreadyImported.into());
     }
     let state = state_of(&roll)?;
     match state {
-        RollState::Reconciled | RollState::PartlyFailed => return Err(PaymentRefusal::AlreadyReconciled.into()),
+        RollState::Reconciled | RollState::PartlyFailed => {
+            return Err(PaymentRefusal::AlreadyReconciled.into());
+        }
         RollState::Exported => {}
         other => return Err(PaymentRefusal::NotExported(other.as_str()).into()),
     }
     let lines = store::roll_lines(c.db(), &roll.id, None).await?;
-    let expected: HashMap<String, i64> = lines.iter().map(|l| (l.line_id.clone(), l.amount_fen)).collect();
+    let expected: HashMap<String, i64> = lines
+        .iter()
+        .map(|l| (l.line_id.clone(), l.amount_fen))
+        .collect();
     let outcomes = rules::check_return(&roll.id, &expected, &import.file)?;
     let next = rules::state_after_return(&outcomes);
     let mut paid = Vec::new();
@@ -337,11 +461,36 @@ pub(crate) async fn import_return(c: &mut Call, roll: RollRow, import: ReturnImp
         }
     }
     // The store's unique index refuses a second paid line for a benefit and month.
-    store::set_lines_status(c.db(), &paid, LineStatus::Pending.as_str(), LineStatus::Paid.as_str()).await?;
-    let (by, now) = (auth::duties::person_of(c.principal()).to_owned(), c.now_ms());
+    store::set_lines_status(
+        c.db(),
+        &paid,
+        LineStatus::Pending.as_str(),
+        LineStatus::Paid.as_str(),
+    )
+    .await?;
+    let (by, now) = (
+        auth::duties::person_of(c.principal()).to_owned(),
+        c.now_ms(),
+    );
     let count = i64::try_from(outcomes.len()).unwrap_or(i64::MAX);
-    store::insert_return(c.db(), &import.sha256, &roll.id, count, paid_fen, failed_fen, &by, now).await?;
-    store::set_roll_state(c.db(), &roll, next.as_str(), &[("reconciled_at_ms", now.to_string())]).await?;
+    store::insert_return(
+        c.db(),
+        &import.sha256,
+        &roll.id,
+        count,
+        paid_fen,
+        failed_fen,
+        &by,
+        now,
+    )
+    .await?;
+    store::set_roll_state(
+        c.db(),
+        &roll,
+        next.as_str(),
+        &[("reconciled_at_ms", now.to_string())],
+    )
+    .await?;
     let roll = store::load_roll(c.db(), &roll.id).await?;
     view(c, &roll, None).await
 }
@@ -389,7 +538,11 @@ fn kind_to_proto_text(kind: &str) -> i32 {
 }
 
 /// A roll as answered: summary, reconciliation, and its lines of one status when asked.
-pub(crate) async fn view(c: &mut Call, roll: &RollRow, lines_with: Option<LineStatus>) -> Result<pb::Roll, ServiceError> {
+pub(crate) async fn view(
+    c: &mut Call,
+    roll: &RollRow,
+    lines_with: Option<LineStatus>,
+) -> Result<pb::Roll, ServiceError> {
     let totals = store::line_totals(c.db(), &roll.id).await?;
     let of = |s: LineStatus| totals.get(s.as_str()).copied().unwrap_or((0, 0));
     let paid_twice = store::paid_twice(c.db(), &roll.id).await?;
@@ -398,7 +551,11 @@ pub(crate) async fn view(c: &mut Call, roll: &RollRow, lines_with: Option<LineSt
     let mut lines = Vec::new();
     if let Some(status) = lines_with {
         for l in store::roll_lines(c.db(), &roll.id, Some(status.as_str())).await? {
-            let account: Option<Account> = l.account_sealed.as_deref().map(|s| store::open(&sealer, s)).transpose()?;
+            let account: Option<Account> = l
+                .account_sealed
+                .as_deref()
+                .map(|s| store::open(&sealer, s))
+                .transpose()?;
             lines.push(pb::RollLine {
                 line_id: l.line_id,
                 benefit_id: l.benefit_id,
@@ -418,7 +575,11 @@ pub(crate) async fn view(c: &mut Call, roll: &RollRow, lines_with: Option<LineSt
     Ok(pb::Roll {
         id: roll.id.clone(),
         month: roll.month.clone(),
-        kind: if roll.roll_kind == "regular" { pb::RollKind::Regular } else { pb::RollKind::Supplementary } as i32,
+        kind: if roll.roll_kind == "regular" {
+            pb::RollKind::Regular
+        } else {
+            pb::RollKind::Supplementary
+        } as i32,
         state: roll_state_to_proto(&roll.state),
         line_count: roll.line_count,
         total_fen: roll.total_fen,
@@ -441,7 +602,10 @@ pub(crate) async fn view(c: &mut Call, roll: &RollRow, lines_with: Option<LineSt
 }
 
 /// Why a line has its amount, from its frozen inputs.
-pub(crate) async fn explain(c: &mut Call, line: LineRow) -> Result<pb::LineExplanation, ServiceError> {
+pub(crate) async fn explain(
+    c: &mut Call,
+    line: LineRow,
+) -> Result<pb::LineExplanation, ServiceError> {
     let sealer = c.sealer().clone();
     let inputs: LineInputs = store::open(&sealer, &line.inputs_sealed)?;
     let full = c.principal().sees_full_identity_numbers();
@@ -461,7 +625,11 @@ pub(crate) async fn explain(c: &mut Call, line: LineRow) -> Result<pb::LineExpla
             .members
             .iter()
             .map(|m| pb::CountedMember {
-                id_number: if full { m.id_number.clone() } else { civil_id::mask_id_number(&m.id_number) },
+                id_number: if full {
+                    m.id_number.clone()
+                } else {
+                    civil_id::mask_id_number(&m.id_number)
+                },
                 relationship: crate::convert::relationship_to_proto(m.relationship),
                 counted_income_fen: m.income_fen,
             })
@@ -483,10 +651,17 @@ pub(crate) async fn explain(c: &mut Call, line: LineRow) -> Result<pb::LineExpla
 }
 
 /// Records a payee account for a benefit.
-pub(crate) async fn set_account(c: &mut Call, benefit_id: &str, account: Account) -> Result<pb::PayeeAccount, ServiceError> {
+pub(crate) async fn set_account(
+    c: &mut Call,
+    benefit_id: &str,
+    account: Account,
+) -> Result<pb::PayeeAccount, ServiceError> {
     let sealer = c.sealer().clone();
     let sealed = store::seal(&sealer, &account)?;
-    let (by, now) = (auth::duties::person_of(c.principal()).to_owned(), c.now_ms());
+    let (by, now) = (
+        auth::duties::person_of(c.principal()).to_owned(),
+        c.now_ms(),
+    );
     let version = store::upsert_payee_account(c.db(), benefit_id, &sealed, &by, now).await?;
     c.purpose("payment");
     Ok(pb::PayeeAccount {
@@ -497,4 +672,3 @@ pub(crate) async fn set_account(c: &mut Call, benefit_id: &str, account: Account
         version,
     })
 }
-

@@ -18,7 +18,13 @@ impl TryFrom<pb::ImportBankReturnRequest> for ReturnImport {
     fn try_from(r: pb::ImportBankReturnRequest) -> Result<Self, Violations> {
         let mut v = Violations::new();
         if r.content.len() > MAX_FILE {
-            v.add("content", format!("is {} bytes; at most {MAX_FILE} are allowed", r.content.len()));
+            v.add(
+                "content",
+                format!(
+                    "is {} bytes; at most {MAX_FILE} are allowed",
+                    r.content.len()
+                ),
+            );
             return Err(v);
         }
         match parse_return(&r.content) {

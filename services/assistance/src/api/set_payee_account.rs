@@ -50,9 +50,13 @@ pub async fn handle(
             request,
             async |c, req| {
                 let roles = [CLERK[0], APPROVER[0]];
-                benefit_in_scope(c, &roles, &req.benefit_id).await.map(|_| ())
+                benefit_in_scope(c, &roles, &req.benefit_id)
+                    .await
+                    .map(|_| ())
             },
-            async |c, new: NewAccount, ()| payments::set_account(c, &new.benefit_id, new.account).await,
+            async |c, new: NewAccount, ()| {
+                payments::set_account(c, &new.benefit_id, new.account).await
+            },
         )
         .await
 }

@@ -60,9 +60,15 @@ fn roll_from(row: &sqlx::any::AnyRow) -> Result<RollRow, sqlx::Error> {
         line_count: row.try_get("line_count")?,
         total_fen: row.try_get("total_fen")?,
         created_by: row.try_get("created_by")?,
-        submitted_by: row.try_get::<Option<String>, _>("submitted_by")?.unwrap_or_default(),
-        approved_by: row.try_get::<Option<String>, _>("approved_by")?.unwrap_or_default(),
-        approved_hash: row.try_get::<Option<String>, _>("approved_hash")?.unwrap_or_default(),
+        submitted_by: row
+            .try_get::<Option<String>, _>("submitted_by")?
+            .unwrap_or_default(),
+        approved_by: row
+            .try_get::<Option<String>, _>("approved_by")?
+            .unwrap_or_default(),
+        approved_hash: row
+            .try_get::<Option<String>, _>("approved_hash")?
+            .unwrap_or_default(),
         version: row.try_get("version")?,
     })
 }
@@ -97,7 +103,12 @@ pub async fn payee_accounts(
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("benefit_id")?, (r.try_get("account_sealed")?, r.try_get("version")?))))
+        .map(|r| {
+            Ok((
+                r.try_get("benefit_id")?,
+                (r.try_get("account_sealed")?, r.try_get("version")?),
+            ))
+        })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ServiceError::from)
 }
@@ -126,11 +137,13 @@ pub async fn upsert_payee_account(
 }
 
 pub async fn load_roll(conn: &mut AnyConnection, id: &str) -> Result<RollRow, ServiceError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ROLL_COLUMNS} FROM pay_rolls WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(format!("payment roll {id}")))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ROLL_COLUMNS} FROM pay_rolls WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ServiceError::not_found(format!("payment roll {id}")))?;
     Ok(roll_from(&row)?)
 }
 
@@ -201,7 +214,11 @@ pub async fn reset_draft(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if n == 1 { Ok(()) } else { Err(stale("payment roll")) }
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(stale("payment roll"))
+    }
 }
 
 /// Moves a roll to `state`, setting the named column pairs; refuses a concurrent change.
@@ -231,7 +248,11 @@ pub async fn set_roll_state(
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    if done == 1 { Ok(()) } else { Err(stale("payment roll")) }
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(stale("payment roll"))
+    }
 }
 
 /// Inserts lines in multi-row batches.
@@ -285,44 +306,56 @@ pub async fn roll_lines(
 ) -> Result<Vec<LineRow>, ServiceError> {
     let rows = match status {
         None => {
-            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {LINE_COLUMNS} FROM pay_lines WHERE roll_id = $1 ORDER BY seq")))
-                .bind(roll_id)
-                .fetch_all(&mut *conn)
-                .await?
-        }
-        Some(s) => {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {LINE_COLUMNS} FROM pay_lines WHERE roll_id = $1 AND status = $2 ORDER BY seq"
+                "SELECT {LINE_COLUMNS} FROM pay_lines WHERE roll_id = $1 ORDER BY seq"
             )))
             .bind(roll_id)
-            .bind(s)
             .fetch_all(&mut *conn)
             .await?
         }
+        Some(s) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINE_COLUMNS} FROM pay_lines WHERE roll_id = $1 AND status = $2 ORDER BY seq"
+        )))
+        .bind(roll_id)
+        .bind(s)
+        .fetch_all(&mut *conn)
+        .await?,
     };
-    rows.iter().map(line_from).collect::<Result<_, _>>().map_err(ServiceError::from)
+    rows.iter()
+        .map(line_from)
+        .collect::<Result<_, _>>()
+        .map_err(ServiceError::from)
 }
 
 pub async fn load_line(conn: &mut AnyConnection, line_id: &str) -> Result<LineRow, ServiceError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {LINE_COLUMNS} FROM pay_lines WHERE line_id = $1")))
-        .bind(line_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(format!("payment line {line_id}")))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LINE_COLUMNS} FROM pay_lines WHERE line_id = $1"
+    )))
+    .bind(line_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ServiceError::not_found(format!("payment line {line_id}")))?;
     Ok(line_from(&row)?)
 }
 
 /// Lines of a roll without an account.
-pub async fn lines_without_account(conn: &mut AnyConnection, roll_id: &str) -> Result<i64, ServiceError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM pay_lines WHERE roll_id = $1 AND account_sealed IS NULL")
-        .bind(roll_id)
-        .fetch_one(&mut *conn)
-        .await?;
+pub async fn lines_without_account(
+    conn: &mut AnyConnection,
+    roll_id: &str,
+) -> Result<i64, ServiceError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM pay_lines WHERE roll_id = $1 AND account_sealed IS NULL",
+    )
+    .bind(roll_id)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(row.try_get("n")?)
 }
 
 /// Failed lines county-wide, with the version of their benefit's account now.
-pub async fn failed_lines(conn: &mut AnyConnection) -> Result<Vec<(LineRow, Option<i64>)>, ServiceError> {
+pub async fn failed_lines(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(LineRow, Option<i64>)>, ServiceError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {}, a.version AS account_now FROM pay_lines l LEFT JOIN payee_accounts a ON a.benefit_id = l.benefit_id
          WHERE l.status = 'failed' ORDER BY l.roll_id, l.seq",
@@ -349,7 +382,9 @@ pub async fn set_lines_status(
             "UPDATE pay_lines SET status = $1 WHERE status = $2 AND line_id IN ({})",
             placeholders.join(",")
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(status).bind(from);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status)
+            .bind(from);
         for id in chunk {
             q = q.bind(*id);
         }
@@ -377,11 +412,18 @@ pub async fn fail_line(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if n == 1 { Ok(()) } else { Err(stale("payment line")) }
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(stale("payment line"))
+    }
 }
 
 /// The roll a return file (by its SHA-256) was imported for, if any.
-pub async fn return_imported(conn: &mut AnyConnection, sha256: &str) -> Result<Option<String>, ServiceError> {
+pub async fn return_imported(
+    conn: &mut AnyConnection,
+    sha256: &str,
+) -> Result<Option<String>, ServiceError> {
     let row = sqlx::query("SELECT roll_id FROM bank_returns WHERE file_sha256 = $1")
         .bind(sha256)
         .fetch_optional(&mut *conn)
@@ -428,7 +470,12 @@ pub async fn line_totals(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("status")?, (r.try_get("n")?, r.try_get::<i64, _>("fen")?))))
+        .map(|r| {
+            Ok((
+                r.try_get("status")?,
+                (r.try_get("n")?, r.try_get::<i64, _>("fen")?),
+            ))
+        })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ServiceError::from)
 }
