@@ -471,11 +471,13 @@ async fn why_this_amount_names_the_policy_version_the_members_and_the_decision()
     assert_eq!(why.standard_fen, version.rural_standard_fen.get());
     assert_eq!(why.area, pb::AreaKind::Rural as i32);
     assert_eq!(why.members.len(), 2);
-    assert!(
-        why.members
-            .iter()
-            .all(|m| m.counted_income_fen == 0 && m.id_number.contains('*'))
+    let ids: Vec<&str> = why.members.iter().map(|m| m.id_number.as_str()).collect();
+    assert_eq!(
+        ids,
+        [person(2), person(3)],
+        "the county approver sees the members in full"
     );
+    assert!(why.members.iter().all(|m| m.counted_income_fen == 0));
     assert_eq!(why.decided_by, "approver-1");
     assert!(!why.application_id.is_empty());
     assert_eq!(why.amount_fen, line.amount_fen);
