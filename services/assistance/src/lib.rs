@@ -19,6 +19,8 @@ mod payments;
 mod procedure;
 mod records;
 mod roll;
+#[doc(hidden)]
+pub mod seed;
 mod status;
 mod store;
 
@@ -35,7 +37,7 @@ pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
     mount: |ctx, m| Box::pin(mount(ctx, m)),
 };
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Loads the county policy: the file named by `CIVIL_ASSISTANCE_POLICY_FILE`, else the shipped
 /// example policy.
