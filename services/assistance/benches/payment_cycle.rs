@@ -63,7 +63,11 @@ struct Times {
 }
 
 async fn run(url: String, n: usize, rounds: usize) {
-    let suite = kit::testing::spawn(&[assistance::SERVICE]).await;
+    // A 50,000-line roll is one request: longer than the default 30 s deadline in a debug build.
+    let suite = kit::testing::spawn_with(&[assistance::SERVICE], |config| {
+        config.request_timeout_ms = 600_000;
+    })
+    .await;
     let maker = suite.token_for("approver-1", &[Role::CountyApprover], COUNTY);
     let checker = suite.token_for("approver-2", &[Role::CountyApprover], COUNTY);
     let today = kit::today_cst();
