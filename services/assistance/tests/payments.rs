@@ -608,6 +608,26 @@ async fn a_wrong_return_file_is_refused_with_its_reason_and_changes_nothing() {
     assert_eq!(done.state, pb::RollState::Reconciled as i32);
 }
 
+/// [`fixture`] with a longer request deadline: one request carries the whole 5,000-line roll,
+/// and a debug build on a loaded machine may need more than the default 30 s.
+async fn patient_fixture() -> Fixture {
+    let centre = checking_centre::Centre::default();
+    let url = checking_centre::start_centre(centre.clone()).await;
+    let suite = kit::testing::spawn_with(&[assistance::SERVICE], |config| {
+        config.upstreams.insert("checking_centre".into(), url);
+        config.request_timeout_ms = 300_000;
+    })
+    .await;
+    Fixture {
+        clerk: suite.token_for("clerk-1", &[Role::TownshipClerk], TOWNSHIP),
+        approver: suite.token_for("approver-1", &[Role::CountyApprover], COUNTY),
+        service: suite.token_for("svc-onematter", &[Role::Service], ""),
+        today: kit::today_cst(),
+        suite,
+        centre,
+    }
+}
+
 /// Lines of the big roll; CIVIL_TEST_ROLL_LINES makes it smaller (at least 3).
 fn big_roll_lines() -> usize {
     std::env::var("CIVIL_TEST_ROLL_LINES")
@@ -619,7 +639,7 @@ fn big_roll_lines() -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_failed_lines_of_five_thousand_are_reissued_once_and_reconciled() {
-    let f = Arc::new(fixture().await);
+    let f = Arc::new(patient_fixture().await);
     let n = big_roll_lines();
     benefits_with_accounts(&f, n).await;
     let month = Month::of(f.today).next();
