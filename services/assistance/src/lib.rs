@@ -1,7 +1,8 @@
 //! 社会救助: social assistance (低保, 低保边缘, 特困, 临时救助) for the county civil-affairs suite.
 //!
 //! - [`domain`]: the rules, as plain functions over plain types, with the county policy.
-//! - `api`: one file per RPC (kit::rpc); `procedure`, `benefits`, `death`, `status`, `roll`:
+//! - `api`: one file per RPC (kit::rpc); `procedure`, `benefits`, `death`, `status`, `roll`,
+//!   `payments` (the PaymentRolls service: maker-checker rolls, bank files, reconciliation):
 //!   the effects they run.
 //! - [`checking`]: the seam to the county checking centre (家庭经济状况核对).
 //! - `store`: sqlx queries; household data is sealed at rest.
@@ -14,15 +15,19 @@ mod death;
 mod decision;
 pub mod domain;
 mod notice;
+mod payments;
 mod procedure;
 mod records;
 mod roll;
+#[doc(hidden)]
+pub mod seed;
 mod status;
 mod store;
 
 use std::sync::Arc;
 
 use contracts::civil::assistance::v1::assistance_service_server::AssistanceServiceServer;
+use contracts::civil::assistance::v1::payment_rolls_server::PaymentRollsServer;
 
 pub use api::AssistanceApi;
 use domain::policy::Policy;
@@ -32,7 +37,7 @@ pub const SERVICE: kit::ServiceDef = kit::ServiceDef {
     mount: |ctx, m| Box::pin(mount(ctx, m)),
 };
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Loads the county policy: the file named by `CIVIL_ASSISTANCE_POLICY_FILE`, else the shipped
 /// example policy.
@@ -60,9 +65,15 @@ async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result
         checker: Arc::new(checking::GrpcChecker::new(ctx.clone())),
         invalidations: Default::default(),
     };
+    let api = AssistanceApi::new(inner, rpc);
     m.add(
-        AssistanceServiceServer::new(AssistanceApi::new(inner, rpc))
+        AssistanceServiceServer::new(api.clone())
             .max_decoding_message_size(ctx.config.max_message_bytes),
+    );
+    // Bank return files are larger than other requests: up to 16 MiB.
+    m.add(
+        PaymentRollsServer::new(api)
+            .max_decoding_message_size(ctx.config.max_message_bytes.max(16 * 1024 * 1024)),
     );
     Ok(())
 }

@@ -1,16 +1,24 @@
 //! The gRPC surface: one line per RPC, each handled in `api/<rpc>.rs` through `kit::rpc`
 //! (decode into a valid input, authorize before the idempotency lookup, the effect in one
 //! transaction with its audit row `assistance.<Rpc>`, outbox events and cache invalidations).
+//! The same handle serves the PaymentRolls service (payment.proto).
 
 mod accept_application;
+mod approve_roll;
 mod decide_application;
+mod explain_line;
+mod export_bank_file;
 mod export_payment_roll;
 mod extend_review_deadline;
 mod generate_payment_roll;
+mod generate_roll;
+mod generate_supplementary_roll;
 mod get_application;
 mod get_benefit;
 mod get_recipient_status;
+mod get_roll;
 mod grant_temporary_assistance;
+mod import_bank_return;
 mod list_overdue_applications;
 mod list_payment_rolls;
 mod open_household_review;
@@ -19,9 +27,11 @@ mod record_investigation;
 mod record_objection;
 mod register_close_relative;
 mod request_economic_check;
+mod set_payee_account;
 mod shared;
 mod start_public_notice;
 mod submit_application;
+mod submit_roll;
 mod terminate_benefit;
 mod terminate_for_death;
 
@@ -30,6 +40,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use contracts::civil::assistance::v1 as pb;
 use contracts::civil::assistance::v1::assistance_service_server::AssistanceService;
+use contracts::civil::assistance::v1::payment_rolls_server::PaymentRolls;
 use kit::ServiceError;
 use tonic::{Request, Response, Status};
 
@@ -117,4 +128,18 @@ impl AssistanceService for AssistanceApi {
     async fn list_payment_rolls(&self, r: Request<pb::ListPaymentRollsRequest>) -> Result<Response<pb::ListPaymentRollsResponse>, Status> { list_payment_rolls::handle(self, r).await }
     async fn export_payment_roll(&self, r: Request<pb::ExportPaymentRollRequest>) -> Result<Response<pb::ExportPaymentRollResponse>, Status> { export_payment_roll::handle(self, r).await }
     async fn open_household_review(&self, r: Request<pb::OpenHouseholdReviewRequest>) -> Result<Response<pb::OpenHouseholdReviewResponse>, Status> { open_household_review::handle(self, r).await }
+}
+
+#[rustfmt::skip]
+#[tonic::async_trait]
+impl PaymentRolls for AssistanceApi {
+    async fn set_payee_account(&self, r: Request<pb::SetPayeeAccountRequest>) -> Result<Response<pb::PayeeAccount>, Status> { set_payee_account::handle(self, r).await }
+    async fn generate_roll(&self, r: Request<pb::GenerateRollRequest>) -> Result<Response<pb::Roll>, Status> { generate_roll::handle(self, r).await }
+    async fn generate_supplementary_roll(&self, r: Request<pb::GenerateSupplementaryRollRequest>) -> Result<Response<pb::Roll>, Status> { generate_supplementary_roll::handle(self, r).await }
+    async fn submit_roll(&self, r: Request<pb::SubmitRollRequest>) -> Result<Response<pb::Roll>, Status> { submit_roll::handle(self, r).await }
+    async fn approve_roll(&self, r: Request<pb::ApproveRollRequest>) -> Result<Response<pb::Roll>, Status> { approve_roll::handle(self, r).await }
+    async fn export_bank_file(&self, r: Request<pb::ExportBankFileRequest>) -> Result<Response<pb::BankFile>, Status> { export_bank_file::handle(self, r).await }
+    async fn import_bank_return(&self, r: Request<pb::ImportBankReturnRequest>) -> Result<Response<pb::Roll>, Status> { import_bank_return::handle(self, r).await }
+    async fn get_roll(&self, r: Request<pb::GetRollRequest>) -> Result<Response<pb::Roll>, Status> { get_roll::handle(self, r).await }
+    async fn explain_line(&self, r: Request<pb::ExplainLineRequest>) -> Result<Response<pb::LineExplanation>, Status> { explain_line::handle(self, r).await }
 }

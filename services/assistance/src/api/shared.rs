@@ -64,3 +64,18 @@ pub async fn forget_now<T>(
     }
     result
 }
+
+/// Roll steps: a county-scoped approver, then the roll (named as the audited object).
+pub async fn roll_in_scope(
+    c: &mut Call,
+    county: &str,
+    roll_id: &str,
+) -> Result<store::RollRow, ServiceError> {
+    c.authorize(APPROVER, Some(county))?;
+    if roll_id.trim().is_empty() {
+        return Err(ServiceError::invalid("roll_id", "is required"));
+    }
+    let roll = store::load_roll(c.db(), roll_id).await?;
+    c.object(roll.id.clone());
+    Ok(roll)
+}

@@ -94,7 +94,7 @@ fn relationship_from_proto(value: i32) -> Option<Relationship> {
     })
 }
 
-fn relationship_to_proto(r: Relationship) -> i32 {
+pub fn relationship_to_proto(r: Relationship) -> i32 {
     use pb::Relationship as R;
     (match r {
         Relationship::Applicant => R::Applicant,

@@ -7,6 +7,7 @@
 //! - [`temporary`]: 临时救助 bounds.
 //! - [`application`]: the review procedure, its order and deadline.
 //! - [`benefit`]: a benefit over time: monthly amounts, income changes, deaths, terminations.
+//! - [`payment`]: the payment roll's maker-checker lifecycle, bank files, returns, re-issue.
 
 pub mod allowance;
 pub mod application;
@@ -14,6 +15,7 @@ pub mod benefit;
 pub mod extreme_poverty;
 pub mod household;
 pub mod month;
+pub mod payment;
 pub mod policy;
 pub mod temporary;
 

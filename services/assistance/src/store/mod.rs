@@ -1,13 +1,16 @@
 //! sqlx queries (portable SQL, one code path for SQLite and PostgreSQL). Each function runs on a
 //! connection the caller holds, usually the write's transaction: `applications` (with the
-//! close-relative register), `benefits` (with deaths), `rolls`.
+//! close-relative register), `benefits` (with deaths), `rolls`, `payments` (the
+//! PaymentRolls service: rolls with maker-checker, lines, accounts, bank returns).
 
 mod applications;
 mod benefits;
+mod payments;
 mod rolls;
 
 pub use applications::*;
 pub use benefits::*;
+pub use payments::*;
 pub use rolls::*;
 
 use kit::ServiceError;
