@@ -36,7 +36,11 @@ async fn main() -> anyhow::Result<()> {
     outside
         .double
         .on(PENSION, move |r: ext::StopPensionForDeathRequest| {
-            let person = r.person.as_ref().map(|p| p.id_number.clone()).unwrap_or_default();
+            let person = r
+                .person
+                .as_ref()
+                .map(|p| p.id_number.clone())
+                .unwrap_or_default();
             let first = refused.lock().expect("lock").insert(person.clone());
             if parked.contains(&person) && first {
                 return Err(kit::to_status(kit::ServiceError::refused(

@@ -79,6 +79,7 @@ pub async fn benefits_with_accounts(
             circumstances: String::new(),
             next_review: fmt_date(month.plus(12).first_day()),
             history: vec![],
+            household_reviews: vec![],
             version: 1,
         };
         let index = sealer.index(&civil_id::IdNumber::parse(&id_number)?);
