@@ -1,5 +1,5 @@
 //! A 50,000-line payment roll generated, submitted, approved (another person), exported and
-//! reconciled through the PaymentRolls gRPC API on PostgreSQL, next to a baseline from the same
+//! reconciled through the PaymentRollService gRPC API on PostgreSQL, next to a baseline from the same
 //! run: the same roll's stored lines copied into a scratch table by one COPY. Not run in CI.
 //!
 //! ```text
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use assistance::domain::month::Month;
 use contracts::civil::assistance::v1 as pb;
-use contracts::civil::assistance::v1::payment_rolls_client::PaymentRollsClient;
+use contracts::civil::assistance::v1::payment_roll_service_client::PaymentRollServiceClient;
 use futures::StreamExt;
 use kit::testing::{Role, TestSuite};
 use sqlx::Connection;
@@ -23,8 +23,8 @@ use tonic::transport::Channel;
 
 const COUNTY: &str = "330723";
 
-fn client(suite: &TestSuite) -> PaymentRollsClient<Channel> {
-    PaymentRollsClient::new(suite.channel.clone())
+fn client(suite: &TestSuite) -> PaymentRollServiceClient<Channel> {
+    PaymentRollServiceClient::new(suite.channel.clone())
         .max_decoding_message_size(256 * 1024 * 1024)
         .max_encoding_message_size(256 * 1024 * 1024)
 }

@@ -2,7 +2,7 @@
 //!
 //! - [`domain`]: the rules, as plain functions over plain types, with the county policy.
 //! - `api`: one file per RPC (kit::rpc); `procedure`, `benefits`, `death`, `status`, `roll`,
-//!   `payments` (the PaymentRolls service: maker-checker rolls, bank files, reconciliation):
+//!   `payments` (the PaymentRollService service: maker-checker rolls, bank files, reconciliation):
 //!   the effects they run.
 //! - [`checking`]: the seam to the county checking centre (家庭经济状况核对).
 //! - `store`: sqlx queries; household data is sealed at rest.
@@ -27,7 +27,7 @@ mod store;
 use std::sync::Arc;
 
 use contracts::civil::assistance::v1::assistance_service_server::AssistanceServiceServer;
-use contracts::civil::assistance::v1::payment_rolls_server::PaymentRollsServer;
+use contracts::civil::assistance::v1::payment_roll_service_server::PaymentRollServiceServer;
 
 pub use api::AssistanceApi;
 use domain::policy::Policy;
@@ -72,7 +72,7 @@ async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result
     );
     // Bank return files are larger than other requests: up to 16 MiB.
     m.add(
-        PaymentRollsServer::new(api)
+        PaymentRollServiceServer::new(api)
             .max_decoding_message_size(ctx.config.max_message_bytes.max(16 * 1024 * 1024)),
     );
     Ok(())

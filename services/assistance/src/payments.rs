@@ -1,4 +1,4 @@
-//! The effects of the PaymentRolls service: generating a roll (frozen inputs per line), the
+//! The effects of the PaymentRollService: generating a roll (frozen inputs per line), the
 //! maker and checker steps, the bank file, the bank's return, re-issue. The rules are in
 //! [`crate::domain::payment`]; this loads, seals and stores.
 

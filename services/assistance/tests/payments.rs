@@ -1,4 +1,4 @@
-//! gRPC tests of the PaymentRolls service (payment.proto), served by the assistance process:
+//! gRPC tests of the PaymentRollService service (payment.proto), served by the assistance process:
 //! SQLite by default, PostgreSQL when CIVIL_TEST_PG is set. Benefits are made the way a county
 //! makes them (application to approval through the assistance API).
 
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assistance::domain::month::Month;
 use contracts::civil::assistance::v1 as pb;
-use contracts::civil::assistance::v1::payment_rolls_client::PaymentRollsClient;
+use contracts::civil::assistance::v1::payment_roll_service_client::PaymentRollServiceClient;
 use kit::testing::Role;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -21,8 +21,8 @@ use fixture::*;
 
 const BIG: usize = 64 * 1024 * 1024;
 
-fn pay(f: &Fixture) -> PaymentRollsClient<Channel> {
-    PaymentRollsClient::new(f.suite.channel.clone())
+fn pay(f: &Fixture) -> PaymentRollServiceClient<Channel> {
+    PaymentRollServiceClient::new(f.suite.channel.clone())
         .max_decoding_message_size(BIG)
         .max_encoding_message_size(BIG)
 }

@@ -1,7 +1,7 @@
 //! The gRPC surface: one line per RPC, each handled in `api/<rpc>.rs` through `kit::rpc`
 //! (decode into a valid input, authorize before the idempotency lookup, the effect in one
 //! transaction with its audit row `assistance.<Rpc>`, outbox events and cache invalidations).
-//! The same handle serves the PaymentRolls service (payment.proto).
+//! The same handle serves the PaymentRollService (payment.proto).
 
 mod accept_application;
 mod approve_roll;
@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use contracts::civil::assistance::v1 as pb;
 use contracts::civil::assistance::v1::assistance_service_server::AssistanceService;
-use contracts::civil::assistance::v1::payment_rolls_server::PaymentRolls;
+use contracts::civil::assistance::v1::payment_roll_service_server::PaymentRollService;
 use kit::ServiceError;
 use tonic::{Request, Response, Status};
 
@@ -132,7 +132,7 @@ impl AssistanceService for AssistanceApi {
 
 #[rustfmt::skip]
 #[tonic::async_trait]
-impl PaymentRolls for AssistanceApi {
+impl PaymentRollService for AssistanceApi {
     async fn set_payee_account(&self, r: Request<pb::SetPayeeAccountRequest>) -> Result<Response<pb::PayeeAccount>, Status> { set_payee_account::handle(self, r).await }
     async fn generate_roll(&self, r: Request<pb::GenerateRollRequest>) -> Result<Response<pb::Roll>, Status> { generate_roll::handle(self, r).await }
     async fn generate_supplementary_roll(&self, r: Request<pb::GenerateSupplementaryRollRequest>) -> Result<Response<pb::Roll>, Status> { generate_supplementary_roll::handle(self, r).await }

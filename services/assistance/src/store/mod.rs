@@ -1,7 +1,7 @@
 //! sqlx queries (portable SQL, one code path for SQLite and PostgreSQL). Each function runs on a
 //! connection the caller holds, usually the write's transaction: `applications` (with the
 //! close-relative register), `benefits` (with deaths), `rolls`, `payments` (the
-//! PaymentRolls service: rolls with maker-checker, lines, accounts, bank returns).
+//! PaymentRollService service: rolls with maker-checker, lines, accounts, bank returns).
 
 mod applications;
 mod benefits;

@@ -1,4 +1,4 @@
-//! Payment rolls of the PaymentRolls service: rolls, their lines, payee accounts and imported
+//! Payment rolls of the PaymentRollService service: rolls, their lines, payee accounts and imported
 //! bank returns. Accounts and line inputs are sealed; lines are written in multi-row batches.
 
 use std::collections::HashMap;
