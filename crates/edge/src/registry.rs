@@ -14,6 +14,11 @@ use crate::error::ApiError;
 /// it calls): no JSON route, no OpenAPI path.
 pub const NOT_SERVED: &[&str] = &["civil.external."];
 
+/// Whether the suite serves `service` (a civil.* service not of the outside systems).
+fn served(service: &str) -> bool {
+    service.starts_with("civil.") && !NOT_SERVED.iter().any(|p| service.starts_with(p))
+}
+
 /// One JSON route.
 #[derive(Clone, Debug)]
 pub struct Route {
@@ -68,7 +73,7 @@ impl Registry {
         let mut routes = BTreeMap::new();
         for service in pool.services() {
             let name = service.full_name();
-            if !name.starts_with("civil.") || NOT_SERVED.iter().any(|p| name.starts_with(p)) {
+            if !served(name) {
                 continue;
             }
             for method in service.methods() {
@@ -102,10 +107,7 @@ impl Registry {
             self.routes.values().map(|r| r.grpc_path.as_str()).collect();
         self.pool
             .services()
-            .filter(|s| {
-                s.full_name().starts_with("civil.")
-                    && !NOT_SERVED.iter().any(|p| s.full_name().starts_with(p))
-            })
+            .filter(|s| served(s.full_name()))
             .flat_map(|s| s.methods().collect::<Vec<_>>())
             .map(|m| format!("/{}/{}", m.parent_service().full_name(), m.name()))
             .filter(|path| !bound.contains(path.as_str()))
