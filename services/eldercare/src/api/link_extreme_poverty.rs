@@ -77,24 +77,9 @@ pub async fn handle(
                     "approved_on",
                     "is in the future",
                 )?;
-                let index = c.sealer().index(&l.id);
-                let Some(e) = store::elder_by_person(c.db(), &index).await? else {
+                let Some(e) = linked(c, &l).await? else {
                     return Ok(pb::LinkExtremePovertyResponse::default());
                 };
-                if e.care_basis_benefit.as_deref() != Some(l.benefit.as_str()) {
-                    if e.date_of_death.is_some() {
-                        return Err(Refusal::ElderDeceased.into());
-                    }
-                    let mut situations = e.situations.clone();
-                    situations.push(LivingSituation::ExtremePoverty);
-                    situations.sort();
-                    situations.dedup();
-                    let from = next_month_start(l.approved_on);
-                    let now = c.now_ms();
-                    store::set_care_basis(c.db(), &e.id, &l.benefit, from, &situations, now)
-                        .await?;
-                    c.purpose(format!("特困 approval {}", l.benefit));
-                }
                 let e = shared::elder_now(c, &e.id).await?;
                 Ok(pb::LinkExtremePovertyResponse {
                     elder_known: true,
@@ -104,4 +89,27 @@ pub async fn handle(
             },
         )
         .await
+}
+
+/// Records the 特困 approval as the elder's care basis from the next month (once: a repeat of
+/// the same benefit changes nothing); None when the person is not a known elder.
+async fn linked(c: &mut kit::rpc::Call, l: &Link) -> Result<Option<store::ElderRow>, ServiceError> {
+    let index = c.sealer().index(&l.id);
+    let Some(e) = store::elder_by_person(c.db(), &index).await? else {
+        return Ok(None);
+    };
+    if e.care_basis_benefit.as_deref() != Some(l.benefit.as_str()) {
+        if e.date_of_death.is_some() {
+            return Err(Refusal::ElderDeceased.into());
+        }
+        let mut situations = e.situations.clone();
+        situations.push(LivingSituation::ExtremePoverty);
+        situations.sort();
+        situations.dedup();
+        let from = next_month_start(l.approved_on);
+        let now = c.now_ms();
+        store::set_care_basis(c.db(), &e.id, &l.benefit, from, &situations, now).await?;
+        c.purpose(format!("特困 approval {}", l.benefit));
+    }
+    Ok(Some(e))
 }

@@ -14,7 +14,7 @@ use time::Date;
 
 use super::allowance::AllowanceAmounts;
 use super::assessment::CareSubsidies;
-use super::month_start;
+use civil_calendar::{Effective, Versions};
 
 /// The policy shipped with the crate (example values).
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../../policy/default.toml");
@@ -27,14 +27,18 @@ pub const DEFAULT_CATCH_UP_DAYS: u32 = 366;
 pub enum PolicyError {
     #[error("policy file is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("policy has no version")]
-    Empty,
     #[error("version {id}: effective_from must be YYYY-MM-DD")]
     Date { id: String },
-    #[error("two versions take effect on {0}")]
-    SameDate(Date),
+    #[error(transparent)]
+    Versions(#[from] civil_calendar::VersionsError),
     #[error("version {id}: {what}")]
     Invalid { id: String, what: &'static str },
+}
+
+impl Effective for AmountsVersion {
+    fn effective_from(&self) -> Date {
+        self.effective_from
+    }
 }
 
 /// The amounts in force from one date.
@@ -53,8 +57,7 @@ pub struct EldercarePolicy {
     pub example: bool,
     /// How many days back RunDailyGrants may be run for a missed day.
     pub grants_catch_up_days: u32,
-    /// Ordered by effective date, never empty.
-    versions: Vec<AmountsVersion>,
+    versions: Versions<AmountsVersion>,
 }
 
 #[derive(Deserialize)]
@@ -112,21 +115,12 @@ impl EldercarePolicy {
     /// Parses and checks a policy file.
     pub fn from_toml(text: &str) -> Result<EldercarePolicy, PolicyError> {
         let raw: RawPolicy = toml::from_str(text)?;
-        let mut versions = raw
-            .version
-            .into_iter()
-            .map(RawVersion::into_version)
-            .collect::<Result<Vec<_>, _>>()?;
-        if versions.is_empty() {
-            return Err(PolicyError::Empty);
-        }
-        versions.sort_by_key(|v| v.effective_from);
-        if let Some(pair) = versions
-            .windows(2)
-            .find(|w| w[0].effective_from == w[1].effective_from)
-        {
-            return Err(PolicyError::SameDate(pair[0].effective_from));
-        }
+        let versions = Versions::new(
+            raw.version
+                .into_iter()
+                .map(RawVersion::into_version)
+                .collect::<Result<Vec<_>, _>>()?,
+        )?;
         Ok(EldercarePolicy {
             county: raw.county,
             example: raw.example,
@@ -143,28 +137,19 @@ impl EldercarePolicy {
 
     /// The first day any version is in force.
     pub fn start(&self) -> Date {
-        self.versions[0].effective_from
+        self.versions.first().effective_from
     }
 
     /// The version in force on `date`: the latest that took effect on or before it (the first
     /// one before the policy start).
     pub fn in_force_on(&self, date: Date) -> &AmountsVersion {
-        self.versions
-            .iter()
-            .rev()
-            .find(|v| v.effective_from <= date)
-            .unwrap_or(&self.versions[0])
+        self.versions.in_force_on(date)
     }
 
     /// The version that governs payments for the month of `month`: a version applies from its
     /// effective month, even when it takes effect after the 1st.
     pub fn for_month(&self, month: Date) -> &AmountsVersion {
-        let month = month_start(month);
-        self.versions
-            .iter()
-            .rev()
-            .find(|v| month_start(v.effective_from) <= month)
-            .unwrap_or(&self.versions[0])
+        self.versions.for_month_of(month)
     }
 }
 
@@ -229,7 +214,9 @@ mod tests {
         let same = TWO_VERSIONS.replace("2026-07-15", "2024-01-01");
         assert!(matches!(
             EldercarePolicy::from_toml(&same),
-            Err(PolicyError::SameDate(_))
+            Err(PolicyError::Versions(
+                civil_calendar::VersionsError::SameDate(_)
+            ))
         ));
         let bad = TWO_VERSIONS.replace("2026-07-15", "2026-13-01");
         assert!(matches!(
@@ -238,7 +225,7 @@ mod tests {
         ));
         assert!(matches!(
             EldercarePolicy::from_toml("county = \"330723\"\nversion = []"),
-            Err(PolicyError::Empty)
+            Err(PolicyError::Versions(civil_calendar::VersionsError::Empty))
         ));
     }
 }

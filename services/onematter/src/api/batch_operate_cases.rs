@@ -5,13 +5,14 @@
 use tonic::{Request, Response, Status};
 
 use contracts::civil::onematter::v1 as pb;
+use kit::rpc::Call;
 use kit::rpc::{LONG_MAX, Text as _};
 use kit::{ServiceError, Violations};
 
 use super::OneMatterApi;
 use super::search_cases::{Search, scope};
 use crate::executor::store::{self, StepRecord};
-use crate::executor::{Engine, EngineError, StepState};
+use crate::executor::{Engine as _, EngineError, Executor, StepState};
 
 /// The most cases one batch changes: a larger selection is refused, not cut.
 pub const MAX_CASES: i64 = 1000;
@@ -94,83 +95,12 @@ pub(super) async fn handle(
                 scope(c, region)
             },
             async |c, batch: Batch, region| {
-                let mut search = batch.search.search;
-                search.region_prefix = region;
-                search.overdue_at_ms = batch.search.overdue.then(|| c.now_ms());
-                let cases = store::search_cases(c.db(), &search, MAX_CASES + 1).await?;
-                if cases.len() as i64 > MAX_CASES {
-                    return Err(ServiceError::refused(
-                        "ONEMATTER_BATCH_TOO_LARGE",
-                        format!("the search selects more than {MAX_CASES} cases; narrow it"),
-                    ));
-                }
-                let actor = c.principal().subject.clone();
+                let cases = selected(c, &batch, region).await?;
                 c.object(format!("{} cases", cases.len()));
                 c.purpose(format!("batch {:?}", batch.action));
                 let mut outcomes = Vec::with_capacity(cases.len());
-                for case in &cases {
-                    // Each case on its own savepoint: a refusal leaves that case untouched.
-                    sqlx::query("SAVEPOINT batch_case")
-                        .execute(&mut *c.db())
-                        .await?;
-                    let done: Result<(), EngineError> = match batch.action {
-                        Action::RetryFailedSteps => {
-                            let record = store::load_case(c.db(), &case.id).await?;
-                            let steps = record.map(|r| failed(&r.steps)).unwrap_or_default();
-                            if steps.is_empty() {
-                                Err(EngineError::Refused {
-                                    reason: "ONEMATTER_STEP_NOT_RETRYABLE",
-                                    message: "no failed step".into(),
-                                })
-                            } else {
-                                let mut result = Ok(());
-                                for step in &steps {
-                                    result =
-                                        executor.retry_step(c.db(), &case.id, step, &actor).await;
-                                    if result.is_err() {
-                                        break;
-                                    }
-                                }
-                                result
-                            }
-                        }
-                        Action::Resume => {
-                            executor
-                                .resume(c.db(), &case.id, &actor, &batch.note, &[])
-                                .await
-                        }
-                        Action::Cancel => {
-                            executor.cancel(c.db(), &case.id, &actor, &batch.note).await
-                        }
-                    };
-                    let name = format!("cases/{}", case.id);
-                    match done {
-                        Ok(()) => {
-                            sqlx::query("RELEASE SAVEPOINT batch_case")
-                                .execute(&mut *c.db())
-                                .await?;
-                            c.also_audit(name.clone());
-                            outcomes.push(pb::BatchOutcome {
-                                case: name,
-                                applied: true,
-                                reason: String::new(),
-                            });
-                        }
-                        Err(EngineError::Refused { reason, .. }) => {
-                            sqlx::query("ROLLBACK TO SAVEPOINT batch_case")
-                                .execute(&mut *c.db())
-                                .await?;
-                            sqlx::query("RELEASE SAVEPOINT batch_case")
-                                .execute(&mut *c.db())
-                                .await?;
-                            outcomes.push(pb::BatchOutcome {
-                                case: name,
-                                applied: false,
-                                reason: reason.to_owned(),
-                            });
-                        }
-                        Err(other) => return Err(other.into()),
-                    }
+                for case_id in &cases {
+                    outcomes.push(operate_one(c, &executor, &batch, case_id).await?);
                 }
                 let applied = outcomes.iter().filter(|o| o.applied).count();
                 Ok(pb::BatchOperateCasesResponse {
@@ -186,4 +116,95 @@ pub(super) async fn handle(
             .notify(o.case.trim_start_matches("cases/"));
     }
     Ok(answer)
+}
+
+/// The ids of the cases the search selects in the caller's region; more than [`MAX_CASES`]
+/// is refused rather than cut, so an operator never acts on a silently truncated list.
+async fn selected(
+    c: &mut Call,
+    batch: &Batch,
+    region: String,
+) -> Result<Vec<String>, ServiceError> {
+    let mut search = batch.search.search.clone();
+    search.region_prefix = region;
+    search.overdue_at_ms = batch.search.overdue.then(|| c.now_ms());
+    let cases = store::search_cases(c.db(), &search, MAX_CASES + 1).await?;
+    if cases.len() as i64 > MAX_CASES {
+        return Err(ServiceError::refused(
+            "ONEMATTER_BATCH_TOO_LARGE",
+            format!("the search selects more than {MAX_CASES} cases; narrow it"),
+        ));
+    }
+    Ok(cases.into_iter().map(|case| case.id).collect())
+}
+
+/// One case of the batch on its own savepoint: a refusal leaves that case untouched and is
+/// reported in its outcome; any other error aborts the whole batch.
+async fn operate_one(
+    c: &mut Call,
+    executor: &Executor,
+    batch: &Batch,
+    case_id: &str,
+) -> Result<pb::BatchOutcome, ServiceError> {
+    savepoint(c, "SAVEPOINT batch_case").await?;
+    let done = apply(c, executor, batch, case_id).await;
+    let case = format!("cases/{case_id}");
+    match done {
+        Ok(()) => {
+            savepoint(c, "RELEASE SAVEPOINT batch_case").await?;
+            c.also_audit(case.clone());
+            Ok(pb::BatchOutcome {
+                case,
+                applied: true,
+                reason: String::new(),
+            })
+        }
+        Err(EngineError::Refused { reason, .. }) => {
+            savepoint(c, "ROLLBACK TO SAVEPOINT batch_case").await?;
+            savepoint(c, "RELEASE SAVEPOINT batch_case").await?;
+            Ok(pb::BatchOutcome {
+                case,
+                applied: false,
+                reason: reason.to_owned(),
+            })
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn savepoint(c: &mut Call, statement: &'static str) -> Result<(), ServiceError> {
+    sqlx::query(statement).execute(&mut *c.db()).await?;
+    Ok(())
+}
+
+/// The batch's action on one case, through the same engine calls as the single-case RPCs.
+async fn apply(
+    c: &mut Call,
+    executor: &Executor,
+    batch: &Batch,
+    case_id: &str,
+) -> Result<(), EngineError> {
+    let actor = c.principal().subject.clone();
+    match batch.action {
+        Action::RetryFailedSteps => {
+            let record = store::load_case(c.db(), case_id).await?;
+            let steps = record.map(|r| failed(&r.steps)).unwrap_or_default();
+            if steps.is_empty() {
+                return Err(EngineError::Refused {
+                    reason: "ONEMATTER_STEP_NOT_RETRYABLE",
+                    message: "no failed step".into(),
+                });
+            }
+            for step in &steps {
+                executor.retry_step(c.db(), case_id, step, &actor).await?;
+            }
+            Ok(())
+        }
+        Action::Resume => {
+            executor
+                .resume(c.db(), case_id, &actor, &batch.note, &[])
+                .await
+        }
+        Action::Cancel => executor.cancel(c.db(), case_id, &actor, &batch.note).await,
+    }
 }

@@ -108,7 +108,6 @@ async fn rename(
     place.status = NameStatus::InUse;
     place.approval_document = app.approval_document.clone();
     place.origin_meaning = app.origin_meaning.clone();
-    let now_ms = c.now_ms();
     store::update_place(c.db(), &place, now_ms).await?;
     pending.push(historic.entry());
     pending.push(place.entry());

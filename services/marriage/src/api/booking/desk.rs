@@ -47,25 +47,11 @@ pub(super) async fn run(
         let mut alone = Vec::new();
         match db.pool.acquire().await {
             Ok(mut conn) => {
-                let held = Instant::now();
-                loop {
-                    if !asked.is_empty() {
-                        answer_lookups(&mut conn, &mut asked).await;
-                    }
-                    if !group.is_empty()
-                        && !commit_and_answer(&mut conn, db.dialect, &mut group, &mut alone).await
-                    {
-                        break; // the connection may be broken: give it back
-                    }
-                    if held.elapsed() >= HOLD_MAX {
-                        break;
-                    }
-                    take_queued(&mut commits, &mut group, COMMIT_BATCH);
-                    take_queued(&mut lookups, &mut asked, LOOKUP_BATCH);
-                    if group.is_empty() && asked.is_empty() {
-                        break;
-                    }
-                }
+                let queues = (&mut commits, &mut lookups);
+                work_while_held(
+                    &mut conn, db.dialect, queues, &mut group, &mut asked, &mut alone,
+                )
+                .await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "booking desk cannot reach the store");
@@ -84,6 +70,36 @@ pub(super) async fn run(
                 ..
             } = pending;
             let _ = reply.send(book_alone(&db, attempt, &gate, permit).await);
+        }
+    }
+}
+
+/// Works through lookups and commit groups on one connection while more keep arriving, for at
+/// most [`HOLD_MAX`]; gives the connection back when the queues are empty or a group failed
+/// (the connection may then be broken).
+async fn work_while_held(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    (commits, lookups): (&mut mpsc::Receiver<Pending>, &mut mpsc::Receiver<Lookup>),
+    group: &mut Vec<Pending>,
+    asked: &mut Vec<Lookup>,
+    alone: &mut Vec<Pending>,
+) {
+    let held = Instant::now();
+    loop {
+        if !asked.is_empty() {
+            answer_lookups(conn, asked).await;
+        }
+        if !group.is_empty() && !commit_and_answer(conn, dialect, group, alone).await {
+            break;
+        }
+        if held.elapsed() >= HOLD_MAX {
+            break;
+        }
+        take_queued(commits, group, COMMIT_BATCH);
+        take_queued(lookups, asked, LOOKUP_BATCH);
+        if group.is_empty() && asked.is_empty() {
+            break;
         }
     }
 }
@@ -194,9 +210,22 @@ async fn commit_group(
         }
     }
 
-    // Seats: first come, first served within a slot.
+    take_seats(&mut tx, dialect, group, &fresh, &mut outcomes).await?;
+    record_booked(&mut tx, group, &caller_keys, &outcomes, now).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Seats for the attempts not answered before: first come, first served within a slot.
+async fn take_seats(
+    tx: &mut AnyConnection,
+    dialect: Dialect,
+    group: &[Pending],
+    fresh: &[usize],
+    outcomes: &mut [Outcome],
+) -> Result<(), ServiceError> {
     let mut by_slot: BTreeMap<(&str, time::Date, &str), Vec<usize>> = BTreeMap::new();
-    for &i in &fresh {
+    for &i in fresh {
         let row = &group[i].attempt.row;
         by_slot
             .entry((row.office_id.as_str(), row.date, row.slot.as_str()))
@@ -212,7 +241,7 @@ async fn commit_group(
             count: i64::try_from(members.len()).unwrap_or(i64::MAX),
         })
         .collect();
-    let taken_per_slot = store::take_seats_in_slots(&mut tx, dialect, &wants).await?;
+    let taken_per_slot = store::take_seats_in_slots(tx, dialect, &wants).await?;
     for (members, taken) in by_slot.values().zip(taken_per_slot) {
         for (n, &i) in members.iter().enumerate() {
             outcomes[i] = match taken {
@@ -223,6 +252,17 @@ async fn commit_group(
         }
     }
 
+    Ok(())
+}
+
+/// The booked attempts' rows, request keys and audit rows, in the group's transaction.
+async fn record_booked(
+    tx: &mut AnyConnection,
+    group: &[Pending],
+    caller_keys: &[CallerKey],
+    outcomes: &[Outcome],
+    now: i64,
+) -> Result<(), ServiceError> {
     let booked: Vec<usize> = (0..group.len())
         .filter(|&i| matches!(outcomes[i], Outcome::Booked))
         .collect();
@@ -234,14 +274,13 @@ async fn commit_group(
             fingerprint: &group[i].fingerprint,
         })
         .collect();
-    keys::insert_bookings(&mut tx, &bookings, now).await?;
+    keys::insert_bookings(tx, &bookings, now).await?;
     let entries: Vec<AuditEntry> = booked
         .iter()
         .map(|&i| group[i].attempt.entry.clone())
         .collect();
-    auth::audit::append(&mut tx, &entries).await?;
-    tx.commit().await?;
-    Ok(outcomes)
+    auth::audit::append(tx, &entries).await?;
+    Ok(())
 }
 
 /// Looks callers' request ids up in one query: unknown, answered before, or used for another
