@@ -109,6 +109,9 @@ pub struct SearchIndex {
     /// For each character, the slots whose name contains it (sorted): fuzzy search looks only
     /// at names sharing all but one of the query's characters.
     by_char: HashMap<char, Vec<u32>>,
+    /// For each pair of adjacent characters, the slots whose name holds it (sorted): a name
+    /// one character off the query holds the query's pairs on either side of that character.
+    by_pair: HashMap<u64, Vec<u32>>,
     /// Toneless reading -> the characters of the index with it (同音字), for fuzzy search.
     by_sound: HashMap<String, Vec<char>>,
 }
@@ -139,6 +142,9 @@ impl SearchIndex {
         for (slot, e) in index.entries.iter().enumerate() {
             for c in distinct_chars(&e.name) {
                 index.by_char.entry(c).or_default().push(slot as u32);
+            }
+            for pair in distinct_pairs(&e.name) {
+                index.by_pair.entry(pair).or_default().push(slot as u32);
             }
         }
         let chars: Vec<char> = index.by_char.keys().copied().collect();
@@ -190,6 +196,12 @@ impl SearchIndex {
                 posting.insert(pos, slot);
             }
         }
+        for pair in distinct_pairs(&self.entries[slot as usize].name) {
+            let posting = self.by_pair.entry(pair).or_default();
+            if let Err(pos) = posting.binary_search(&slot) {
+                posting.insert(pos, slot);
+            }
+        }
     }
 
     pub fn remove(&mut self, id: &str) {
@@ -206,6 +218,13 @@ impl SearchIndex {
         }
         for c in distinct_chars(&self.entries[slot as usize].name) {
             if let Some(posting) = self.by_char.get_mut(&c)
+                && let Ok(pos) = posting.binary_search(&slot)
+            {
+                posting.remove(pos);
+            }
+        }
+        for pair in distinct_pairs(&self.entries[slot as usize].name) {
+            if let Some(posting) = self.by_pair.get_mut(&pair)
                 && let Ok(pos) = posting.binary_search(&slot)
             {
                 posting.remove(pos);
@@ -402,6 +421,19 @@ fn distinct_chars(name: &str) -> Vec<char> {
     chars.sort_unstable();
     chars.dedup();
     chars
+}
+
+/// Two adjacent characters as one key.
+fn pair_key(a: char, b: char) -> u64 {
+    (u64::from(u32::from(a)) << 32) | u64::from(u32::from(b))
+}
+
+fn distinct_pairs(name: &str) -> Vec<u64> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut pairs: Vec<u64> = chars.windows(2).map(|w| pair_key(w[0], w[1])).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

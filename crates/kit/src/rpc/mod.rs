@@ -29,6 +29,7 @@
 //! ```
 
 mod call;
+mod lookup;
 mod refusal;
 mod text;
 

@@ -2,7 +2,6 @@
 //! filtered by region prefix and category, paged (AIP-158). Any authenticated caller.
 
 use contracts::civil::placename::v1 as pb;
-use kit::rpc::Call;
 use kit::{ServiceError, Violations};
 use tonic::Request;
 
@@ -66,37 +65,30 @@ pub async fn handle(
     request: Request<pb::SearchPlaceNamesRequest>,
 ) -> Answer<pb::SearchPlaceNamesResponse> {
     api.rpc
-        .read(
-            request,
-            async |c: &mut Call, _: &pb::SearchPlaceNamesRequest| {
-                c.quiet();
-                Ok(())
-            },
-            async |_: &mut Call, s: Search, ()| {
-                let query = Query {
-                    text: &s.text,
-                    mode: s.mode,
-                    region_prefix: &s.region,
-                    category: s.category,
-                    include_historic: s.include_historic,
-                    page_size: s.page_size,
-                    page_token: &s.page_token,
-                };
-                let index = api.places.read_index();
-                let page = index
-                    .search(&query)
-                    .map_err(|e| ServiceError::invalid("page_token", e.to_string()))?;
-                let place_names = page
-                    .ids
-                    .iter()
-                    .filter_map(|id| index.get(id))
-                    .map(convert::entry_out)
-                    .collect();
-                Ok(pb::SearchPlaceNamesResponse {
-                    place_names,
-                    next_page_token: page.next_page_token,
-                })
-            },
-        )
+        .lookup(request, async |_, s: Search| {
+            let query = Query {
+                text: &s.text,
+                mode: s.mode,
+                region_prefix: &s.region,
+                category: s.category,
+                include_historic: s.include_historic,
+                page_size: s.page_size,
+                page_token: &s.page_token,
+            };
+            let index = api.places.read_index();
+            let page = index
+                .search(&query)
+                .map_err(|e| ServiceError::invalid("page_token", e.to_string()))?;
+            let place_names = page
+                .ids
+                .iter()
+                .filter_map(|id| index.get(id))
+                .map(convert::entry_out)
+                .collect();
+            Ok(pb::SearchPlaceNamesResponse {
+                place_names,
+                next_page_token: page.next_page_token,
+            })
+        })
         .await
 }

@@ -57,28 +57,32 @@ impl SearchIndex {
     }
 
     /// Slots of the names that may match: holding every query character, or, in a query of
-    /// [`MIN_TYPO_QUERY`] characters or more, all but the one at some position, which is a
-    /// homophone, or anything when the rest of the query narrows the names down (its rarest
-    /// character is in at most [`TYPO_DRIVER_CAP`] names: a typo in the one distinctive
-    /// character of 永村委会 would otherwise match every 村委会 of the country). Sorted, unique.
+    /// [`MIN_TYPO_QUERY`] characters or more, one character off at some position: such a name
+    /// holds the query's runs on either side of that position, so their adjacent pairs (or a
+    /// lone character) select it. When those runs alone select more than [`TYPO_DRIVER_CAP`]
+    /// names, only a homophone of the query's character is looked for there (a typo in the
+    /// one distinctive character of 永村委会 would otherwise match every 村委会 of the
+    /// country). Sorted, unique.
     fn fuzzy_candidates(&self, wanted: &[char]) -> Vec<u32> {
         let mut all = self.holding(wanted.to_vec());
         if wanted.len() >= MIN_TYPO_QUERY {
-            for (at, asked) in wanted.iter().enumerate() {
-                let rest: Vec<char> = wanted
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != at)
-                    .map(|(_, c)| *c)
-                    .collect();
-                if rest.iter().map(|c| self.posting(c).len()).min() <= Some(TYPO_DRIVER_CAP) {
-                    all.extend(self.holding(rest));
+            for at in 0..wanted.len() {
+                let (left, right) = (&wanted[..at], &wanted[at + 1..]);
+                let mut rest = self.run_postings(left);
+                rest.extend(self.run_postings(right));
+                if rest.iter().map(|l| l.len()).min() <= Some(TYPO_DRIVER_CAP) {
+                    all.extend(intersect(rest));
                     continue;
                 }
-                for homophone in self.homophones(*asked) {
+                for homophone in self.homophones(wanted[at]) {
                     let mut with = rest.clone();
-                    with.push(homophone);
-                    all.extend(self.holding(with));
+                    if let Some(&before) = left.last() {
+                        with.push(self.pair_posting(before, homophone));
+                    }
+                    if let Some(&after) = right.first() {
+                        with.push(self.pair_posting(homophone, after));
+                    }
+                    all.extend(intersect(with));
                 }
             }
         }
@@ -91,20 +95,30 @@ impl SearchIndex {
         self.by_char.get(c).map_or(&[], Vec::as_slice)
     }
 
+    fn pair_posting(&self, a: char, b: char) -> &[u32] {
+        self.by_pair
+            .get(&super::pair_key(a, b))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The postings a name holding this run of characters is in: its adjacent pairs, or its
+    /// one character.
+    fn run_postings(&self, run: &[char]) -> Vec<&[u32]> {
+        match run {
+            [] => Vec::new(),
+            [c] => vec![self.posting(c)],
+            _ => run
+                .windows(2)
+                .map(|w| self.pair_posting(w[0], w[1]))
+                .collect(),
+        }
+    }
+
     /// Slots whose name holds every one of `chars`, driven by the rarest.
     fn holding(&self, mut chars: Vec<char>) -> Vec<u32> {
         chars.sort_unstable();
         chars.dedup();
-        let mut lists: Vec<&[u32]> = chars.iter().map(|c| self.posting(c)).collect();
-        lists.sort_by_key(|l| l.len());
-        let Some((first, rest)) = lists.split_first() else {
-            return Vec::new();
-        };
-        first
-            .iter()
-            .copied()
-            .filter(|s| rest.iter().all(|l| l.binary_search(s).is_ok()))
-            .collect()
+        intersect(chars.iter().map(|c| self.posting(c)).collect())
     }
 
     /// The other characters of the index with the same toneless reading.
@@ -165,6 +179,19 @@ impl SearchIndex {
         }
         Ok(())
     }
+}
+
+/// The slots in every list (each sorted), driven by the shortest.
+fn intersect(mut lists: Vec<&[u32]>) -> Vec<u32> {
+    lists.sort_by_key(|l| l.len());
+    let Some((first, rest)) = lists.split_first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .copied()
+        .filter(|s| rest.iter().all(|l| l.binary_search(s).is_ok()))
+        .collect()
 }
 
 /// Ranks of a fuzzy hit, best first.
