@@ -39,50 +39,11 @@ impl TryFrom<pb::SubmitNamingApplicationRequest> for Submit {
             _ => None,
         };
         v.check(renaming.is_some(), "kind", "must be NAMING or RENAMING");
-        limits::required_text(
-            &mut v,
-            &r.specific_part,
-            "specific_part",
-            limits::MAX_SPECIFIC,
-            false,
-        );
-        limits::required_text(
-            &mut v,
-            &r.generic_part,
-            "generic_part",
-            limits::MAX_GENERIC,
-            false,
-        );
-        limits::required_text(&mut v, &r.reasons, "reasons", limits::MAX_TEXT, true);
-        limits::text(
-            &mut v,
-            &r.origin_meaning,
-            "origin_meaning",
-            limits::MAX_TEXT,
-            true,
-        );
-        let location = r.location.unwrap_or_default();
-        limits::text(
-            &mut v,
-            &location.description,
-            "location.description",
-            limits::MAX_LINE,
-            false,
-        );
+        check_texts(&mut v, &r);
+        let location = r.location.clone().unwrap_or_default();
         let submitted_on = v.date(r.submitted_on.as_ref(), "submitted_on");
         let category = convert::category_in(r.category);
-        if renaming == Some(true) {
-            limits::id(&mut v, &r.place_name_id, "place_name_id");
-        } else {
-            v.check(category.is_some(), "category", "is required");
-            if let Some(region) = v.region(&r.region_code, "region_code") {
-                v.check(
-                    region.as_str().len() >= 6,
-                    "region_code",
-                    "must be a county, township or village code",
-                );
-            }
-        }
+        check_target(&mut v, &r, renaming, category);
         match (renaming, submitted_on) {
             (Some(renaming), Some(submitted_on)) if v.is_empty() => Ok(Submit {
                 renaming,
@@ -96,6 +57,56 @@ impl TryFrom<pb::SubmitNamingApplicationRequest> for Submit {
                 submitted_on,
             }),
             _ => Err(v),
+        }
+    }
+}
+
+/// The free texts: bounded, the required ones present.
+fn check_texts(v: &mut Violations, r: &pb::SubmitNamingApplicationRequest) {
+    limits::required_text(
+        v,
+        &r.specific_part,
+        "specific_part",
+        limits::MAX_SPECIFIC,
+        false,
+    );
+    limits::required_text(
+        v,
+        &r.generic_part,
+        "generic_part",
+        limits::MAX_GENERIC,
+        false,
+    );
+    limits::required_text(v, &r.reasons, "reasons", limits::MAX_TEXT, true);
+    limits::text(
+        v,
+        &r.origin_meaning,
+        "origin_meaning",
+        limits::MAX_TEXT,
+        true,
+    );
+    let location = r.location.as_ref().map_or("", |l| l.description.as_str());
+    limits::text(v, location, "location.description", limits::MAX_LINE, false);
+}
+
+/// What the application names: an existing record (renaming), or a category and a region of
+/// county, township or village level (naming).
+fn check_target(
+    v: &mut Violations,
+    r: &pb::SubmitNamingApplicationRequest,
+    renaming: Option<bool>,
+    category: Option<Category>,
+) {
+    if renaming == Some(true) {
+        limits::id(v, &r.place_name_id, "place_name_id");
+    } else {
+        v.check(category.is_some(), "category", "is required");
+        if let Some(region) = v.region(&r.region_code, "region_code") {
+            v.check(
+                region.as_str().len() >= 6,
+                "region_code",
+                "must be a county, township or village code",
+            );
         }
     }
 }
