@@ -22,6 +22,7 @@
 
 pub mod clock;
 pub mod decide;
+mod lineage;
 mod operate;
 pub use operate::UNDO_BY_HAND;
 mod record;
@@ -77,6 +78,9 @@ pub struct StepDef {
 pub struct Plan {
     /// Stable name stored with each case, e.g. `after_death`.
     pub kind: &'static str,
+    /// The plan's version: a case keeps the version it started with (`cases.plan_version`);
+    /// new cases take the highest published one ([`store::current_version`]).
+    pub version: u32,
     pub steps: &'static [StepDef],
     pub on_failure: OnFailure,
 }
@@ -155,6 +159,8 @@ pub struct StepCall {
     pub attempt: u32,
     /// `case:step:do|undo`.
     pub key: String,
+    /// The family's answer to this step's 补件 request, once given (opened: personal).
+    pub answer: Option<String>,
 }
 
 impl StepCall {
@@ -191,6 +197,10 @@ pub enum StepOutcome {
         summary: String,
         recheck_after: Duration,
     },
+    /// 补件: wait for a document or an answer from the family, due on `due_date`
+    /// (`YYYY-MM-DD`, working days from today). The step runs again once the family answers,
+    /// and then sees the answer in [`StepCall::answer`].
+    AskFamily { what: String, due_date: String },
 }
 
 impl StepOutcome {
@@ -283,15 +293,22 @@ impl From<tonic::Status> for StepError {
 
 /// A workflow: its plan and the code of its steps.
 pub trait Workflow: Send + Sync + 'static {
+    /// The newest version of the plan.
     fn plan(&self) -> &'static Plan;
+    /// Every version this build still runs (cases keep the version they started with), oldest
+    /// first; the newest is [`Workflow::plan`].
+    fn versions(&self) -> Vec<&'static Plan> {
+        vec![self.plan()]
+    }
     /// Runs one attempt of `call.step` in `call.phase`.
     fn run(&self, call: StepCall) -> BoxFuture<'_, Result<StepOutcome, StepError>>;
 }
 
-/// The workflows an executor knows, by plan kind.
+/// The workflows an executor knows, by plan kind, with every version of their plans.
 #[derive(Clone, Default)]
 pub struct Registry {
     workflows: HashMap<&'static str, Arc<dyn Workflow>>,
+    plans: HashMap<(&'static str, u32), &'static Plan>,
 }
 
 impl Registry {
@@ -301,16 +318,37 @@ impl Registry {
 
     /// Adds a workflow; panics on an invalid plan (a programming error caught by any test).
     pub fn with(mut self, workflow: Arc<dyn Workflow>) -> Self {
-        let plan = workflow.plan();
-        if let Err(e) = plan.validate() {
-            panic!("invalid plan: {e}");
+        for plan in workflow.versions().into_iter().chain([workflow.plan()]) {
+            if let Err(e) = plan.validate() {
+                panic!("invalid plan: {e}");
+            }
+            self.plans.insert((plan.kind, plan.version), plan);
         }
-        self.workflows.insert(plan.kind, workflow);
+        self.workflows.insert(workflow.plan().kind, workflow);
         self
     }
 
     pub fn get(&self, kind: &str) -> Option<&Arc<dyn Workflow>> {
         self.workflows.get(kind)
+    }
+
+    /// One version of a kind's plan.
+    pub fn plan(&self, kind: &str, version: u32) -> Option<&'static Plan> {
+        self.workflows
+            .get_key_value(kind)
+            .and_then(|(k, _)| self.plans.get(&(*k, version)).copied())
+    }
+
+    /// Every version of a kind's plan this build runs, oldest first.
+    pub fn versions(&self, kind: &str) -> Vec<&'static Plan> {
+        let mut v: Vec<_> = self
+            .plans
+            .values()
+            .filter(|p| p.kind == kind)
+            .copied()
+            .collect();
+        v.sort_by_key(|p| p.version);
+        v
     }
 }
 
@@ -469,6 +507,7 @@ mod tests {
         ];
         let plan = Plan {
             kind: "bad",
+            version: 1,
             steps: &STEPS,
             on_failure: OnFailure::Park,
         };

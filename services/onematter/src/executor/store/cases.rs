@@ -28,6 +28,7 @@ pub async fn set_case_state(
 pub struct CaseHead {
     pub kind: String,
     pub state: CaseState,
+    pub plan_version: i64,
 }
 
 /// A case's kind and state.
@@ -35,7 +36,7 @@ pub async fn case_head(
     conn: &mut AnyConnection,
     case_id: &str,
 ) -> Result<Option<CaseHead>, sqlx::Error> {
-    let row = sqlx::query("SELECT kind, state FROM cases WHERE id = $1")
+    let row = sqlx::query("SELECT kind, state, plan_version FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -44,6 +45,7 @@ pub async fn case_head(
         Ok(CaseHead {
             kind: r.try_get("kind")?,
             state: CaseState::parse(&state).ok_or_else(|| unknown("case state", &state))?,
+            plan_version: r.try_get("plan_version")?,
         })
     })
     .transpose()
@@ -111,7 +113,8 @@ pub async fn adopt(
 }
 
 const CASE_COLUMNS: &str = "id, kind, state, region, applicant, applicant_evidence, declarant_sealed, declarant_index, declarant_relationship,
-    subject_sealed, subject_index, input_sealed, facts, reason, origin, traceparent, event_seq, created_at_ms, updated_at_ms";
+    subject_sealed, subject_index, input_sealed, facts, reason, origin, traceparent, event_seq, created_at_ms, updated_at_ms,
+    plan_version, forked_from, fork_step";
 
 fn case_from_row(r: &AnyRow) -> Result<CaseRecord, sqlx::Error> {
     Ok(CaseRecord {
@@ -134,6 +137,10 @@ fn case_from_row(r: &AnyRow) -> Result<CaseRecord, sqlx::Error> {
         event_seq: r.try_get("event_seq")?,
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
+        plan_version: r.try_get("plan_version")?,
+        forked_from: r.try_get("forked_from")?,
+        fork_step: r.try_get("fork_step")?,
+        forks: Vec::new(),
         steps: Vec::new(),
     })
 }
@@ -152,6 +159,7 @@ pub async fn load_case(
         return Ok(None);
     };
     let mut case = case_from_row(&row)?;
+    case.forks = super::forks_of(conn, case_id).await?;
     let rows = sqlx::query(
         "SELECT step, state, phase, attempts, max_attempts, next_run_at_ms, lease_token, summary, last_error, output,
             started_at_ms, finished_at_ms

@@ -84,6 +84,7 @@ static STEPS: [StepDef; 10] = [
 
 pub static PLAN: Plan = Plan {
     kind: KIND,
+    version: 1,
     steps: &STEPS,
     on_failure: OnFailure::Park,
 };
