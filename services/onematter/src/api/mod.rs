@@ -2,10 +2,15 @@
 //! effect); this file is the tonic trait, one line per RPC, and what the RPCs share (loading a
 //! case and who may read or operate it).
 
+mod answer_family_request;
 mod batch_operate_cases;
 mod cancel_case;
+mod fork_case;
 mod get_case;
 mod list_cases;
+mod list_family_requests;
+mod list_plan_versions;
+mod publish_plan_version;
 mod resume_case;
 mod retry_step;
 mod search_cases;
@@ -152,5 +157,32 @@ impl OneMatterService for OneMatterApi {
         r: Request<pb::BatchOperateCasesRequest>,
     ) -> Answer<pb::BatchOperateCasesResponse> {
         batch_operate_cases::handle(self, r).await
+    }
+    async fn fork_case(&self, r: Request<pb::ForkCaseRequest>) -> Answer<pb::Case> {
+        fork_case::handle(self, r).await
+    }
+    async fn list_plan_versions(
+        &self,
+        r: Request<pb::ListPlanVersionsRequest>,
+    ) -> Answer<pb::ListPlanVersionsResponse> {
+        list_plan_versions::handle(self, r).await
+    }
+    async fn publish_plan_version(
+        &self,
+        r: Request<pb::PublishPlanVersionRequest>,
+    ) -> Answer<pb::ListPlanVersionsResponse> {
+        publish_plan_version::handle(self, r).await
+    }
+    async fn list_family_requests(
+        &self,
+        r: Request<pb::ListFamilyRequestsRequest>,
+    ) -> Answer<pb::ListFamilyRequestsResponse> {
+        list_family_requests::handle(self, r).await
+    }
+    async fn answer_family_request(
+        &self,
+        r: Request<pb::AnswerFamilyRequestRequest>,
+    ) -> Answer<pb::FamilyRequest> {
+        answer_family_request::handle(self, r).await
     }
 }

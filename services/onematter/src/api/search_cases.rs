@@ -85,17 +85,18 @@ impl TryFrom<pb::SearchCasesRequest> for Search {
     }
 }
 
-/// A step of the plan of `kind`, or of any plan when the matter is not given.
+/// A step of a version of the plan of `kind`, or of any plan when the matter is not given.
 fn known_step(kind: pb::MatterKind, step: &str) -> bool {
     let plans: Vec<&crate::executor::Plan> = match kind_name(kind) {
-        Some(k) => crate::workflows::plan(k).into_iter().collect(),
+        Some(k) => crate::workflows::versions(k),
         None => [
             pb::MatterKind::AfterDeath,
             pb::MatterKind::MarriageBirthHousehold,
             pb::MatterKind::OneApplicationManyBenefits,
         ]
         .into_iter()
-        .filter_map(|k| kind_name(k).and_then(crate::workflows::plan))
+        .filter_map(kind_name)
+        .flat_map(crate::workflows::versions)
         .collect(),
     };
     plans.iter().any(|p| p.step(step).is_some())
