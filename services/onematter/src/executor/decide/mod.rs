@@ -346,6 +346,23 @@ mod tests {
     }
 
     #[test]
+    fn a_step_asking_the_family_waits_for_the_answer_past_its_deadline() {
+        let ask = Attempt::Outcome(StepOutcome::AskFamily {
+            what: "ID card".into(),
+            due_date: "2026-01-19".into(),
+        });
+        let t = decide(ask, &facts(1, Some(5)), Some(&DEF), 10, 0.5);
+        assert_eq!(t.label(), "pending");
+        assert_eq!(
+            t,
+            Transition::AskFamily {
+                what: "ID card".into(),
+                due_date: "2026-01-19".into()
+            }
+        );
+    }
+
+    #[test]
     fn a_success_releases_dependants_and_completes_only_a_running_case() {
         assert_eq!(
             after_done(Phase::Do, CaseState::Running),
