@@ -37,3 +37,6 @@ CREATE TABLE family_requests (
 );
 CREATE INDEX family_requests_case ON family_requests (case_id);
 CREATE INDEX family_requests_open ON family_requests (state, due_date);
+
+-- Retention: when the personal data of a closed case was removed (NULL while it is kept).
+ALTER TABLE cases ADD COLUMN purged_at_ms BIGINT;

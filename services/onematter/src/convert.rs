@@ -172,6 +172,7 @@ pub fn case(case: &CaseRecord, sealer: &kit::pii::Sealer) -> pb::Case {
         forked_from: named(&case.forked_from),
         fork_step: case.fork_step.clone(),
         forks: case.forks.iter().map(|f| named(f)).collect(),
+        purged_at_ms: case.purged_at_ms.unwrap_or(0),
     }
 }
 

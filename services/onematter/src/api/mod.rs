@@ -11,6 +11,7 @@ mod list_cases;
 mod list_family_requests;
 mod list_plan_versions;
 mod publish_plan_version;
+mod purge_closed_cases;
 mod resume_case;
 mod retry_step;
 mod search_cases;
@@ -39,15 +40,24 @@ pub struct OneMatterApi {
     rpc: Rpc,
     executor: Arc<Executor>,
     externals: Externals,
+    /// Days a closed case keeps its personal data (`CIVIL_ONEMATTER_RETENTION_DAYS`).
+    retention_days: i64,
 }
 
 impl OneMatterApi {
     pub fn new(ctx: &kit::ServiceContext, executor: Arc<Executor>, externals: Externals) -> Self {
         let rpc = Rpc::new(ctx, executor.db().clone());
+        let retention_days = ctx
+            .config
+            .service_setting("onematter", "retention_days")
+            .and_then(|v| v.parse().ok())
+            .filter(|d: &i64| *d > 0)
+            .unwrap_or(RETENTION_DAYS);
         Self {
             rpc,
             executor,
             externals,
+            retention_days,
         }
     }
 
@@ -57,6 +67,9 @@ impl OneMatterApi {
         self.executor.signals().notify(id);
     }
 }
+
+/// Days a closed case keeps its personal data unless configured (docs/rules/onematter.md).
+pub const RETENTION_DAYS: i64 = 1825;
 
 /// The decoded input when no field was violated.
 fn decoded<T>(v: kit::Violations, value: T) -> Result<T, kit::Violations> {
@@ -184,5 +197,11 @@ impl OneMatterService for OneMatterApi {
         r: Request<pb::AnswerFamilyRequestRequest>,
     ) -> Answer<pb::FamilyRequest> {
         answer_family_request::handle(self, r).await
+    }
+    async fn purge_closed_cases(
+        &self,
+        r: Request<pb::PurgeClosedCasesRequest>,
+    ) -> Answer<pb::PurgeClosedCasesResponse> {
+        purge_closed_cases::handle(self, r).await
     }
 }

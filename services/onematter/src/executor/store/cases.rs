@@ -114,7 +114,7 @@ pub async fn adopt(
 
 const CASE_COLUMNS: &str = "id, kind, state, region, applicant, applicant_evidence, declarant_sealed, declarant_index, declarant_relationship,
     subject_sealed, subject_index, input_sealed, facts, reason, origin, traceparent, event_seq, created_at_ms, updated_at_ms,
-    plan_version, forked_from, fork_step";
+    plan_version, forked_from, fork_step, purged_at_ms";
 
 fn case_from_row(r: &AnyRow) -> Result<CaseRecord, sqlx::Error> {
     Ok(CaseRecord {
@@ -140,6 +140,7 @@ fn case_from_row(r: &AnyRow) -> Result<CaseRecord, sqlx::Error> {
         plan_version: r.try_get("plan_version")?,
         forked_from: r.try_get("forked_from")?,
         fork_step: r.try_get("fork_step")?,
+        purged_at_ms: r.try_get("purged_at_ms")?,
         forks: Vec::new(),
         steps: Vec::new(),
     })

@@ -5,6 +5,7 @@
 mod cases;
 mod lineage;
 mod requests;
+mod retention;
 mod steps;
 
 use sqlx::AnyConnection;
@@ -16,6 +17,7 @@ use super::{CaseState, Phase, Plan, StepState};
 pub use cases::*;
 pub use lineage::*;
 pub use requests::*;
+pub use retention::*;
 pub use steps::*;
 
 /// A case to create.
@@ -66,6 +68,8 @@ pub struct CaseRecord {
     /// The case this one was forked from, and the step it reran from ('' for an original).
     pub forked_from: String,
     pub fork_step: String,
+    /// When the retention rule removed the case's personal data.
+    pub purged_at_ms: Option<i64>,
     /// Cases forked from this one (filled by [`load_case`] only).
     pub forks: Vec<String>,
     pub steps: Vec<StepRecord>,
