@@ -93,7 +93,8 @@ pub(super) async fn handle(
                 let region = req.search.as_ref().map(|s| s.region.as_str()).unwrap_or("");
                 scope(c, region)
             },
-            async |c, batch: Batch, region| {
+            async |c, mut batch: Batch, region| {
+                batch.search.resolve_person(c);
                 let mut search = batch.search.search;
                 search.region_prefix = region;
                 search.overdue_at_ms = batch.search.overdue.then(|| c.now_ms());

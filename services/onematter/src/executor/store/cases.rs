@@ -302,6 +302,8 @@ pub struct CaseSearch {
     pub created_before_ms: Option<i64>,
     /// Only cases with an unfinished step past its deadline at this instant.
     pub overdue_at_ms: Option<i64>,
+    /// Only cases whose subject or declarant has this blind index.
+    pub person_index: Option<String>,
     /// Exclusive upper bound on the id (ids are UUIDv7: newest first).
     pub before_id: Option<String>,
 }
@@ -321,6 +323,7 @@ impl CaseSearch {
             num(self.created_from_ms),
             num(self.created_before_ms),
             self.overdue_at_ms.is_some().to_string(),
+            opt(&self.person_index),
         ]
     }
 }
@@ -374,6 +377,18 @@ pub async fn search_cases(
              AND o.state IN ('ready', 'running', 'failed') \
              AND o.deadline_at_ms IS NOT NULL AND o.deadline_at_ms < ?)",
             Bind::Number(now),
+            &mut binds,
+        );
+    }
+    if let Some(index) = &search.person_index {
+        add(
+            " AND (subject_index = ?",
+            Bind::Text(index.clone()),
+            &mut binds,
+        );
+        add(
+            " OR declarant_index = ?)",
+            Bind::Text(index.clone()),
             &mut binds,
         );
     }
