@@ -217,6 +217,6 @@ async fn a_fork_reruns_only_the_steps_after_the_fork_point() {
     }
     // Both directions of the link are on the cases.
     let original = get(&suite, &operator, &original.name).await;
-    assert_eq!(original.forks, [forked.name.clone()]);
+    assert_eq!(original.forks, std::slice::from_ref(&forked.name));
     assert_eq!(original.state(), pb::CaseState::Completed);
 }

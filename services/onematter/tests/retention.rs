@@ -130,7 +130,7 @@ async fn retention_purges_the_personal_data_of_long_closed_cases_audits_and_coun
     let admin = suite.token(&[Role::SysAdmin], COUNTY);
     let operator = suite.token(&[Role::Operator], COUNTY);
     let done = purge(&suite, &admin, "p-1").await.expect("purge");
-    assert_eq!(done.cases, [closed.name.clone()]);
+    assert_eq!(done.cases, std::slice::from_ref(&closed.name));
     assert_eq!(
         counter(&metrics, "civil_onematter_cases_purged_total").await,
         Some(1.0)

@@ -43,6 +43,23 @@ fn request_id(name: &str) -> Option<String> {
     (valid(case) && valid(step)).then(|| format!("{case}/{step}"))
 }
 
+/// The case of the request, when the caller is its applicant (the family that applied);
+/// anyone else gets PERMISSION_DENIED without details.
+async fn applicant_case(
+    c: &mut kit::rpc::Call,
+    name: &str,
+) -> Result<crate::executor::store::CaseRecord, ServiceError> {
+    let denied = || ServiceError::Status(Status::permission_denied("not allowed"));
+    let case_name = name.split("/requests/").next().unwrap_or_default();
+    let case = load(c, case_name).await.map_err(|_| denied())?;
+    let p = c.principal();
+    if p.has_role(Role::Citizen) && !case.applicant.is_empty() && case.applicant == p.subject {
+        Ok(case)
+    } else {
+        Err(denied())
+    }
+}
+
 pub(super) async fn handle(
     api: &OneMatterApi,
     request: Request<pb::AnswerFamilyRequestRequest>,
@@ -52,20 +69,7 @@ pub(super) async fn handle(
         .rpc
         .write(
             request,
-            async |c, req| {
-                let denied = || ServiceError::Status(Status::permission_denied("not allowed"));
-                let name = req.name.split("/requests/").next().unwrap_or_default();
-                let case = load(c, name).await.map_err(|_| denied())?;
-                // Only the family that applied answers; anyone else learns nothing.
-                let p = c.principal();
-                if !(p.has_role(Role::Citizen)
-                    && !case.applicant.is_empty()
-                    && case.applicant == p.subject)
-                {
-                    return Err(denied());
-                }
-                Ok(case)
-            },
+            async |c, req| applicant_case(c, &req.name).await,
             async |c, a: Answer, case| {
                 let by = c.principal().subject.clone();
                 executor.answer(c.db(), &a.request, &a.text, &by).await?;

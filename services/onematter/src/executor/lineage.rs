@@ -12,6 +12,23 @@ fn refused(reason: &'static str, message: String) -> EngineError {
     EngineError::Refused { reason, message }
 }
 
+/// The refusal of a fork, with its documented reason.
+fn fork_refused(r: ForkRefusal, state: CaseState, step: &str) -> EngineError {
+    match r {
+        ForkRefusal::Active => refused(
+            "ONEMATTER_CASE_ACTIVE",
+            format!(
+                "the case is {}: fork a parked or finished case",
+                state.as_str()
+            ),
+        ),
+        ForkRefusal::UnknownStep => refused(
+            "ONEMATTER_UNKNOWN_STEP",
+            format!("the case's plan has no step {step}"),
+        ),
+    }
+}
+
 impl Executor {
     /// Forks `case_id` from `step` as case `new_id` (same plan version): the steps that do not
     /// depend on `step` and succeeded keep their outputs; `step` and its dependants run again.
@@ -40,19 +57,8 @@ impl Executor {
             .filter(|s| StepState::parse(&s.state) == Some(StepState::Succeeded))
             .map(|s| s.step.clone())
             .collect();
-        let reused = decide::fork_reuse(plan, state, step, &succeeded).map_err(|r| match r {
-            ForkRefusal::Active => refused(
-                "ONEMATTER_CASE_ACTIVE",
-                format!(
-                    "the case is {}: fork a parked or finished case",
-                    state.as_str()
-                ),
-            ),
-            ForkRefusal::UnknownStep => refused(
-                "ONEMATTER_UNKNOWN_STEP",
-                format!("the case's plan has no step {step}"),
-            ),
-        })?;
+        let reused = decide::fork_reuse(plan, state, step, &succeeded)
+            .map_err(|r| fork_refused(r, state, step))?;
         let fork = NewFork {
             original: &original,
             id: new_id,
@@ -66,14 +72,26 @@ impl Executor {
         let message = format!("forked as cases/{new_id} at step {step} by {actor}");
         store::append_event(conn, case_id, "case_forked", step, &message, now).await?;
         if state == CaseState::Parked {
-            let open = [StepState::Blocked, StepState::Ready, StepState::Failed];
-            store::move_steps(conn, case_id, &open, StepState::Cancelled).await?;
-            let why = format!("superseded by the fork cases/{new_id}");
-            store::set_case_state(conn, case_id, CaseState::Cancelled, Some(&why)).await?;
-            self.finish(conn, case_id, CaseState::Cancelled, now)
-                .await?;
+            self.supersede(conn, case_id, new_id, now).await?;
         }
         self.signals().notify(case_id);
+        Ok(())
+    }
+
+    /// Closes a parked original as cancelled, superseded by its fork (nothing is undone).
+    async fn supersede(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        new_id: &str,
+        now: i64,
+    ) -> Result<(), EngineError> {
+        let open = [StepState::Blocked, StepState::Ready, StepState::Failed];
+        store::move_steps(conn, case_id, &open, StepState::Cancelled).await?;
+        let why = format!("superseded by the fork cases/{new_id}");
+        store::set_case_state(conn, case_id, CaseState::Cancelled, Some(&why)).await?;
+        self.finish(conn, case_id, CaseState::Cancelled, now)
+            .await?;
         Ok(())
     }
 
