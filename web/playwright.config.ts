@@ -24,5 +24,7 @@ export default defineConfig({
   projects: [
     { name: "phone", use: { ...devices["Pixel 7"], browserName: "chromium" }, testMatch: /portal\.spec\.ts/ },
     { name: "desktop", use: { viewport: { width: 1280, height: 900 }, browserName: "chromium" }, testMatch: /console\.spec\.ts/ },
+    // Last: it publishes plan v2, which every case started after it takes.
+    { name: "family", use: { ...devices["Pixel 7"], browserName: "chromium" }, testMatch: /family\.spec\.ts/, dependencies: ["phone", "desktop"] },
   ],
 });

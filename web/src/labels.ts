@@ -52,6 +52,7 @@ const steps: Record<string, [string, string]> = {
   marriage_record_death: ["婚姻状况变更（丧偶）", "婚姻登记处"],
   socialorg_representatives: ["社会组织负责人变更", "社会组织管理局"],
   household_deregistration: ["户口注销", "公安户籍"],
+  family_id_card: ["交回逝者居民身份证（补件）", "家属"],
   pension_stop: ["停发养老金", "社会保险"],
   medical_insurance_end: ["终止医保参保", "医疗保障"],
   marriage_verify: ["核验婚姻登记", "婚姻登记处"],
@@ -66,6 +67,7 @@ const steps: Record<string, [string, string]> = {
 /** What a step that waits on someone outside the plan waits for (shown instead of "待办理"). */
 const waits: Record<string, string> = {
   funeral_disposal: "等待殡仪馆火化并出具火化证明（土葬的，等待记录安葬）；户口注销随后办理",
+  family_id_card: "等待家属交回逝者的居民身份证：请在“待我补件”中答复",
 };
 
 /** A step waiting without a failure: it ran, found it must wait, and is looked at again later
@@ -105,6 +107,8 @@ const updates: Record<string, string> = {
   case_compensated: "已撤回",
   case_cancelled: "已取消",
   case_running: "继续办理",
+  case_forked: "已从某一步重办为新事项",
+  family_answered: "家属已答复补件",
 };
 
 export function updateLabel(kind: string): string {
@@ -113,6 +117,7 @@ export function updateLabel(kind: string): string {
 
 export function time(ms: bigint | number): string {
   const n = Number(ms);
-  if (!n) return "—";
+  // 0: not applicable; past the last date a Date holds: "until answered" (a 补件 wait).
+  if (!n || n > 8.64e15) return "—";
   return new Date(n).toLocaleString("zh-CN", { hour12: false });
 }

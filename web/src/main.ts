@@ -19,6 +19,7 @@ import { claims, hasRole, setToken, token } from "./session";
 import { h, replace, field, select, formValues, append } from "./dom";
 import * as L from "./labels";
 import { auditSource } from "./audit";
+import { caseExtras, consoleTools, traceLink } from "./tools";
 
 const app = document.getElementById("app") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -205,17 +206,19 @@ async function casePage(id: string): Promise<void> {
   const name = `cases/${id}`;
   const head = h("div");
   const stepsBox = h("div");
+  const extras = h("div");
   const timeline = h("ol", { class: "timeline", "data-testid": "timeline" });
   const actions = h("div");
   // What the operator's last action answered: kept when the actions change with the case.
   const result = h("div", { "data-testid": "action-result" });
-  replace(app, head, stepsBox, actions, result, h("h2", {}, "办理动态"), timeline);
+  replace(app, head, extras, stepsBox, actions, result, h("h2", {}, "办理动态"), timeline);
   const signal = leaving.signal;
 
   const refresh = async (): Promise<Case | null> => {
     try {
       const c = await onematter.getCase({ name }, { signal });
       renderCase(c, head, stepsBox);
+      caseExtras(c, extras, refresh);
       if (hasRole("operator")) renderActions(c, actions, result, refresh);
       return c;
     } catch (e) {
@@ -266,7 +269,7 @@ function renderCase(c: Case, head: HTMLElement, stepsBox: HTMLElement): void {
       c.undoByHand.length ? h("dd", {}, c.undoByHand.map(L.stepLabel).join("、")) : null,
       hasRole("operator") ? h("dt", {}, "链路追踪 ID") : null,
       hasRole("operator")
-        ? h("dd", {}, h("code", { "data-testid": "trace-id", title: "在链路追踪（Jaeger）中搜索此 ID，可见本事项经过的每个服务" }, c.traceId || "—"))
+        ? h("dd", {}, traceLink(c.traceId))
         : null,
     ),
   );
@@ -499,7 +502,7 @@ async function consolePage(parked: boolean): Promise<void> {
       replace(batchOut, message(explain(err)));
     }
   });
-  replace(app, h("h1", {}, parked ? "待人工处理的事项" : "案件列表"), form, out, more, batch);
+  replace(app, h("h1", {}, parked ? "待人工处理的事项" : "案件列表"), form, out, more, batch, ...consoleTools());
   await load(false);
 }
 

@@ -127,7 +127,7 @@ fn step(s: &StepRecord, plan: Option<&crate::executor::Plan>) -> pb::Step {
 
 /// The case as the portal sees it; identity numbers masked.
 pub fn case(case: &CaseRecord, sealer: &kit::pii::Sealer) -> pb::Case {
-    let plan = workflows::plan(&case.kind);
+    let plan = workflows::plan_at(&case.kind, case.plan_version);
     // A case started from an event learns its person from the death case step.
     let subject = masked_person(sealer, &case.subject_sealed).or_else(|| {
         let sealed = case
@@ -168,5 +168,49 @@ pub fn case(case: &CaseRecord, sealer: &kit::pii::Sealer) -> pb::Case {
             .get(crate::executor::UNDO_BY_HAND)
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default(),
+        plan_version: i32::try_from(case.plan_version).unwrap_or(0),
+        forked_from: named(&case.forked_from),
+        fork_step: case.fork_step.clone(),
+        forks: case.forks.iter().map(|f| named(f)).collect(),
+        purged_at_ms: case.purged_at_ms.unwrap_or(0),
+    }
+}
+
+/// `cases/{id}`, or empty for no case.
+fn named(id: &str) -> String {
+    if id.is_empty() {
+        String::new()
+    } else {
+        format!("cases/{id}")
+    }
+}
+
+/// A 补件 request as the portal sees it (never the answer); overdue on `today` when open past
+/// its due date.
+pub fn family_request(
+    r: &crate::executor::store::FamilyRequest,
+    today: time::Date,
+) -> pb::FamilyRequest {
+    let due = kit::clock::parse_date(&r.due_date);
+    let open = r.state == "open";
+    pb::FamilyRequest {
+        name: format!("cases/{}/requests/{}", r.case_id, r.step),
+        case: format!("cases/{}", r.case_id),
+        step: r.step.clone(),
+        what: r.what.clone(),
+        due_date: due.map(|d| contracts::civil::common::v1::Date {
+            year: d.year(),
+            month: i32::from(u8::from(d.month())),
+            day: i32::from(d.day()),
+        }),
+        state: if open {
+            pb::FamilyRequestState::Open
+        } else {
+            pb::FamilyRequestState::Answered
+        } as i32,
+        overdue: open && due.is_some_and(|d| d < today),
+        requested_at_ms: r.requested_at_ms,
+        answered_at_ms: r.answered_at_ms.unwrap_or(0),
+        region: r.region.clone(),
     }
 }

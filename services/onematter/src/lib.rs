@@ -72,8 +72,35 @@ async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result
         .with_announcer(Arc::new(events::CaseFinishedOutbox)),
     );
     ctx.spawn((*executor).clone().run(ctx.shutdown.clone()));
+    let every = match ctx.config.service_setting("onematter", "gauge_ms") {
+        Some(v) => Duration::from_millis(v.parse()?),
+        None => Duration::from_secs(5),
+    };
+    ctx.spawn(overdue_requests_gauge(
+        ctx.clone(),
+        executor.db().clone(),
+        every,
+    ));
     proactive::subscribe(&ctx, executor.clone());
     let api = api::OneMatterApi::new(&ctx, executor, externals);
     m.add(OneMatterServiceServer::new(api).max_decoding_message_size(ctx.config.max_message_bytes));
     Ok(())
+}
+
+/// Sets `civil_onematter_family_requests_overdue`: 补件 requests still open past their due
+/// date on the county's today (alert OneMatterFamilyRequestsOverdue). Every replica reports
+/// the same count from the shared store.
+async fn overdue_requests_gauge(ctx: kit::ServiceContext, db: kit::store::Db, every: Duration) {
+    loop {
+        let today = kit::clock::date_text(ctx.clock.today());
+        if let Ok(mut conn) = db.pool.acquire().await
+            && let Ok(n) = executor::store::count_overdue_requests(&mut conn, &today).await
+        {
+            metrics::gauge!("civil_onematter_family_requests_overdue").set(n as f64);
+        }
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }

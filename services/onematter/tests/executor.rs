@@ -48,11 +48,13 @@ static DIAMOND: [StepDef; 4] = [
 ];
 static PARK_PLAN: Plan = Plan {
     kind: "diamond_park",
+    version: 1,
     steps: &DIAMOND,
     on_failure: OnFailure::Park,
 };
 static COMP_PLAN: Plan = Plan {
     kind: "diamond_comp",
+    version: 1,
     steps: &DIAMOND,
     on_failure: OnFailure::Compensate,
 };
@@ -70,6 +72,7 @@ static SHORT: [StepDef; 1] = [StepDef {
 }];
 static SHORT_PLAN: Plan = Plan {
     kind: "short",
+    version: 1,
     steps: &SHORT,
     on_failure: OnFailure::Park,
 };

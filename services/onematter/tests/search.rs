@@ -574,3 +574,76 @@ async fn a_batch_names_every_bad_field_and_stays_in_the_operators_region() {
     .expect_err("another township");
     assert_eq!(err.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn an_operator_finds_a_persons_cases_by_the_blind_index_with_a_stated_purpose_only() {
+    let suite = suite().await;
+    let operator = suite.token(&[Role::Operator], COUNTY);
+    let a = parked_case(&suite, &operator, 1, TOWNSHIP_A).await;
+    let _b = parked_case(&suite, &operator, 2, TOWNSHIP_B).await;
+    let lookup = |number: &str, purpose: &str| pb::SearchCasesRequest {
+        person_id_number: number.into(),
+        lookup_purpose: purpose.into(),
+        ..Default::default()
+    };
+    let purpose = "家属持户口簿到窗口查询";
+
+    // The deceased (the subject) finds their case; so does the declarant of that case.
+    let found = search(&suite, &operator, lookup(&person(1).id_number, purpose))
+        .await
+        .expect("by the deceased");
+    assert_eq!(names(&found), [a.name.as_str()]);
+    let declarant = after_death(1, TOWNSHIP_A).declarant.expect("declarant");
+    let found = search(&suite, &operator, lookup(&declarant.id_number, purpose))
+        .await
+        .expect("by the declarant");
+    assert_eq!(names(&found), [a.name.as_str()]);
+    let nobody = PersonRef {
+        id_number: id(&format!("{COUNTY}19500505{:03}", 9)),
+        name: String::new(),
+    };
+    let found = search(&suite, &operator, lookup(&nobody.id_number, purpose))
+        .await
+        .expect("a person without cases");
+    assert!(found.cases.is_empty());
+
+    // No purpose, or a number that is not one: refused, naming the fields, never echoing it.
+    let err = search(&suite, &operator, lookup(&person(1).id_number, ""))
+        .await
+        .expect_err("no purpose");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let details = format!("{err:?}");
+    assert!(details.contains("lookup_purpose"));
+    assert!(!details.contains(&person(1).id_number));
+    let good = person(1).id_number;
+    let wrong_check = if good.ends_with('1') { '2' } else { '1' };
+    let wrong = format!("{}{wrong_check}", &good[..17]);
+    let err = search(&suite, &operator, lookup(&wrong, purpose))
+        .await
+        .expect_err("bad number");
+    assert!(format!("{err:?}").contains("person_id_number"));
+    assert!(!format!("{err:?}").contains(&wrong));
+
+    // The audit names the blind index and the purpose, never the number.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sealer = kit::pii::Sealer::from_config(&suite.config).expect("sealer");
+    let index = sealer.index(&civil_id::IdNumber::parse(&person(1).id_number).expect("id"));
+    let db = suite.db("onematter").await;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT object, purpose FROM audit_log WHERE action LIKE '%SearchCases%' AND object = $1",
+    )
+    .bind(format!("person:{index}"))
+    .fetch_all(&db.pool)
+    .await
+    .expect("audit");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].1.contains(purpose));
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE object LIKE $1 OR purpose LIKE $1",
+    )
+    .bind(format!("%{}%", person(1).id_number))
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(leaked, 0);
+}

@@ -8,7 +8,7 @@ use kit::rpc::Rpc;
 use time::Date;
 use tonic::{Request, Response, Status};
 
-use super::shared::{HOME, authorized_case, case_name};
+use super::shared::{CASE_ROLES, authorized_case, case_name};
 use crate::domain::case::Step;
 use crate::domain::cremation::FurnaceSchedule;
 use crate::domain::{Refusal, cremation};
@@ -42,7 +42,7 @@ pub async fn handle(
     rpc.write(
         request,
         async |c, req: &pb::BookCremationRequest| {
-            authorized_case(c, &req.death_case, "death_case", HOME).await
+            authorized_case(c, &req.death_case, "death_case", CASE_ROLES).await
         },
         async |c, b: Booking, case| {
             cremation::check_booking(schedule, b.day, b.slot, c.today())?;

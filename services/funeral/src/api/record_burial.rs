@@ -5,7 +5,7 @@ use kit::Violations;
 use kit::rpc::{Rpc, Text as _};
 use tonic::{Request, Response, Status};
 
-use super::shared::{HOME, authorized_case, case_out};
+use super::shared::{CASE_ROLES, authorized_case, case_out};
 use crate::convert;
 use crate::domain::case::Step;
 use crate::domain::text;
@@ -42,7 +42,7 @@ pub async fn handle(
     rpc.write(
         request,
         async |c, req: &pb::RecordBurialRequest| {
-            authorized_case(c, &req.death_case, "death_case", HOME).await
+            authorized_case(c, &req.death_case, "death_case", CASE_ROLES).await
         },
         async |c, b: Burial, case| {
             let ethnicity = convert::stored_ethnicity_in(&case.ethnicity);

@@ -94,7 +94,8 @@ pub(super) async fn handle(
                 let region = req.search.as_ref().map(|s| s.region.as_str()).unwrap_or("");
                 scope(c, region)
             },
-            async |c, batch: Batch, region| {
+            async |c, mut batch: Batch, region| {
+                batch.search.resolve_person(c);
                 let cases = selected(c, &batch, region).await?;
                 c.object(format!("{} cases", cases.len()));
                 c.purpose(format!("batch {:?}", batch.action));

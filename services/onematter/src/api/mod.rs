@@ -2,10 +2,16 @@
 //! effect); this file is the tonic trait, one line per RPC, and what the RPCs share (loading a
 //! case and who may read or operate it).
 
+mod answer_family_request;
 mod batch_operate_cases;
 mod cancel_case;
+mod fork_case;
 mod get_case;
 mod list_cases;
+mod list_family_requests;
+mod list_plan_versions;
+mod publish_plan_version;
+mod purge_closed_cases;
 mod resume_case;
 mod retry_step;
 mod search_cases;
@@ -34,15 +40,24 @@ pub struct OneMatterApi {
     rpc: Rpc,
     executor: Arc<Executor>,
     externals: Externals,
+    /// Days a closed case keeps its personal data (`CIVIL_ONEMATTER_RETENTION_DAYS`).
+    retention_days: i64,
 }
 
 impl OneMatterApi {
     pub fn new(ctx: &kit::ServiceContext, executor: Arc<Executor>, externals: Externals) -> Self {
         let rpc = Rpc::new(ctx, executor.db().clone());
+        let retention_days = ctx
+            .config
+            .service_setting("onematter", "retention_days")
+            .and_then(|v| v.parse().ok())
+            .filter(|d: &i64| *d > 0)
+            .unwrap_or(RETENTION_DAYS);
         Self {
             rpc,
             executor,
             externals,
+            retention_days,
         }
     }
 
@@ -52,6 +67,9 @@ impl OneMatterApi {
         self.executor.signals().notify(id);
     }
 }
+
+/// Days a closed case keeps its personal data unless configured (docs/rules/onematter.md).
+pub const RETENTION_DAYS: i64 = 1825;
 
 /// The decoded input when no field was violated.
 fn decoded<T>(v: kit::Violations, value: T) -> Result<T, kit::Violations> {
@@ -152,5 +170,38 @@ impl OneMatterService for OneMatterApi {
         r: Request<pb::BatchOperateCasesRequest>,
     ) -> Answer<pb::BatchOperateCasesResponse> {
         batch_operate_cases::handle(self, r).await
+    }
+    async fn fork_case(&self, r: Request<pb::ForkCaseRequest>) -> Answer<pb::Case> {
+        fork_case::handle(self, r).await
+    }
+    async fn list_plan_versions(
+        &self,
+        r: Request<pb::ListPlanVersionsRequest>,
+    ) -> Answer<pb::ListPlanVersionsResponse> {
+        list_plan_versions::handle(self, r).await
+    }
+    async fn publish_plan_version(
+        &self,
+        r: Request<pb::PublishPlanVersionRequest>,
+    ) -> Answer<pb::ListPlanVersionsResponse> {
+        publish_plan_version::handle(self, r).await
+    }
+    async fn list_family_requests(
+        &self,
+        r: Request<pb::ListFamilyRequestsRequest>,
+    ) -> Answer<pb::ListFamilyRequestsResponse> {
+        list_family_requests::handle(self, r).await
+    }
+    async fn answer_family_request(
+        &self,
+        r: Request<pb::AnswerFamilyRequestRequest>,
+    ) -> Answer<pb::FamilyRequest> {
+        answer_family_request::handle(self, r).await
+    }
+    async fn purge_closed_cases(
+        &self,
+        r: Request<pb::PurgeClosedCasesRequest>,
+    ) -> Answer<pb::PurgeClosedCasesResponse> {
+        purge_closed_cases::handle(self, r).await
     }
 }

@@ -1,6 +1,7 @@
 //! SearchCases: an operator's console search over the cases of their region, newest first,
 //! by matter, state, step (and its state), township or village, creation dates and overdue.
-//! The query carries no identity number or name by construction (no such field).
+//! A person is looked up only by identity number with a stated purpose: the server computes
+//! the blind index; the number is never stored, echoed or logged.
 
 use tonic::{Request, Response, Status};
 
@@ -23,6 +24,21 @@ pub struct Search {
     page_token: String,
     pub(super) search: CaseSearch,
     pub(super) overdue: bool,
+    /// The person looked up, and why (recorded as the audit row's purpose).
+    person: Option<(civil_id::IdNumber, String)>,
+}
+
+impl Search {
+    /// Sets the blind index of the person looked up and names it (and the purpose) in the
+    /// audit row; the number itself goes nowhere.
+    pub(super) fn resolve_person(&mut self, c: &mut kit::rpc::Call) {
+        if let Some((id, purpose)) = self.person.take() {
+            let index = c.sealer().index(&id);
+            c.also_audit(format!("person:{index}"));
+            c.purpose(format!("person lookup: {purpose}"));
+            self.search.person_index = Some(index);
+        }
+    }
 }
 
 impl TryFrom<pb::SearchCasesRequest> for Search {
@@ -64,6 +80,7 @@ impl TryFrom<pb::SearchCasesRequest> for Search {
         {
             v.add("created_before_ms", "must be after created_from_ms");
         }
+        let person = person(&mut v, &req);
         let search = CaseSearch {
             kind: kind_name(req.kind()).map(str::to_owned),
             state: case_state_of(req.state()).map(|s| s.as_str().to_owned()),
@@ -80,22 +97,49 @@ impl TryFrom<pb::SearchCasesRequest> for Search {
                 page_token: req.page_token,
                 search,
                 overdue: req.overdue,
+                person,
             },
         )
     }
 }
 
-/// A step of the plan of `kind`, or of any plan when the matter is not given.
+/// The person looked up: a valid identity number and a purpose (the number is never echoed).
+fn person(
+    v: &mut Violations,
+    req: &pb::SearchCasesRequest,
+) -> Option<(civil_id::IdNumber, String)> {
+    use kit::rpc::Text as _;
+    if req.person_id_number.is_empty() {
+        if !req.lookup_purpose.is_empty() {
+            v.add("lookup_purpose", "needs person_id_number");
+        }
+        return None;
+    }
+    let purpose = v.text(&req.lookup_purpose, "lookup_purpose", 200);
+    match civil_id::IdNumber::parse(&req.person_id_number) {
+        Ok(id) => Some((id, purpose)),
+        Err(_) => {
+            v.add(
+                "person_id_number",
+                "must be a valid resident identity number",
+            );
+            None
+        }
+    }
+}
+
+/// A step of a version of the plan of `kind`, or of any plan when the matter is not given.
 fn known_step(kind: pb::MatterKind, step: &str) -> bool {
     let plans: Vec<&crate::executor::Plan> = match kind_name(kind) {
-        Some(k) => crate::workflows::plan(k).into_iter().collect(),
+        Some(k) => crate::workflows::versions(k),
         None => [
             pb::MatterKind::AfterDeath,
             pb::MatterKind::MarriageBirthHousehold,
             pb::MatterKind::OneApplicationManyBenefits,
         ]
         .into_iter()
-        .filter_map(|k| kind_name(k).and_then(crate::workflows::plan))
+        .filter_map(kind_name)
+        .flat_map(crate::workflows::versions)
         .collect(),
     };
     plans.iter().any(|p| p.step(step).is_some())
@@ -139,7 +183,8 @@ pub(super) async fn handle(
         .read(
             request,
             async |c, req| scope(c, &req.region),
-            async |c, s: Search, region| {
+            async |c, mut s: Search, region| {
+                s.resolve_person(c);
                 let mut search = s.search;
                 search.region_prefix = region;
                 let key = search.key();
@@ -156,7 +201,9 @@ pub(super) async fn handle(
                     _ => String::new(),
                 };
                 c.object(format!("{} cases", cases.len()));
-                c.purpose("operator search");
+                if search.person_index.is_none() {
+                    c.purpose("operator search");
+                }
                 let cases = cases
                     .iter()
                     .map(|r| crate::convert::case(r, c.sealer()))

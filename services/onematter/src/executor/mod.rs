@@ -22,9 +22,12 @@
 
 pub mod clock;
 pub mod decide;
+mod lineage;
 mod operate;
 pub use operate::UNDO_BY_HAND;
 mod record;
+mod registry;
+pub use registry::Registry;
 mod retry;
 pub mod runner;
 pub mod signals;
@@ -32,7 +35,6 @@ pub mod state;
 pub mod store;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -77,6 +79,9 @@ pub struct StepDef {
 pub struct Plan {
     /// Stable name stored with each case, e.g. `after_death`.
     pub kind: &'static str,
+    /// The plan's version: a case keeps the version it started with (`cases.plan_version`);
+    /// new cases take the highest published one ([`store::current_version`]).
+    pub version: u32,
     pub steps: &'static [StepDef],
     pub on_failure: OnFailure,
 }
@@ -155,6 +160,8 @@ pub struct StepCall {
     pub attempt: u32,
     /// `case:step:do|undo`.
     pub key: String,
+    /// The family's answer to this step's 补件 request, once given (opened: personal).
+    pub answer: Option<String>,
 }
 
 impl StepCall {
@@ -191,6 +198,10 @@ pub enum StepOutcome {
         summary: String,
         recheck_after: Duration,
     },
+    /// 补件: wait for a document or an answer from the family, due on `due_date`
+    /// (`YYYY-MM-DD`, working days from today). The step runs again once the family answers,
+    /// and then sees the answer in [`StepCall::answer`].
+    AskFamily { what: String, due_date: String },
 }
 
 impl StepOutcome {
@@ -283,35 +294,15 @@ impl From<tonic::Status> for StepError {
 
 /// A workflow: its plan and the code of its steps.
 pub trait Workflow: Send + Sync + 'static {
+    /// The newest version of the plan.
     fn plan(&self) -> &'static Plan;
+    /// Every version this build still runs (cases keep the version they started with), oldest
+    /// first; the newest is [`Workflow::plan`].
+    fn versions(&self) -> Vec<&'static Plan> {
+        vec![self.plan()]
+    }
     /// Runs one attempt of `call.step` in `call.phase`.
     fn run(&self, call: StepCall) -> BoxFuture<'_, Result<StepOutcome, StepError>>;
-}
-
-/// The workflows an executor knows, by plan kind.
-#[derive(Clone, Default)]
-pub struct Registry {
-    workflows: HashMap<&'static str, Arc<dyn Workflow>>,
-}
-
-impl Registry {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a workflow; panics on an invalid plan (a programming error caught by any test).
-    pub fn with(mut self, workflow: Arc<dyn Workflow>) -> Self {
-        let plan = workflow.plan();
-        if let Err(e) = plan.validate() {
-            panic!("invalid plan: {e}");
-        }
-        self.workflows.insert(plan.kind, workflow);
-        self
-    }
-
-    pub fn get(&self, kind: &str) -> Option<&Arc<dyn Workflow>> {
-        self.workflows.get(kind)
-    }
 }
 
 /// Errors of the engine's operations.
@@ -469,6 +460,7 @@ mod tests {
         ];
         let plan = Plan {
             kind: "bad",
+            version: 1,
             steps: &STEPS,
             on_failure: OnFailure::Park,
         };

@@ -142,7 +142,7 @@ impl Executor {
         let seq =
             store::append_event(conn, case_id, "step_completed_by_hand", step, &by, now).await?;
         store::set_done_seq(conn, case_id, step, seq).await?;
-        if let Some(plan) = self.plan_of(&head.kind) {
+        if let Some(plan) = self.plan_of(&head.kind, head.plan_version) {
             store::release(conn, case_id, &plan.dependants(step), now).await?;
         }
         Ok(())
@@ -170,7 +170,11 @@ impl Executor {
         let open = [StepState::Blocked, StepState::Ready, StepState::Running];
         store::move_steps(conn, case_id, &open, StepState::Cancelled).await?;
         let done = names(store::steps_in_state(conn, case_id, StepState::Succeeded).await?);
-        let cancel = decide::on_cancel(self.plan_of(&head.kind), &done, &in_flight);
+        let cancel = decide::on_cancel(
+            self.plan_of(&head.kind, head.plan_version),
+            &done,
+            &in_flight,
+        );
         let mut why = format!("cancelled by {actor}: {reason}");
         if !cancel.by_hand.is_empty() {
             why.push_str(&format!("; to undo by hand: {}", cancel.by_hand.join(", ")));

@@ -33,7 +33,7 @@ impl Executor {
         let Some(head) = store::case_head(&mut tx, &claimed.case_id).await? else {
             return Ok(Recorded::Stale);
         };
-        let Some(plan) = self.plan_of(&head.kind) else {
+        let Some(plan) = self.plan_of(&head.kind, head.plan_version) else {
             return Ok(Recorded::Stale);
         };
         let jitter = rand::thread_rng().r#gen::<f64>();
@@ -76,6 +76,17 @@ impl Executor {
             }
             Transition::Wait { summary, at_ms } => {
                 let waiting = self.wait(conn, claimed, &summary, at_ms, now).await?;
+                waiting.then_some(Recorded::Pending)
+            }
+            Transition::AskFamily { what, due_date } => {
+                let summary = format!("等待家属补件: {what} (due {due_date})");
+                let waiting = self
+                    .wait(conn, claimed, &summary, i64::MAX / 2, now)
+                    .await?;
+                if waiting {
+                    let (case_id, step) = (&claimed.case_id, &claimed.step);
+                    store::open_request(conn, case_id, step, &what, &due_date, now).await?;
+                }
                 waiting.then_some(Recorded::Pending)
             }
             Transition::Retry {

@@ -126,9 +126,14 @@ impl Executor {
         self.announce.as_ref()
     }
 
-    /// The plan of a workflow kind this executor knows.
-    pub(super) fn plan_of(&self, kind: &str) -> Option<&'static Plan> {
-        self.registry.get(kind).map(|w| w.plan())
+    /// One version of the plan of a workflow kind this executor knows.
+    pub(super) fn plan_of(&self, kind: &str, version: i64) -> Option<&'static Plan> {
+        self.registry.plan(kind, u32::try_from(version).ok()?)
+    }
+
+    /// The workflows this executor runs (every version of their plans).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Wakes `step` of `case_id` when it waits for a recheck (the event it waits for arrived).
@@ -182,7 +187,18 @@ impl Executor {
                 message: format!("no workflow {}", new.kind),
             })?;
         let now = self.clock.now_ms(conn).await?;
-        Ok(store::insert_case(conn, workflow.plan(), new, now).await?)
+        let known: Vec<u32> = self
+            .registry
+            .versions(new.kind)
+            .iter()
+            .map(|p| p.version)
+            .collect();
+        let version = store::current_version(conn, new.kind, &known).await?;
+        let plan = self
+            .registry
+            .plan(new.kind, version)
+            .unwrap_or(workflow.plan());
+        Ok(store::insert_case(conn, plan, new, now).await?)
     }
 
     /// Claims up to `batch` due steps in one short transaction.
@@ -272,16 +288,20 @@ impl Executor {
         let Some(case) = store::load_case(&mut conn, &claimed.case_id).await? else {
             return Ok(Err("the case no longer exists".into()));
         };
+        let answer = store::answer_of(&mut conn, &case.id, &claimed.step).await?;
         drop(conn);
         if let Some(reason) = must_not_run(claimed, now) {
             return Ok(Err(reason));
         }
-        let Some(def) = self.plan_of(&case.kind).and_then(|p| p.step(&claimed.step)) else {
+        let plan = self.plan_of(&case.kind, case.plan_version);
+        let Some(def) = plan.and_then(|p| p.step(&claimed.step)) else {
             return Ok(Err("the step is not in the case's plan".into()));
         };
         let timeout = def.attempt_timeout;
         let traceparent = case.traceparent.clone();
-        Ok(Ok((self.step_call(case, claimed), timeout, traceparent)))
+        let mut call = self.step_call(case, claimed);
+        call.answer = answer.and_then(|sealed| self.sealer.open(&sealed).ok());
+        Ok(Ok((call, timeout, traceparent)))
     }
 
     /// What the step sees of its case.
@@ -305,6 +325,7 @@ impl Executor {
             step: claimed.step.clone(),
             phase: claimed.phase,
             attempt: u32::try_from(claimed.attempts).unwrap_or(u32::MAX),
+            answer: None,
         }
     }
 

@@ -64,6 +64,7 @@ static STEPS: [StepDef; 3] = [
 
 pub static PLAN: Plan = Plan {
     kind: KIND,
+    version: 1,
     steps: &STEPS,
     on_failure: OnFailure::Park,
 };

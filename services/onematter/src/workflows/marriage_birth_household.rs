@@ -73,6 +73,7 @@ static STEPS: [StepDef; 4] = [
 
 pub static PLAN: Plan = Plan {
     kind: KIND,
+    version: 1,
     steps: &STEPS,
     on_failure: OnFailure::Compensate,
 };

@@ -123,7 +123,22 @@ pub fn reason(status: &tonic::Status) -> Option<String> {
     kit::error::reason_of(status)
 }
 
-/// The plan of a workflow kind.
+/// One version of a workflow kind's plan.
+pub fn plan_at(kind: &str, version: i64) -> Option<&'static crate::executor::Plan> {
+    versions(kind)
+        .into_iter()
+        .find(|p| i64::from(p.version) == version)
+}
+
+/// Every version of a workflow kind's plan this build runs, oldest first.
+pub fn versions(kind: &str) -> Vec<&'static crate::executor::Plan> {
+    match kind {
+        after_death::KIND => vec![&after_death::PLAN, &after_death::PLAN_V2],
+        _ => plan(kind).into_iter().collect(),
+    }
+}
+
+/// The plan of a workflow kind (its first version: every version has its steps).
 pub fn plan(kind: &str) -> Option<&'static crate::executor::Plan> {
     match kind {
         after_death::KIND => Some(&after_death::PLAN),

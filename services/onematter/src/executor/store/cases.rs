@@ -28,6 +28,7 @@ pub async fn set_case_state(
 pub struct CaseHead {
     pub kind: String,
     pub state: CaseState,
+    pub plan_version: i64,
 }
 
 /// A case's kind and state.
@@ -35,7 +36,7 @@ pub async fn case_head(
     conn: &mut AnyConnection,
     case_id: &str,
 ) -> Result<Option<CaseHead>, sqlx::Error> {
-    let row = sqlx::query("SELECT kind, state FROM cases WHERE id = $1")
+    let row = sqlx::query("SELECT kind, state, plan_version FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -44,6 +45,7 @@ pub async fn case_head(
         Ok(CaseHead {
             kind: r.try_get("kind")?,
             state: CaseState::parse(&state).ok_or_else(|| unknown("case state", &state))?,
+            plan_version: r.try_get("plan_version")?,
         })
     })
     .transpose()
@@ -111,7 +113,8 @@ pub async fn adopt(
 }
 
 const CASE_COLUMNS: &str = "id, kind, state, region, applicant, applicant_evidence, declarant_sealed, declarant_index, declarant_relationship,
-    subject_sealed, subject_index, input_sealed, facts, reason, origin, traceparent, event_seq, created_at_ms, updated_at_ms";
+    subject_sealed, subject_index, input_sealed, facts, reason, origin, traceparent, event_seq, created_at_ms, updated_at_ms,
+    plan_version, forked_from, fork_step, purged_at_ms";
 
 fn case_from_row(r: &AnyRow) -> Result<CaseRecord, sqlx::Error> {
     Ok(CaseRecord {
@@ -134,6 +137,11 @@ fn case_from_row(r: &AnyRow) -> Result<CaseRecord, sqlx::Error> {
         event_seq: r.try_get("event_seq")?,
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
+        plan_version: r.try_get("plan_version")?,
+        forked_from: r.try_get("forked_from")?,
+        fork_step: r.try_get("fork_step")?,
+        purged_at_ms: r.try_get("purged_at_ms")?,
+        forks: Vec::new(),
         steps: Vec::new(),
     })
 }
@@ -152,6 +160,7 @@ pub async fn load_case(
         return Ok(None);
     };
     let mut case = case_from_row(&row)?;
+    case.forks = super::forks_of(conn, case_id).await?;
     let rows = sqlx::query(
         "SELECT step, state, phase, attempts, max_attempts, next_run_at_ms, lease_token, summary, last_error, output,
             started_at_ms, finished_at_ms
@@ -293,6 +302,8 @@ pub struct CaseSearch {
     pub created_before_ms: Option<i64>,
     /// Only cases with an unfinished step past its deadline at this instant.
     pub overdue_at_ms: Option<i64>,
+    /// Only cases whose subject or declarant has this blind index.
+    pub person_index: Option<String>,
     /// Exclusive upper bound on the id (ids are UUIDv7: newest first).
     pub before_id: Option<String>,
 }
@@ -312,6 +323,7 @@ impl CaseSearch {
             num(self.created_from_ms),
             num(self.created_before_ms),
             self.overdue_at_ms.is_some().to_string(),
+            opt(&self.person_index),
         ]
     }
 }
@@ -365,6 +377,18 @@ pub async fn search_cases(
              AND o.state IN ('ready', 'running', 'failed') \
              AND o.deadline_at_ms IS NOT NULL AND o.deadline_at_ms < ?)",
             Bind::Number(now),
+            &mut binds,
+        );
+    }
+    if let Some(index) = &search.person_index {
+        add(
+            " AND (subject_index = ?",
+            Bind::Text(index.clone()),
+            &mut binds,
+        );
+        add(
+            " OR declarant_index = ?)",
+            Bind::Text(index.clone()),
             &mut binds,
         );
     }

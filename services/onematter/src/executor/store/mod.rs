@@ -3,6 +3,9 @@
 //! [`super::decide`].
 
 mod cases;
+mod lineage;
+mod requests;
+mod retention;
 mod steps;
 
 use sqlx::AnyConnection;
@@ -12,6 +15,9 @@ use sqlx::Row;
 use super::{CaseState, Phase, Plan, StepState};
 
 pub use cases::*;
+pub use lineage::*;
+pub use requests::*;
+pub use retention::*;
 pub use steps::*;
 
 /// A case to create.
@@ -57,6 +63,15 @@ pub struct CaseRecord {
     pub event_seq: i64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// The plan version the case started with (and keeps).
+    pub plan_version: i64,
+    /// The case this one was forked from, and the step it reran from ('' for an original).
+    pub forked_from: String,
+    pub fork_step: String,
+    /// When the retention rule removed the case's personal data.
+    pub purged_at_ms: Option<i64>,
+    /// Cases forked from this one (filled by [`load_case`] only).
+    pub forks: Vec<String>,
     pub steps: Vec<StepRecord>,
 }
 
@@ -103,7 +118,7 @@ pub struct Claimed {
     pub deadline_at_ms: Option<i64>,
 }
 
-fn step_id(case_id: &str, step: &str) -> String {
+pub(super) fn step_id(case_id: &str, step: &str) -> String {
     format!("{case_id}/{step}")
 }
 
@@ -118,8 +133,8 @@ pub async fn insert_case(
     let inserted = sqlx::query(
         "INSERT INTO cases (id, kind, state, dedupe_key, region, applicant, declarant_sealed, declarant_index,
             declarant_relationship, subject_sealed, subject_index, input_sealed, facts, reason, origin, traceparent,
-            event_seq, created_at_ms, updated_at_ms, applicant_evidence)
-         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '', $13, $14, 0, $15, $15, $16)
+            event_seq, created_at_ms, updated_at_ms, applicant_evidence, plan_version)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '', $13, $14, 0, $15, $15, $16, $17)
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(&new.id)
@@ -138,6 +153,7 @@ pub async fn insert_case(
     .bind(&new.traceparent)
     .bind(now)
     .bind(new.applicant_evidence)
+    .bind(i64::from(plan.version))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -160,7 +176,7 @@ pub async fn insert_case(
 }
 
 /// One step of a new case: ready at once when it depends on nothing, blocked otherwise.
-async fn insert_step(
+pub(super) async fn insert_step(
     conn: &mut AnyConnection,
     case_id: &str,
     position: usize,

@@ -21,7 +21,7 @@ use contracts::civil::marriage::v1 as marriage;
 use contracts::civil::onematter::v1::AfterDeathMatter;
 use contracts::civil::socialorg::v1 as socialorg;
 
-use super::{Deps, OUTSIDE_RETRY, SUITE_RETRY, date_text, matter, parse_date, reason};
+use super::{Deps, date_text, matter, parse_date, reason};
 use crate::executor::{OnFailure, Plan, StepCall, StepDef, StepError, StepOutcome, Workflow};
 
 pub const KIND: &str = "after_death";
@@ -37,33 +37,9 @@ pub const HOUSEHOLD: &str = "household_deregistration";
 pub const PENSION: &str = "pension_stop";
 pub const MEDICAL: &str = "medical_insurance_end";
 
-const fn suite(name: &'static str, depends_on: &'static [&'static str]) -> StepDef {
-    StepDef {
-        name,
-        depends_on,
-        retry: SUITE_RETRY,
-        attempt_timeout: Duration::from_secs(15),
-        deadline: Duration::from_secs(3 * 24 * 3600),
-        compensable: false,
-        read_only: false,
-    }
-}
-
-const fn outside(name: &'static str, depends_on: &'static [&'static str]) -> StepDef {
-    StepDef {
-        name,
-        depends_on,
-        retry: OUTSIDE_RETRY,
-        attempt_timeout: Duration::from_secs(30),
-        deadline: Duration::from_secs(7 * 24 * 3600),
-        compensable: false,
-        read_only: false,
-    }
-}
-
 /// The funeral step waits (without spending attempts) for the funeral home to cremate; past
 /// 60 days without a cremation or burial the case parks for an operator.
-const WAIT_FOR_FUNERAL: StepDef = StepDef {
+pub(super) const WAIT_FOR_FUNERAL: StepDef = StepDef {
     deadline: Duration::from_secs(60 * 24 * 3600),
     ..suite(DISPOSAL, &[DEATH_CASE])
 };
@@ -84,6 +60,7 @@ static STEPS: [StepDef; 10] = [
 
 pub static PLAN: Plan = Plan {
     kind: KIND,
+    version: 1,
     steps: &STEPS,
     on_failure: OnFailure::Park,
 };
@@ -92,7 +69,10 @@ pub struct AfterDeath(pub Deps);
 
 impl Workflow for AfterDeath {
     fn plan(&self) -> &'static Plan {
-        &PLAN
+        &PLAN_V2
+    }
+    fn versions(&self) -> Vec<&'static Plan> {
+        vec![&PLAN, &PLAN_V2]
     }
 
     fn run(&self, call: StepCall) -> BoxFuture<'_, Result<StepOutcome, StepError>> {
@@ -108,6 +88,7 @@ impl Workflow for AfterDeath {
                 HOUSEHOLD => self.household(&call).await,
                 PENSION => self.pension(&call).await,
                 MEDICAL => self.medical(&call).await,
+                ID_CARD => self.id_card(&call),
                 other => Err(StepError::terminal(format!("unknown step {other}"))),
             }
         }
@@ -115,13 +96,15 @@ impl Workflow for AfterDeath {
     }
 }
 
+mod defs;
 mod disposal;
 mod output;
-
+mod v2;
+use defs::{outside, suite};
 pub use disposal::DisposalOutput;
-
 pub use output::DeathCaseOutput;
 use output::{Deceased, named_case};
+pub use v2::{ID_CARD, PLAN_V2};
 
 impl AfterDeath {
     fn funeral(

@@ -40,6 +40,8 @@ pub enum Transition {
     },
     /// Not yet: look again at `at_ms`, with fresh attempts.
     Wait { summary: String, at_ms: i64 },
+    /// 补件: wait, without a deadline, until the family answers the request.
+    AskFamily { what: String, due_date: String },
     /// A transient failure with attempts and time left: run again at `at_ms`.
     Retry {
         at_ms: i64,
@@ -55,7 +57,7 @@ impl Transition {
     pub fn label(&self) -> &'static str {
         match self {
             Transition::Done { .. } => "ok",
-            Transition::Wait { .. } => "pending",
+            Transition::Wait { .. } | Transition::AskFamily { .. } => "pending",
             Transition::Retry { .. } => "retry",
             Transition::Fail { .. } => "failed",
         }
@@ -86,6 +88,9 @@ pub fn decide(
             summary,
             at_ms: now_ms.saturating_add(millis(recheck_after)),
         },
+        Attempt::Outcome(StepOutcome::AskFamily { what, due_date }) => {
+            Transition::AskFamily { what, due_date }
+        }
         Attempt::Failed(error) => failed(&error, facts, def, now_ms, unit_random),
         Attempt::Exhausted(why) => Transition::Fail { why },
     }
@@ -341,6 +346,23 @@ mod tests {
     }
 
     #[test]
+    fn a_step_asking_the_family_waits_for_the_answer_past_its_deadline() {
+        let ask = Attempt::Outcome(StepOutcome::AskFamily {
+            what: "ID card".into(),
+            due_date: "2026-01-19".into(),
+        });
+        let t = decide(ask, &facts(1, Some(5)), Some(&DEF), 10, 0.5);
+        assert_eq!(t.label(), "pending");
+        assert_eq!(
+            t,
+            Transition::AskFamily {
+                what: "ID card".into(),
+                due_date: "2026-01-19".into()
+            }
+        );
+    }
+
+    #[test]
     fn a_success_releases_dependants_and_completes_only_a_running_case() {
         assert_eq!(
             after_done(Phase::Do, CaseState::Running),
@@ -441,6 +463,7 @@ mod tests {
         ];
         let plan = Plan {
             kind: "k",
+            version: 1,
             steps: &STEPS,
             on_failure: OnFailure::Compensate,
         };
@@ -456,3 +479,6 @@ mod tests {
         assert_eq!(nothing, Cancellation::default());
     }
 }
+
+mod fork;
+pub use fork::{ForkRefusal, fork_reuse};
