@@ -13,6 +13,7 @@ pub mod checking;
 mod convert;
 mod death;
 mod decision;
+mod dedup;
 pub mod domain;
 mod notice;
 mod payments;

@@ -28,7 +28,7 @@ mod record_objection;
 mod register_close_relative;
 mod request_economic_check;
 mod set_payee_account;
-mod shared;
+pub(crate) mod shared;
 mod start_public_notice;
 mod submit_application;
 mod submit_roll;
