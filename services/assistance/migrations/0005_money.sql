@@ -28,3 +28,18 @@ CREATE TABLE application_people (
     PRIMARY KEY (id_index, kind)
 );
 CREATE INDEX application_people_application ON application_people (application_id);
+
+-- §6: grievances. The description and the complainant's name are in record_sealed; the
+-- columns are what lists and escalation filter on. state: filed, in_hand, resolved.
+CREATE TABLE grievances (
+    id TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    region TEXT NOT NULL,
+    state TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    escalated BIGINT NOT NULL,
+    record_sealed TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX grievances_open ON grievances (state, deadline);

@@ -7,12 +7,14 @@
 mod applications;
 mod benefits;
 mod dedup;
+mod grievances;
 mod payments;
 mod rolls;
 
 pub use applications::*;
 pub use benefits::*;
 pub use dedup::*;
+pub use grievances::*;
 pub use payments::*;
 pub use rolls::*;
 
