@@ -296,6 +296,7 @@ fn new_benefit(
         computation,
         termination: None,
         emergency: false,
+        paperwork: None,
         circumstances: String::new(),
         next_review: fmt_date(Month::of(today).plus(interval).first_day()),
         history: vec![],

@@ -35,6 +35,7 @@ mod register_close_relative;
 mod request_economic_check;
 mod resolve_grievance;
 mod set_payee_account;
+mod settle_emergency_grant;
 pub(crate) mod shared;
 mod start_public_notice;
 mod submit_application;
@@ -129,6 +130,7 @@ impl AssistanceService for AssistanceApi {
     async fn register_close_relative(&self, r: Request<pb::RegisterCloseRelativeRequest>) -> Result<Response<pb::CloseRelative>, Status> { register_close_relative::handle(self, r).await }
     async fn list_overdue_applications(&self, r: Request<pb::ListOverdueApplicationsRequest>) -> Result<Response<pb::ListOverdueApplicationsResponse>, Status> { list_overdue_applications::handle(self, r).await }
     async fn grant_temporary_assistance(&self, r: Request<pb::GrantTemporaryAssistanceRequest>) -> Result<Response<pb::Benefit>, Status> { grant_temporary_assistance::handle(self, r).await }
+    async fn settle_emergency_grant(&self, r: Request<pb::SettleEmergencyGrantRequest>) -> Result<Response<pb::Benefit>, Status> { settle_emergency_grant::handle(self, r).await }
     async fn get_benefit(&self, r: Request<pb::GetBenefitRequest>) -> Result<Response<pb::Benefit>, Status> { get_benefit::handle(self, r).await }
     async fn record_income_change(&self, r: Request<pb::RecordIncomeChangeRequest>) -> Result<Response<pb::Benefit>, Status> { record_income_change::handle(self, r).await }
     async fn terminate_benefit(&self, r: Request<pb::TerminateBenefitRequest>) -> Result<Response<pb::Benefit>, Status> { terminate_benefit::handle(self, r).await }
