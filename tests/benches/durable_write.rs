@@ -102,6 +102,7 @@ async fn main() {
                         household: Some(household(n)),
                         amount_fen: 50_000,
                         circumstances: "house fire".into(),
+                        out_of_pocket_fen: 0,
                     };
                     let mut req = tonic::Request::new(msg);
                     req.metadata_mut().insert(

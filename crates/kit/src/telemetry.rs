@@ -367,6 +367,21 @@ pub const METRICS: &[(&str, MetricKind, &str)] = &[
         "One-matter cases by state.",
     ),
     (
+        "civil_grievances_filed_total",
+        MetricKind::Counter,
+        "Assistance grievances filed, by category (objection, complaint, petition, review).",
+    ),
+    (
+        "civil_grievances_escalated_total",
+        MetricKind::Counter,
+        "Overdue assistance grievances escalated to the county level.",
+    ),
+    (
+        "civil_grievances_overdue",
+        MetricKind::Gauge,
+        "Unresolved assistance grievances past their deadline (counted every minute).",
+    ),
+    (
         "civil_rate_limited_total",
         MetricKind::Counter,
         "Calls refused RESOURCE_EXHAUSTED because the caller was over its rate, by gRPC service.",

@@ -14,7 +14,7 @@ use crate::domain::benefit::{
 use crate::domain::household::{Household, Income};
 use crate::domain::month::Month;
 use crate::domain::policy::Policy;
-use crate::domain::temporary::{TemporaryType, check_bounds};
+use crate::domain::temporary::{TemporaryType, YearlyRefusal, check_stated, expenditure_amount};
 use crate::procedure::{amount_out_of_range, covered_indexes, not_in_future};
 use crate::records::{BenefitRecord, BenefitState, TerminationRecord, fmt_date};
 use crate::store;
@@ -202,7 +202,58 @@ pub(crate) struct TemporaryGrant {
     pub household: Household,
     pub circumstances: String,
     pub amount: money::Fen,
+    /// 支出型: the out-of-pocket spending the amount is computed from.
+    pub out_of_pocket: Option<money::Fen>,
     pub emergency: bool,
+}
+
+/// Most people one household's temporary grants are followed through (a bound on the walk).
+const HOUSEHOLD_WALK_MAX: usize = 64;
+
+/// What the household's temporary grants of `year` came to: every temporary benefit of the
+/// year any member (by blind index) is in, and, through those grants, of the people listed
+/// with them (a household is who was granted together), each grant counted once.
+async fn granted_in_year(
+    c: &mut Call,
+    indexes: &[String],
+    year: i32,
+) -> Result<money::Fen, ServiceError> {
+    let sealer = c.sealer().clone();
+    let prefix = format!("{year:04}-");
+    let mut people: Vec<String> = indexes.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    let mut amounts = Vec::new();
+    let mut next = 0;
+    while next < people.len() && next < HOUSEHOLD_WALK_MAX {
+        let index = people[next].clone();
+        next += 1;
+        for rec in store::benefits_of_person(c.db(), &sealer, &index).await? {
+            if rec.kind() == BenefitKind::Temporary
+                && rec.approved_on.starts_with(&prefix)
+                && seen.insert(rec.id.clone())
+            {
+                amounts.push(rec.computation.total_fen);
+                for other in store::member_indexes(c.db(), &rec.id).await? {
+                    if !people.contains(&other) {
+                        people.push(other);
+                    }
+                }
+            }
+        }
+    }
+    crate::procedure::sum_of(amounts)
+}
+
+fn yearly_refusal(e: YearlyRefusal) -> ServiceError {
+    let reason = match e {
+        YearlyRefusal::OutOfBounds(_) => "ASSISTANCE_TEMPORARY_OUT_OF_BOUNDS",
+        YearlyRefusal::NoRate => "ASSISTANCE_TEMPORARY_NO_RATE",
+        YearlyRefusal::Overflow => return amount_out_of_range(),
+        YearlyRefusal::LimitReached { .. } | YearlyRefusal::PassesLimit { .. } => {
+            "ASSISTANCE_TEMPORARY_YEARLY_LIMIT"
+        }
+    };
+    refuse(reason, e.to_string())
 }
 
 /// 临时救助: granted at once (急难型 by the township, help first), a one-off amount within the
@@ -213,9 +264,10 @@ pub(crate) async fn grant_temporary(
     grant: TemporaryGrant,
 ) -> Result<BenefitRecord, ServiceError> {
     let today = c.today();
-    let rec = temporary_benefit(policy, grant, &c.principal().subject, today)?;
     let sealer = c.sealer().clone();
-    let indexes = covered_indexes(&sealer, &rec.terms.current().household, None);
+    let indexes = covered_indexes(&sealer, &grant.household, None);
+    let granted = granted_in_year(c, &indexes, today.year()).await?;
+    let rec = temporary_benefit(policy, grant, granted, &c.principal().subject, today)?;
     let now = c.now_ms();
     store::insert_benefit(c.db(), &sealer, &rec, &indexes, now).await?;
     forget_statuses(c, &indexes).await?;
@@ -241,6 +293,7 @@ pub(crate) async fn grant_temporary(
 fn temporary_benefit(
     policy: &Policy,
     grant: TemporaryGrant,
+    granted_this_year: money::Fen,
     subject: &str,
     today: time::Date,
 ) -> Result<BenefitRecord, ServiceError> {
@@ -250,17 +303,28 @@ fn temporary_benefit(
     } else {
         (TemporaryType::Expenditure, "temporary:expenditure")
     };
-    check_bounds(version, kind, grant.amount)
-        .map_err(|e| refuse("ASSISTANCE_TEMPORARY_OUT_OF_BOUNDS", e.to_string()))?;
+    let (amount, note) = match grant.out_of_pocket {
+        Some(spent) => {
+            let (amount, capped) =
+                expenditure_amount(version, spent, granted_this_year).map_err(yearly_refusal)?;
+            let rate = version.temporary.expenditure_rate_percent.unwrap_or(0);
+            let cap = if capped { ", capped" } else { "" };
+            (amount, format!("{spent} out of pocket x {rate}%{cap}"))
+        }
+        None => {
+            check_stated(version, kind, grant.amount, granted_this_year).map_err(yearly_refusal)?;
+            (grant.amount, "one-off".to_owned())
+        }
+    };
     let computation = Computation {
         policy_version: version.id.clone(),
         members: grant.household.members.len(),
         lines: vec![AmountLine {
             item: item.into(),
-            amount_fen: grant.amount,
-            note: "one-off".into(),
+            amount_fen: amount,
+            note,
         }],
-        total_fen: grant.amount,
+        total_fen: amount,
     };
     let mut terms = Terms::new(BenefitKind::Temporary, grant.household, None, false, today);
     terms.ends = Some(Month::of(today).next());
@@ -274,6 +338,9 @@ fn temporary_benefit(
         computation,
         termination: None,
         emergency: grant.emergency,
+        paperwork: grant
+            .emergency
+            .then_some(crate::domain::temporary::Paperwork::Pending),
         circumstances: grant.circumstances,
         next_review: fmt_date(today),
         history: vec![],

@@ -21,7 +21,7 @@ use crate::records::{
 };
 use crate::store;
 
-use crate::procedure::{MAX_RELATIONS, amount_out_of_range, covered_indexes, step};
+use crate::procedure::{MAX_RELATIONS, amount_out_of_range, covered_indexes, index_of, step};
 
 /// A decision: approve, or refuse with reasons (trimmed, blank ones dropped).
 pub(crate) struct Decision {
@@ -112,6 +112,7 @@ pub(crate) async fn decide(
         reasons: decision.reasons,
         computation,
     });
+    crate::dedup::release_application(c, &rec.id).await?;
     let sealer = c.sealer().clone();
     let now = c.now_ms();
     store::update_application(c.db(), &sealer, &rec, now).await?;
@@ -147,6 +148,12 @@ async fn approve(
     let only = benefit.terms.individual.clone();
     let sealer = c.sealer().clone();
     let indexes = covered_indexes(&sealer, &benefit.terms.current().household, only.as_deref());
+    let covered: Vec<(usize, String)> =
+        crate::dedup::covered_positions(rec.kind, &rec.household, rec.individual.as_deref())
+            .into_iter()
+            .filter_map(|i| index_of(&sealer, &rec.household.members[i].id_number).map(|x| (i, x)))
+            .collect();
+    crate::dedup::claim_household(c, &benefit.id, benefit.region(), &covered).await?;
     let now = c.now_ms();
     store::insert_benefit(c.db(), &sealer, &benefit, &indexes, now).await?;
     crate::benefits::forget_statuses(c, &indexes).await?;
@@ -289,6 +296,7 @@ fn new_benefit(
         computation,
         termination: None,
         emergency: false,
+        paperwork: None,
         circumstances: String::new(),
         next_review: fmt_date(Month::of(today).plus(interval).first_day()),
         history: vec![],

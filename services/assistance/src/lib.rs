@@ -3,7 +3,8 @@
 //! - [`domain`]: the rules, as plain functions over plain types, with the county policy.
 //! - `api`: one file per RPC (kit::rpc); `procedure`, `benefits`, `death`, `status`, `roll`,
 //!   `payments` (the PaymentRollService service: maker-checker rolls, bank files, reconciliation):
-//!   the effects they run.
+//!   `grievances` (the GrievanceService: 异议, 投诉, 信访, 行政复议 with deadlines), `dedup`: the
+//!   effects they run.
 //! - [`checking`]: the seam to the county checking centre (家庭经济状况核对).
 //! - `store`: sqlx queries; household data is sealed at rest.
 
@@ -13,7 +14,9 @@ pub mod checking;
 mod convert;
 mod death;
 mod decision;
+mod dedup;
 pub mod domain;
+mod grievances;
 mod notice;
 mod payments;
 mod procedure;
@@ -27,6 +30,7 @@ mod store;
 use std::sync::Arc;
 
 use contracts::civil::assistance::v1::assistance_service_server::AssistanceServiceServer;
+use contracts::civil::assistance::v1::grievance_service_server::GrievanceServiceServer;
 use contracts::civil::assistance::v1::payment_roll_service_server::PaymentRollServiceServer;
 
 pub use api::AssistanceApi;
@@ -59,6 +63,7 @@ pub fn load_policy(config: &kit::config::Config) -> anyhow::Result<Policy> {
 async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result<()> {
     let policy = load_policy(&ctx.config)?;
     let db = ctx.open_db(&MIGRATOR).await?;
+    ctx.spawn(grievances::overdue_gauge(db.clone()));
     let rpc = kit::rpc::Rpc::new(&ctx, db);
     let inner = api::Inner {
         policy: Arc::new(policy),
@@ -71,6 +76,10 @@ async fn mount(ctx: kit::ServiceContext, m: &mut kit::Mounter) -> anyhow::Result
             .max_decoding_message_size(ctx.config.max_message_bytes),
     );
     // Bank return files are larger than other requests: up to 16 MiB.
+    m.add(
+        GrievanceServiceServer::new(api.clone())
+            .max_decoding_message_size(ctx.config.max_message_bytes),
+    );
     m.add(
         PaymentRollServiceServer::new(api)
             .max_decoding_message_size(ctx.config.max_message_bytes.max(16 * 1024 * 1024)),

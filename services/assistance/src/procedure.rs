@@ -267,6 +267,14 @@ pub(crate) async fn submit(
         confirmation_deadline: None,
         version: 1,
     };
+    crate::dedup::claim_application(
+        c,
+        &rec.id,
+        rec.kind,
+        &rec.household,
+        rec.individual.as_deref(),
+    )
+    .await?;
     let now = c.now_ms();
     store::insert_application(c.db(), &sealer, &rec, now).await?;
     c.object(rec.id.clone());

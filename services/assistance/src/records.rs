@@ -167,6 +167,9 @@ pub struct BenefitRecord {
     pub termination: Option<TerminationRecord>,
     /// 临时救助 only.
     pub emergency: bool,
+    /// 先行救助: an emergency grant's paperwork (pending, then completed or recovered).
+    #[serde(default)]
+    pub paperwork: Option<crate::domain::temporary::Paperwork>,
     pub circumstances: String,
     pub next_review: String,
     /// Every change, oldest first (approval included).

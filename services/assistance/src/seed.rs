@@ -76,6 +76,7 @@ pub async fn benefits_with_accounts(
             computation,
             termination: None,
             emergency: false,
+            paperwork: None,
             circumstances: String::new(),
             next_review: fmt_date(month.plus(12).first_day()),
             history: vec![],

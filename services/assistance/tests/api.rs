@@ -670,6 +670,7 @@ async fn temporary_assistance_is_bounded_by_policy_and_emergency_help_comes_firs
         )])),
         amount_fen: max + 1,
         circumstances: "house fire".into(),
+        out_of_pocket_fen: 0,
     };
     let mut c = f.client();
     let err = c

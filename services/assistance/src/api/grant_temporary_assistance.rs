@@ -21,11 +21,27 @@ impl TryFrom<pb::GrantTemporaryAssistanceRequest> for TemporaryGrant {
         let household = parse_household(&mut v, r.household.as_ref(), "household");
         let circumstances = v.text(&r.circumstances, "circumstances", kit::rpc::LONG_MAX);
         let amount = fen(&mut v, r.amount_fen, "amount_fen");
+        let out_of_pocket = if r.out_of_pocket_fen == 0 {
+            None
+        } else {
+            v.check(
+                !r.emergency,
+                "out_of_pocket_fen",
+                "only for expenditure-type assistance",
+            );
+            v.check(
+                r.amount_fen == 0,
+                "amount_fen",
+                "must be 0 when the amount is computed from out_of_pocket_fen",
+            );
+            fen(&mut v, r.out_of_pocket_fen, "out_of_pocket_fen")
+        };
         match (household, amount) {
             (Some(household), Some(amount)) if v.is_empty() => Ok(TemporaryGrant {
                 household,
                 circumstances,
                 amount,
+                out_of_pocket,
                 emergency: r.emergency,
             }),
             _ => Err(v),

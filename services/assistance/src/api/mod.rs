@@ -1,25 +1,31 @@
 //! The gRPC surface: one line per RPC, each handled in `api/<rpc>.rs` through `kit::rpc`
 //! (decode into a valid input, authorize before the idempotency lookup, the effect in one
 //! transaction with its audit row `assistance.<Rpc>`, outbox events and cache invalidations).
-//! The same handle serves the PaymentRollService (payment.proto).
+//! The same handle serves the PaymentRollService (payment.proto) and the GrievanceService
+//! (grievance.proto).
 
 mod accept_application;
 mod approve_roll;
+mod assign_grievance;
 mod decide_application;
+mod escalate_overdue_grievances;
 mod explain_line;
 mod export_bank_file;
 mod export_payment_roll;
 mod extend_review_deadline;
+mod file_grievance;
 mod generate_payment_roll;
 mod generate_roll;
 mod generate_supplementary_roll;
 mod get_application;
 mod get_benefit;
+mod get_grievance;
 mod get_recipient_status;
 mod get_roll;
 mod grant_temporary_assistance;
 mod import_bank_return;
 mod list_overdue_applications;
+mod list_overdue_grievances;
 mod list_payment_rolls;
 mod open_household_review;
 mod record_income_change;
@@ -27,8 +33,10 @@ mod record_investigation;
 mod record_objection;
 mod register_close_relative;
 mod request_economic_check;
+mod resolve_grievance;
 mod set_payee_account;
-mod shared;
+mod settle_emergency_grant;
+pub(crate) mod shared;
 mod start_public_notice;
 mod submit_application;
 mod submit_roll;
@@ -40,6 +48,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use contracts::civil::assistance::v1 as pb;
 use contracts::civil::assistance::v1::assistance_service_server::AssistanceService;
+use contracts::civil::assistance::v1::grievance_service_server::GrievanceService;
 use contracts::civil::assistance::v1::payment_roll_service_server::PaymentRollService;
 use kit::ServiceError;
 use tonic::{Request, Response, Status};
@@ -121,6 +130,7 @@ impl AssistanceService for AssistanceApi {
     async fn register_close_relative(&self, r: Request<pb::RegisterCloseRelativeRequest>) -> Result<Response<pb::CloseRelative>, Status> { register_close_relative::handle(self, r).await }
     async fn list_overdue_applications(&self, r: Request<pb::ListOverdueApplicationsRequest>) -> Result<Response<pb::ListOverdueApplicationsResponse>, Status> { list_overdue_applications::handle(self, r).await }
     async fn grant_temporary_assistance(&self, r: Request<pb::GrantTemporaryAssistanceRequest>) -> Result<Response<pb::Benefit>, Status> { grant_temporary_assistance::handle(self, r).await }
+    async fn settle_emergency_grant(&self, r: Request<pb::SettleEmergencyGrantRequest>) -> Result<Response<pb::Benefit>, Status> { settle_emergency_grant::handle(self, r).await }
     async fn get_benefit(&self, r: Request<pb::GetBenefitRequest>) -> Result<Response<pb::Benefit>, Status> { get_benefit::handle(self, r).await }
     async fn record_income_change(&self, r: Request<pb::RecordIncomeChangeRequest>) -> Result<Response<pb::Benefit>, Status> { record_income_change::handle(self, r).await }
     async fn terminate_benefit(&self, r: Request<pb::TerminateBenefitRequest>) -> Result<Response<pb::Benefit>, Status> { terminate_benefit::handle(self, r).await }
@@ -142,4 +152,15 @@ impl PaymentRollService for AssistanceApi {
     async fn import_bank_return(&self, r: Request<pb::ImportBankReturnRequest>) -> Result<Response<pb::Roll>, Status> { import_bank_return::handle(self, r).await }
     async fn get_roll(&self, r: Request<pb::GetRollRequest>) -> Result<Response<pb::Roll>, Status> { get_roll::handle(self, r).await }
     async fn explain_line(&self, r: Request<pb::ExplainLineRequest>) -> Result<Response<pb::LineExplanation>, Status> { explain_line::handle(self, r).await }
+}
+
+#[rustfmt::skip]
+#[tonic::async_trait]
+impl GrievanceService for AssistanceApi {
+    async fn file_grievance(&self, r: Request<pb::FileGrievanceRequest>) -> Result<Response<pb::Grievance>, Status> { file_grievance::handle(self, r).await }
+    async fn assign_grievance(&self, r: Request<pb::AssignGrievanceRequest>) -> Result<Response<pb::Grievance>, Status> { assign_grievance::handle(self, r).await }
+    async fn resolve_grievance(&self, r: Request<pb::ResolveGrievanceRequest>) -> Result<Response<pb::Grievance>, Status> { resolve_grievance::handle(self, r).await }
+    async fn get_grievance(&self, r: Request<pb::GetGrievanceRequest>) -> Result<Response<pb::Grievance>, Status> { get_grievance::handle(self, r).await }
+    async fn list_overdue_grievances(&self, r: Request<pb::ListOverdueGrievancesRequest>) -> Result<Response<pb::ListOverdueGrievancesResponse>, Status> { list_overdue_grievances::handle(self, r).await }
+    async fn escalate_overdue_grievances(&self, r: Request<pb::EscalateOverdueGrievancesRequest>) -> Result<Response<pb::ListOverdueGrievancesResponse>, Status> { escalate_overdue_grievances::handle(self, r).await }
 }

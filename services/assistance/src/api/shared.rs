@@ -79,3 +79,24 @@ pub async fn roll_in_scope(
     c.object(roll.id.clone());
     Ok(roll)
 }
+
+/// Grievances are handled by the clerks and approvers of their region.
+pub(crate) const HANDLERS: &[Role] = &[Role::TownshipClerk, Role::CountyApprover];
+
+/// Loads a grievance and checks the caller's region scope covers it; names it as the audited
+/// object.
+pub async fn grievance_in_scope(
+    c: &mut Call,
+    roles: &[Role],
+    id: &str,
+) -> Result<crate::grievances::GrievanceRecord, ServiceError> {
+    c.authorize(roles, None)?;
+    if id.trim().is_empty() {
+        return Err(ServiceError::invalid("grievance_id", "is required"));
+    }
+    let sealer = c.sealer().clone();
+    let rec = store::load_grievance(c.db(), &sealer, id).await?;
+    c.authorize(roles, Some(&rec.region))?;
+    c.object(rec.id.clone());
+    Ok(rec)
+}

@@ -2,6 +2,7 @@
 //! caller may see them).
 
 use super::*;
+use crate::domain::temporary::Paperwork;
 
 fn show_id(id: &str, full: bool) -> String {
     if full {
@@ -202,6 +203,12 @@ pub fn benefit_to_proto(rec: &BenefitRecord, full: bool, month: Month) -> pb::Be
         }),
         next_review: proto_date(&rec.next_review),
         emergency: rec.emergency,
+        paperwork: (match rec.paperwork {
+            None => pb::EmergencyPaperwork::Unspecified,
+            Some(Paperwork::Pending) => pb::EmergencyPaperwork::Pending,
+            Some(Paperwork::Completed) => pb::EmergencyPaperwork::Completed,
+            Some(Paperwork::Recovered) => pb::EmergencyPaperwork::Recovered,
+        }) as i32,
         history: rec
             .history
             .iter()

@@ -8,11 +8,13 @@
 //! - [`application`]: the review procedure, its order and deadline.
 //! - [`benefit`]: a benefit over time: monthly amounts, income changes, deaths, terminations.
 //! - [`payment`]: the payment roll's maker-checker lifecycle, bank files, returns, re-issue.
+//! - [`grievance`]: grievances, objections, complaints: categories, deadlines, escalation.
 
 pub mod allowance;
 pub mod application;
 pub mod benefit;
 pub mod extreme_poverty;
+pub mod grievance;
 pub mod household;
 pub mod month;
 pub mod payment;

@@ -107,6 +107,12 @@ pub struct TemporaryBounds {
     pub min_fen: Fen,
     pub emergency_max_fen: Fen,
     pub expenditure_max_fen: Fen,
+    /// 支出型: the share (percent) of the household's out-of-pocket spending the county pays.
+    #[serde(default)]
+    pub expenditure_rate_percent: Option<i64>,
+    /// Per household and calendar year: what its temporary grants together may not pass.
+    #[serde(default)]
+    pub household_yearly_limit_fen: Option<Fen>,
 }
 
 /// One version of the county policy.
@@ -190,6 +196,16 @@ impl PolicyVersion {
             || t.expenditure_max_fen < t.min_fen
         {
             return Err(invalid("temporary bounds must satisfy 0 <= min <= max"));
+        }
+        if t.expenditure_rate_percent
+            .is_some_and(|r| !(1..=100).contains(&r))
+        {
+            return Err(invalid("expenditure_rate_percent must be 1-100"));
+        }
+        if t.household_yearly_limit_fen.is_some_and(|l| l < t.min_fen) {
+            return Err(invalid(
+                "household_yearly_limit_fen must be at least min_fen",
+            ));
         }
         let amounts = [
             self.addons.elderly_fen,

@@ -5,7 +5,7 @@ use kit::pii::Sealer;
 use sqlx::{AnyConnection, Row};
 
 use super::{open, seal, stale};
-use crate::records::{BenefitRecord, kind_str};
+use crate::records::{BenefitRecord, BenefitState, kind_str};
 
 pub async fn insert_benefit(
     conn: &mut AnyConnection,
@@ -79,11 +79,13 @@ pub async fn update_benefit(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(stale("benefit"))
+    if n != 1 {
+        return Err(stale("benefit"));
     }
+    if rec.state == BenefitState::Terminated {
+        super::release_household(conn, &rec.id).await?;
+    }
+    Ok(())
 }
 
 /// Benefits in which the person (by blind index) is or was a member.

@@ -1,15 +1,20 @@
 //! sqlx queries (portable SQL, one code path for SQLite and PostgreSQL). Each function runs on a
 //! connection the caller holds, usually the write's transaction: `applications` (with the
-//! close-relative register), `benefits` (with deaths), `rolls`, `payments` (the
+//! close-relative register), `benefits` (with deaths), `dedup` (one household, one open
+//! application per program), `rolls`, `payments` (the
 //! PaymentRollService service: rolls with maker-checker, lines, accounts, bank returns).
 
 mod applications;
 mod benefits;
+mod dedup;
+mod grievances;
 mod payments;
 mod rolls;
 
 pub use applications::*;
 pub use benefits::*;
+pub use dedup::*;
+pub use grievances::*;
 pub use payments::*;
 pub use rolls::*;
 

@@ -129,9 +129,18 @@ pub fn reason(status: &Status) -> String {
 
 /// Runs an application from submission to the decision's eve (notice over). Returns its id.
 pub async fn through_notice(f: &Fixture, tag: &str, members: Vec<pb::Member>) -> String {
+    through_notice_of(f, tag, application(&format!("{tag}-submit"), members)).await
+}
+
+/// [`through_notice`] of a given application request (another program, another household).
+pub async fn through_notice_of(
+    f: &Fixture,
+    tag: &str,
+    request: pb::SubmitApplicationRequest,
+) -> String {
     let mut c = f.client();
     let app = c
-        .submit_application(f.req(application(&format!("{tag}-submit"), members), &f.clerk))
+        .submit_application(f.req(request, &f.clerk))
         .await
         .expect("submit")
         .into_inner();
