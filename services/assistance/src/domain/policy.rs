@@ -5,6 +5,7 @@
 //! version in force on its date and stores the version id; a payment month uses the version in
 //! force on the month's first day, so a new standard applies from its effective month.
 
+use civil_calendar::{Effective, Versions};
 use money::Fen;
 use serde::Deserialize;
 use time::Date;
@@ -19,12 +20,10 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("../../policy/default.toml");
 pub enum PolicyError {
     #[error("policy file is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("policy has no version")]
-    Empty,
     #[error("version {id}: effective_from must be YYYY-MM-DD")]
     Date { id: String },
-    #[error("two versions take effect on {0}")]
-    SameDate(Date),
+    #[error(transparent)]
+    Versions(#[from] civil_calendar::VersionsError),
     #[error("version {id}: {what}")]
     Invalid { id: String, what: &'static str },
 }
@@ -274,7 +273,13 @@ pub struct Policy {
     pub county: String,
     /// True for the shipped example values (services warn at start).
     pub example: bool,
-    versions: Vec<PolicyVersion>,
+    versions: Versions<PolicyVersion>,
+}
+
+impl Effective for PolicyVersion {
+    fn effective_from(&self) -> Date {
+        self.effective_from
+    }
 }
 
 impl Policy {
@@ -294,20 +299,10 @@ impl Policy {
             version.validate()?;
             versions.push(version);
         }
-        if versions.is_empty() {
-            return Err(PolicyError::Empty);
-        }
-        versions.sort_by_key(|v| v.effective_from);
-        if let Some(pair) = versions
-            .windows(2)
-            .find(|w| w[0].effective_from == w[1].effective_from)
-        {
-            return Err(PolicyError::SameDate(pair[0].effective_from));
-        }
         Ok(Policy {
             county: raw.county,
             example: raw.example,
-            versions,
+            versions: Versions::new(versions)?,
         })
     }
 
@@ -320,21 +315,13 @@ impl Policy {
     /// Returns the version in force on `date`: the latest that took effect on or before it.
     /// Before the first version, the first one applies (there is no older rule to use).
     pub fn in_force_on(&self, date: Date) -> &PolicyVersion {
-        self.versions
-            .iter()
-            .rev()
-            .find(|v| v.effective_from <= date)
-            .unwrap_or(&self.versions[0])
+        self.versions.in_force_on(date)
     }
 
     /// Returns the version that governs payments for `month`: a version applies from its
     /// effective month, even when it takes effect after the 1st.
     pub fn in_force_for_month(&self, month: Month) -> &PolicyVersion {
-        self.versions
-            .iter()
-            .rev()
-            .find(|v| Month::of(v.effective_from) <= month)
-            .unwrap_or(&self.versions[0])
+        self.versions.for_month_of(month.first_day())
     }
 
     /// Returns a version by id (to reproduce a stored decision).
@@ -404,7 +391,9 @@ mod tests {
         let text = DEFAULT_POLICY_TOML.replace("2026-07-01", "2025-07-01");
         assert!(matches!(
             Policy::from_toml(&text),
-            Err(PolicyError::SameDate(_))
+            Err(PolicyError::Versions(
+                civil_calendar::VersionsError::SameDate(_)
+            ))
         ));
     }
 
