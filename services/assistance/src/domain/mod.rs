@@ -8,12 +8,14 @@
 //! - [`application`]: the review procedure, its order and deadline.
 //! - [`benefit`]: a benefit over time: monthly amounts, income changes, deaths, terminations.
 //! - [`payment`]: the payment roll's maker-checker lifecycle, bank files, returns, re-issue.
+//! - [`monitoring`]: 低收入人口动态监测: the register, the county's warning rules, warnings.
 
 pub mod allowance;
 pub mod application;
 pub mod benefit;
 pub mod extreme_poverty;
 pub mod household;
+pub mod monitoring;
 pub mod month;
 pub mod payment;
 pub mod policy;
