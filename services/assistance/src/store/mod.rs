@@ -1,10 +1,13 @@
 //! sqlx queries (portable SQL, one code path for SQLite and PostgreSQL). Each function runs on a
 //! connection the caller holds, usually the write's transaction: `applications` (with the
 //! close-relative register), `benefits` (with deaths), `rolls`, `payments` (the
-//! PaymentRollService service: rolls with maker-checker, lines, accounts, bank returns).
+//! PaymentRollService service: rolls with maker-checker, lines, accounts, bank returns),
+//! `monitoring` and `monitoring_views` (低收入人口动态监测: register, signals, warnings).
 
 mod applications;
 mod benefits;
+pub mod monitoring;
+pub mod monitoring_views;
 mod payments;
 mod rolls;
 

@@ -5,10 +5,12 @@
 //!   raises which level, and the due date in working days.
 //! - [`warning`]: a warning's lifecycle (raised -> assigned -> visited -> closed with evidence),
 //!   merging, overdue and escalation.
+//! - [`stats`]: the per-township, per-month tally.
 //! - [`township`]: the township that owns a household's warnings, from its region code.
 
 pub mod register;
 pub mod rules;
+pub mod stats;
 pub mod township;
 pub mod warning;
 
