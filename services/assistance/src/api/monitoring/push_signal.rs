@@ -74,6 +74,23 @@ impl TryFrom<ext::PushSignalRequest> for Pushed {
     }
 }
 
+/// A department pushes only its own signals: the source, named in lower case, is the caller
+/// profile of its token.
+fn own_source(c: &kit::rpc::Call, req: &ext::PushSignalRequest) -> Result<(), ServiceError> {
+    c.authorize(&[Role::Service], None)?;
+    let source = ext::SignalSource::try_from(req.source).unwrap_or_default();
+    if source == ext::SignalSource::Unspecified {
+        return Ok(()); // a violation, reported with the others
+    }
+    match c.principal().profile.as_deref() {
+        Some(profile) if profile == source_name(source) => Ok(()),
+        _ => Err(ServiceError::PermissionDenied(format!(
+            "the caller may push only its own signals, not {}",
+            source_name(source)
+        ))),
+    }
+}
+
 pub async fn handle(
     api: &MonitoringApi,
     request: Request<ext::PushSignalRequest>,
@@ -82,7 +99,7 @@ pub async fn handle(
     api.rpc
         .write(
             request,
-            async |c, _| c.authorize(&[Role::Service], None),
+            async |c, req| own_source(c, req),
             async |c, p: Pushed, ()| {
                 if p.occurred_on > c.today() {
                     return Err(ServiceError::invalid(

@@ -1,0 +1,484 @@
+//! gRPC tests of 低收入人口动态监测 (monitoring.proto and the civil.external.v1 signal intake),
+//! served by the assistance process: SQLite by default, PostgreSQL when CIVIL_TEST_PG is set.
+//! Households enter the register the way a county enters them (application to approval through
+//! the assistance API); signals come from a department's system with its caller profile.
+
+#[path = "support/checking_centre.rs"]
+mod checking_centre;
+#[path = "support/fixture.rs"]
+mod fixture;
+
+use assistance::domain::month::Month;
+use contracts::civil::assistance::v1 as pb;
+use contracts::civil::assistance::v1::low_income_monitoring_service_client::LowIncomeMonitoringServiceClient;
+use contracts::civil::assistance::v1::payment_roll_service_client::PaymentRollServiceClient;
+use contracts::civil::common::v1::PersonRef;
+use contracts::civil::external::v1 as ext;
+use contracts::civil::external::v1::signal_intake_service_client::SignalIntakeServiceClient;
+use kit::error::{to_proto_date, violated_fields};
+use time::Duration;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use fixture::*;
+
+fn monitor(f: &Fixture) -> LowIncomeMonitoringServiceClient<Channel> {
+    LowIncomeMonitoringServiceClient::new(f.suite.channel.clone())
+}
+
+fn intake(f: &Fixture) -> SignalIntakeServiceClient<Channel> {
+    SignalIntakeServiceClient::new(f.suite.channel.clone())
+}
+
+/// The medical insurance bureau's system (caller profile `medical_insurance`).
+fn medical(f: &Fixture) -> String {
+    f.suite
+        .token_for_profile("svc-medical", "medical_insurance", "")
+}
+
+/// Submits an application of `kind` and runs it to the decision's eve. Returns its id.
+async fn through_notice_of(
+    f: &Fixture,
+    tag: &str,
+    kind: pb::BenefitKind,
+    members: Vec<pb::Member>,
+) -> String {
+    let mut c = f.client();
+    let mut submit = application(&format!("{tag}-submit"), members);
+    submit.kind = kind as i32;
+    let id = c
+        .submit_application(f.req(submit, &f.clerk))
+        .await
+        .expect("submit")
+        .into_inner()
+        .id;
+    let step = |s: &str| format!("{tag}-{s}");
+    c.accept_application(f.req(
+        pb::AcceptApplicationRequest {
+            request_id: step("accept"),
+            application_id: id.clone(),
+        },
+        &f.clerk,
+    ))
+    .await
+    .expect("accept");
+    let visit = pb::RecordInvestigationRequest {
+        request_id: step("visit"),
+        application_id: id.clone(),
+        visit_date: Some(f.days_ago(21)),
+        staff: two_staff(),
+        household_signed: true,
+        findings: "household visited".into(),
+    };
+    c.record_investigation(f.req(visit, &f.clerk))
+        .await
+        .expect("visit");
+    let check = pb::RequestEconomicCheckRequest {
+        request_id: step("check"),
+        application_id: id.clone(),
+        authorisation_reference: format!("AUTH-{tag}"),
+        authorisation_signed_on: Some(f.days_ago(21)),
+    };
+    c.request_economic_check(f.req(check, &f.clerk))
+        .await
+        .expect("check");
+    let notice = pb::StartPublicNoticeRequest {
+        request_id: step("notice"),
+        application_id: id.clone(),
+        start_date: Some(f.days_ago(20)),
+    };
+    c.start_public_notice(f.req(notice, &f.clerk))
+        .await
+        .expect("notice");
+    id
+}
+
+/// A 低保边缘 household of two in VILLAGE (each member earns 1,500 yuan a month, between 1x and
+/// 1.5x the standard), approved: it is in the register. Returns the two identity numbers.
+async fn near_threshold_household(f: &Fixture, tag: &str, seq: u32) -> (String, String) {
+    let (a, b) = (id("19750505", seq), id("19770707", seq + 1));
+    let members = vec![
+        member(&a, pb::Relationship::Applicant, 150_000),
+        member(&b, pb::Relationship::Spouse, 150_000),
+    ];
+    let app = through_notice_of(f, tag, pb::BenefitKind::NearThreshold, members).await;
+    let decided = approve(f, tag, &app).await;
+    assert_eq!(
+        decided.state,
+        pb::ApplicationState::Approved as i32,
+        "near threshold approved"
+    );
+    (a, b)
+}
+
+fn medical_signal(
+    request_id: &str,
+    record: &str,
+    person: &str,
+    amount_fen: i64,
+) -> ext::PushSignalRequest {
+    ext::PushSignalRequest {
+        request_id: request_id.into(),
+        source: ext::SignalSource::MedicalInsurance as i32,
+        source_record_id: record.into(),
+        kind: ext::SignalKind::MedicalSpending as i32,
+        person: Some(PersonRef {
+            id_number: person.into(),
+            name: "张三".into(),
+        }),
+        region: VILLAGE.into(),
+        occurred_on: Some(to_proto_date(kit::today_cst() - Duration::days(3))),
+        amount_fen,
+        detail: "住院自付费用".into(),
+    }
+}
+
+async fn push(f: &Fixture, r: ext::PushSignalRequest) -> Result<ext::SignalReceipt, tonic::Status> {
+    intake(f)
+        .push_signal(f.req(r, &medical(f)))
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn chain_of(f: &Fixture, id_number: &str) -> Result<pb::HouseholdChain, tonic::Status> {
+    let r = pb::GetHouseholdChainRequest {
+        household_id: String::new(),
+        id_number: id_number.into(),
+    };
+    monitor(f)
+        .get_household_chain(f.req(r, &f.clerk))
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn assign_and_visit(f: &Fixture, tag: &str, warning_id: &str) -> pb::Warning {
+    let mut m = monitor(f);
+    let assign = pb::AssignWarningRequest {
+        request_id: format!("{tag}-assign"),
+        warning_id: warning_id.into(),
+        assignee: "clerk-1".into(),
+    };
+    let w = m
+        .assign_warning(f.req(assign, &f.clerk))
+        .await
+        .expect("assign")
+        .into_inner();
+    assert_eq!(w.state, pb::WarningState::Assigned as i32);
+    let visit = pb::RecordVisitRequest {
+        request_id: format!("{tag}-visit"),
+        warning_id: warning_id.into(),
+        visit_date: Some(to_proto_date(f.today)),
+        staff: two_staff(),
+        finding: "hospital costs; the spouse stopped work to care".into(),
+    };
+    m.record_visit(f.req(visit, &f.clerk))
+        .await
+        .expect("visit")
+        .into_inner()
+}
+
+fn close_request(tag: &str, warning_id: &str, kind: pb::ClosureKind) -> pb::CloseWarningRequest {
+    pb::CloseWarningRequest {
+        request_id: tag.into(),
+        warning_id: warning_id.into(),
+        kind: kind as i32,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_medical_signal_raises_an_orange_warning_that_closes_with_a_new_application_and_leads_to_the_roll()
+ {
+    let f = fixture().await;
+    let (a, b) = near_threshold_household(&f, "edge", 31).await;
+
+    // Medical spending of 12,000 yuan on a 低保边缘 household: orange, owned by its township,
+    // the visit due 7 working days after today.
+    let first = push(&f, medical_signal("sig-1", "MI-2026-0001", &a, 1_200_000))
+        .await
+        .expect("signal");
+    assert_eq!(first.outcome, ext::SignalOutcome::WarningRaised as i32);
+    assert_eq!(first.warning_level, "orange");
+    assert_eq!(first.owner_region, TOWNSHIP);
+    let due = civil_calendar::HolidayCalendar::embedded().add_working_days(f.today, 7);
+    assert_eq!(first.due_on, Some(to_proto_date(due)));
+
+    // A second signal on the household (the spouse, another record) joins the open warning.
+    let second = push(&f, medical_signal("sig-2", "MI-2026-0002", &b, 1_000_000))
+        .await
+        .expect("second");
+    assert_eq!(second.outcome, ext::SignalOutcome::Merged as i32);
+    assert_eq!(second.warning_id, first.warning_id);
+    assert_eq!(
+        (second.warning_level.as_str(), second.due_on),
+        ("orange", first.due_on)
+    );
+
+    let warning = assign_and_visit(&f, "w1", &first.warning_id).await;
+    assert_eq!(warning.state, pb::WarningState::Visited as i32);
+    assert_eq!(warning.signal_ids.len(), 2);
+
+    // Closing without evidence is refused with its own reason, and a clerk cannot dismiss.
+    let mut m = monitor(&f);
+    let bare = close_request(
+        "close-bare",
+        &first.warning_id,
+        pb::ClosureKind::Unspecified,
+    );
+    let refused = m
+        .close_warning(f.req(bare, &f.clerk))
+        .await
+        .expect_err("no evidence");
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (
+            Code::FailedPrecondition,
+            "MONITORING_EVIDENCE_REQUIRED".into()
+        )
+    );
+    let mut dismiss = close_request(
+        "close-dismiss",
+        &first.warning_id,
+        pb::ClosureKind::Dismissal,
+    );
+    dismiss.reason = "costs covered by medical assistance".into();
+    let refused = m
+        .close_warning(f.req(dismiss, &f.clerk))
+        .await
+        .expect_err("clerk dismissal");
+    assert_eq!(reason(&refused), "MONITORING_DISMISSAL_NEEDS_APPROVER");
+
+    // The household applies for 低保 (the spouse's wages are gone); the application closes it.
+    let members = vec![
+        member(&a, pb::Relationship::Applicant, 40_000),
+        member(&b, pb::Relationship::Spouse, 0),
+    ];
+    let app_id = through_notice_of(
+        &f,
+        "dibao",
+        pb::BenefitKind::MinimumLivingAllowance,
+        members,
+    )
+    .await;
+    let mut close = close_request("close-app", &first.warning_id, pb::ClosureKind::Application);
+    close.application_id = app_id.clone();
+    let closed = m
+        .close_warning(f.req(close, &f.clerk))
+        .await
+        .expect("closed")
+        .into_inner();
+    assert_eq!(closed.state, pb::WarningState::Closed as i32);
+    assert_eq!(
+        closed.closure.as_ref().map(|c| c.application_id.as_str()),
+        Some(app_id.as_str())
+    );
+
+    // Approved, paid from next month, on the roll.
+    let benefit_id = approve(&f, "dibao", &app_id).await.benefit_id;
+    let mut pay = PaymentRollServiceClient::new(f.suite.channel.clone());
+    let account = pb::SetPayeeAccountRequest {
+        request_id: "acct".into(),
+        benefit_id: benefit_id.clone(),
+        bank_code: "402331000007".into(),
+        account_number: "6222020000001234".into(),
+        account_holder: "张三".into(),
+    };
+    pay.set_payee_account(f.req(account, &f.clerk))
+        .await
+        .expect("account");
+    let month = Month::of(f.today).next().to_string();
+    let roll = pb::GenerateRollRequest {
+        request_id: "roll".into(),
+        month: month.clone(),
+    };
+    let roll = pay
+        .generate_roll(f.req(roll, &f.approver))
+        .await
+        .expect("roll")
+        .into_inner();
+
+    // The household's chain: signals, the closed warning, the application, its benefit, the
+    // roll line.
+    let chain = chain_of(&f, &a).await.expect("chain");
+    assert_eq!(chain.owner_region, TOWNSHIP);
+    assert_eq!(chain.members, 2);
+    assert!(
+        chain
+            .register
+            .iter()
+            .any(|e| e.category == pb::RegisterCategory::NearThreshold as i32)
+    );
+    assert_eq!(chain.signals.len(), 2);
+    assert_eq!(chain.warnings.len(), 1);
+    let app = chain
+        .applications
+        .iter()
+        .find(|x| x.id == app_id)
+        .expect("application in chain");
+    assert_eq!(app.benefit_id, benefit_id);
+    let line = chain
+        .roll_lines
+        .iter()
+        .find(|l| l.benefit_id == benefit_id)
+        .expect("roll line");
+    assert_eq!(
+        (line.roll_id.as_str(), line.for_month.as_str()),
+        (roll.id.as_str(), month.as_str())
+    );
+    assert!(line.amount_fen > 0);
+
+    // From the warning to the money.
+    let r = pb::GetWarningChainRequest {
+        warning_id: first.warning_id.clone(),
+    };
+    let wc = m
+        .get_warning_chain(f.req(r, &f.clerk))
+        .await
+        .expect("warning chain")
+        .into_inner();
+    assert_eq!(wc.application.map(|x| x.id), Some(app_id));
+    assert_eq!(
+        wc.roll_lines
+            .iter()
+            .map(|l| l.benefit_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![benefit_id.as_str()]
+    );
+
+    // Statistics of the township this month: one raised, closed in time by an application.
+    let stats = pb::MonitoringStatisticsRequest {
+        region: TOWNSHIP.into(),
+        month: Month::of(f.today).to_string(),
+    };
+    let stats = m
+        .monitoring_statistics(f.req(stats, &f.clerk))
+        .await
+        .expect("stats")
+        .into_inner();
+    let t = &stats.townships[0];
+    assert_eq!(
+        (
+            t.township.as_str(),
+            t.raised,
+            t.closed_in_time,
+            t.by_application
+        ),
+        (TOWNSHIP, 1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_signal_changes_nothing_and_names_every_bad_field_and_a_duplicate_answers_the_first_receipt()
+ {
+    let f = fixture().await;
+    let (a, _) = near_threshold_household(&f, "dup", 41).await;
+    let first = push(&f, medical_signal("d-1", "MI-7", &a, 1_200_000))
+        .await
+        .expect("first");
+
+    // The same record again, under another request id: the first receipt, nothing new.
+    let again = push(&f, medical_signal("d-2", "MI-7", &a, 1_200_000))
+        .await
+        .expect("again");
+    assert_eq!(again, first);
+    // The same record id with other content is refused.
+    let changed = push(&f, medical_signal("d-3", "MI-7", &a, 2_000_000))
+        .await
+        .expect_err("changed");
+    assert_eq!(reason(&changed), "SIGNAL_RECORD_CHANGED");
+
+    // Malformed: every violation at once, nothing stored.
+    let stranger = id("19900101", 51);
+    let mut bad = medical_signal("d-4", "", &stranger, 0);
+    bad.kind = ext::SignalKind::MedicalSpending as i32;
+    bad.region = "33".into();
+    bad.occurred_on = None;
+    if let Some(p) = bad.person.as_mut() {
+        p.id_number.replace_range(17.., "0");
+        p.id_number.replace_range(
+            16..17,
+            if p.id_number.as_bytes()[16] == b'1' {
+                "2"
+            } else {
+                "1"
+            },
+        );
+    }
+    let status = push(&f, bad).await.expect_err("malformed");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let mut fields = violated_fields(&status);
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "amount_fen",
+            "occurred_on",
+            "person.id_number",
+            "region",
+            "source_record_id"
+        ]
+    );
+    let chain = chain_of(&f, &a).await.expect("chain");
+    assert_eq!(
+        chain.signals.len(),
+        1,
+        "the duplicate and the malformed signals stored nothing"
+    );
+    let unknown = chain_of(&f, &stranger).await.expect_err("no household");
+    assert_eq!(unknown.code(), Code::NotFound);
+
+    // A department pushes only its own source.
+    let mut housing = medical_signal("d-5", "H-1", &a, 0);
+    housing.source = ext::SignalSource::Housing as i32;
+    housing.kind = ext::SignalKind::HousingDamage as i32;
+    let denied = push(&f, housing).await.expect_err("not its source");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn an_unhandled_warning_becomes_overdue_and_escalates_to_the_county_once() {
+    let f = fixture().await;
+    let (a, _) = near_threshold_household(&f, "late", 61).await;
+    let raised = push(&f, medical_signal("o-1", "MI-9", &a, 1_200_000))
+        .await
+        .expect("signal");
+    f.suite.clock.advance(Duration::days(30));
+
+    let mut m = monitor(&f);
+    let list = pb::ListWarningsRequest {
+        region: TOWNSHIP.into(),
+        overdue_only: true,
+        ..Default::default()
+    };
+    let overdue = m
+        .list_warnings(f.req(list, &f.clerk))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        overdue
+            .warnings
+            .iter()
+            .map(|w| w.id.as_str())
+            .collect::<Vec<_>>(),
+        vec![raised.warning_id.as_str()]
+    );
+    assert!(overdue.warnings[0].overdue);
+
+    let run = |tag: &str| pb::EscalateOverdueWarningsRequest {
+        request_id: tag.into(),
+    };
+    let first = m
+        .escalate_overdue_warnings(f.req(run("esc-1"), &f.approver))
+        .await
+        .expect("escalate")
+        .into_inner();
+    assert_eq!(first.escalated.len(), 1);
+    assert!(first.escalated[0].escalated);
+    let second = m
+        .escalate_overdue_warnings(f.req(run("esc-2"), &f.approver))
+        .await
+        .expect("again")
+        .into_inner();
+    assert!(second.escalated.is_empty());
+}
