@@ -482,3 +482,74 @@ async fn an_unhandled_warning_becomes_overdue_and_escalates_to_the_county_once()
         .into_inner();
     assert!(second.escalated.is_empty());
 }
+
+/// Polls the household chain of `id_number` until it shows a warning (the consumer of
+/// assistance's events runs after the terminating call committed).
+async fn warned_chain(f: &Fixture, id_number: &str) -> pb::HouseholdChain {
+    for _ in 0..200 {
+        if let Ok(chain) = chain_of(f, id_number).await
+            && !chain.warnings.is_empty()
+        {
+            return chain;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no warning raised for the household");
+}
+
+#[tokio::test]
+async fn a_recipients_death_and_a_terminated_benefit_raise_warnings_from_inside_the_suite() {
+    let f = fixture().await;
+    // A 低保 recipient living alone dies (funeral's registration reaches TerminateForDeath).
+    let alone = id("19400404", 71);
+    let app = through_notice_of(
+        &f,
+        "alone",
+        pb::BenefitKind::MinimumLivingAllowance,
+        vec![member(&alone, pb::Relationship::Applicant, 0)],
+    )
+    .await;
+    approve(&f, "alone", &app).await;
+    let death = pb::TerminateForDeathRequest {
+        request_id: "death-1".into(),
+        id_number: alone.clone(),
+        date_of_death: Some(f.days_ago(1)),
+    };
+    f.client()
+        .terminate_for_death(f.req(death, &f.service))
+        .await
+        .expect("death");
+    let chain = warned_chain(&f, &alone).await;
+    assert_eq!(chain.signals.len(), 1);
+    assert_eq!(
+        (chain.signals[0].kind, chain.signals[0].internal.as_str()),
+        (ext::SignalKind::Death as i32, "funeral_death")
+    );
+    assert_eq!(chain.warnings[0].level, pb::WarningLevel::Orange as i32);
+
+    // Another household's benefit is ended because its conditions lapsed: a yellow follow-up.
+    let other = id("19660606", 81);
+    let app = through_notice_of(
+        &f,
+        "lapse",
+        pb::BenefitKind::MinimumLivingAllowance,
+        vec![member(&other, pb::Relationship::Applicant, 0)],
+    )
+    .await;
+    let benefit_id = approve(&f, "lapse", &app).await.benefit_id;
+    let end = pb::TerminateBenefitRequest {
+        request_id: "lapse-end".into(),
+        benefit_id,
+        reason: pb::TerminationReason::Lapsed as i32,
+        event_date: Some(to_proto_date(f.today)),
+        note: "income above the standard".into(),
+    };
+    f.client()
+        .terminate_benefit(f.req(end, &f.approver))
+        .await
+        .expect("terminate");
+    let chain = warned_chain(&f, &other).await;
+    assert_eq!(chain.signals[0].internal, "benefit_terminated");
+    assert_eq!(chain.warnings[0].level, pb::WarningLevel::Yellow as i32);
+    assert_eq!(chain.warnings[0].owner_region, TOWNSHIP);
+}
