@@ -102,6 +102,9 @@ fn monitoring_service(
         }
         None => MonitoringPolicy::example(),
     };
+    if policy.example {
+        tracing::warn!(county = %policy.county, "monitoring runs on the example rules; set CIVIL_ASSISTANCE_MONITORING_FILE");
+    }
     let policy = Arc::new(policy);
     monitoring::internal::subscribe(ctx, rpc.db().clone(), policy.clone());
     monitoring::gauge::spawn(ctx, rpc.db().clone());

@@ -60,7 +60,11 @@ pub async fn handle(
     api.rpc
         .write(
             request,
-            async |c, req| c.authorize(&[Role::CountyApprover], Some(&req.region)),
+            // An empty region is a violation, reported with the others.
+            async |c, req| {
+                let region = Some(req.region.as_str()).filter(|r| !r.is_empty());
+                c.authorize(&[Role::CountyApprover], region)
+            },
             async |c, e: EntryIn, ()| {
                 let (sealer, now) = (c.sealer().clone(), c.now_ms());
                 let indexes: Vec<String> = e.members.iter().map(|m| sealer.index(m)).collect();
