@@ -40,6 +40,9 @@ fn body_of(rpc: &str) -> Vec<u8> {
     }
 }
 
+/// The civil.external services the suite serves (as crates/edge's registry lists them).
+const SERVED_EXTERNAL: [&str; 1] = ["civil.external.v1.SignalIntakeService"];
+
 /// Every RPC the suite serves (`civil.x.v1.XService/Rpc`), from the descriptor set.
 fn served_rpcs() -> Vec<String> {
     let set = prost_types::FileDescriptorSet::decode(contracts::FILE_DESCRIPTOR_SET)
@@ -47,10 +50,15 @@ fn served_rpcs() -> Vec<String> {
     let mut out = Vec::new();
     for file in &set.file {
         let package = file.package();
-        if !package.starts_with("civil.") || package.starts_with("civil.external.") {
+        if !package.starts_with("civil.") {
             continue;
         }
         for service in &file.service {
+            // Of civil.external, only the services the suite serves itself (signal intake).
+            let full = format!("{package}.{}", service.name());
+            if package.starts_with("civil.external.") && !SERVED_EXTERNAL.contains(&full.as_str()) {
+                continue;
+            }
             for method in &service.method {
                 out.push(format!("{package}.{}/{}", service.name(), method.name()));
             }

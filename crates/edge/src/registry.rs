@@ -14,9 +14,16 @@ use crate::error::ApiError;
 /// it calls): no JSON route, no OpenAPI path.
 pub const NOT_SERVED: &[&str] = &["civil.external."];
 
-/// Whether the suite serves `service` (a civil.* service not of the outside systems).
-fn served(service: &str) -> bool {
-    service.starts_with("civil.") && !NOT_SERVED.iter().any(|p| service.starts_with(p))
+/// The services of those packages that the suite serves itself: contracts between the bureau
+/// and the departments that call it (signal intake of 低收入人口动态监测, served by assistance).
+pub const SERVED_EXTERNAL: &[&str] = &["civil.external.v1.SignalIntakeService"];
+
+/// Whether the suite serves `service` (a civil.* service not of the outside systems, or one
+/// of [`SERVED_EXTERNAL`]).
+pub fn served(service: &str) -> bool {
+    service.starts_with("civil.")
+        && (SERVED_EXTERNAL.contains(&service)
+            || !NOT_SERVED.iter().any(|p| service.starts_with(p)))
 }
 
 /// One JSON route.
@@ -167,10 +174,12 @@ mod tests {
         let r = Registry::civil();
         assert!(r.routes().count() >= 100, "{}", r.routes().count());
         assert!(r.status_descriptor().is_some());
-        assert!(
-            r.routes()
-                .all(|route| !route.grpc_path.starts_with("/civil.external."))
-        );
+        assert!(r.routes().all(|route| {
+            !route.grpc_path.starts_with("/civil.external.")
+                || route
+                    .grpc_path
+                    .starts_with("/civil.external.v1.SignalIntakeService/")
+        }));
         let watch = r
             .route(
                 &Method::POST,

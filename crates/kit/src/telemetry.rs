@@ -382,6 +382,11 @@ pub const METRICS: &[(&str, MetricKind, &str)] = &[
         "Unresolved assistance grievances past their deadline (counted every minute).",
     ),
     (
+        "civil_assistance_monitoring_warnings",
+        MetricKind::Gauge,
+        "Low-income monitoring warnings (assistance): open, and of them overdue (past their visit due date).",
+    ),
+    (
         "civil_rate_limited_total",
         MetricKind::Counter,
         "Calls refused RESOURCE_EXHAUSTED because the caller was over its rate, by gRPC service.",

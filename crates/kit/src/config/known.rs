@@ -35,6 +35,7 @@ pub const SERVICE_SETTINGS: &[ServiceSettings] = &[
             "rate_limit_burst",
             "policy_file",
             "review_days",
+            "monitoring_file",
         ],
     },
     ServiceSettings {

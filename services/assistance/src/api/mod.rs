@@ -27,6 +27,9 @@ mod import_bank_return;
 mod list_overdue_applications;
 mod list_overdue_grievances;
 mod list_payment_rolls;
+mod monitoring;
+
+pub(crate) use monitoring::MonitoringApi;
 mod open_household_review;
 mod record_income_change;
 mod record_investigation;

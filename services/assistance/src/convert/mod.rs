@@ -3,6 +3,7 @@
 //! here, household input in `household`, the views answered in `views`.
 
 mod household;
+pub mod monitoring;
 mod views;
 
 pub use household::*;

@@ -9,6 +9,7 @@
 //! - [`benefit`]: a benefit over time: monthly amounts, income changes, deaths, terminations.
 //! - [`payment`]: the payment roll's maker-checker lifecycle, bank files, returns, re-issue.
 //! - [`grievance`]: grievances, objections, complaints: categories, deadlines, escalation.
+//! - [`monitoring`]: 低收入人口动态监测: the register, the county's warning rules, warnings.
 
 pub mod allowance;
 pub mod application;
@@ -16,6 +17,7 @@ pub mod benefit;
 pub mod extreme_poverty;
 pub mod grievance;
 pub mod household;
+pub mod monitoring;
 pub mod month;
 pub mod payment;
 pub mod policy;

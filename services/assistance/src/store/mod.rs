@@ -2,12 +2,16 @@
 //! connection the caller holds, usually the write's transaction: `applications` (with the
 //! close-relative register), `benefits` (with deaths), `dedup` (one household, one open
 //! application per program), `rolls`, `payments` (the
-//! PaymentRollService service: rolls with maker-checker, lines, accounts, bank returns).
+//! PaymentRollService service: rolls with maker-checker, lines, accounts, bank returns),
+//! `grievances`, `monitoring` and `monitoring_views` (低收入人口动态监测: register, signals,
+//! warnings).
 
 mod applications;
 mod benefits;
 mod dedup;
 mod grievances;
+pub mod monitoring;
+pub mod monitoring_views;
 mod payments;
 mod rolls;
 
