@@ -88,7 +88,7 @@ async fn a_medical_signal_raises_an_orange_warning_that_closes_with_a_new_applic
         member(&a, pb::Relationship::Applicant, 40_000),
         member(&b, pb::Relationship::Spouse, 0),
     ];
-    let app_id = through_notice_of(
+    let app_id = through_notice_of_kind(
         &f,
         "dibao",
         pb::BenefitKind::MinimumLivingAllowance,
@@ -323,7 +323,7 @@ async fn a_recipients_death_and_a_terminated_benefit_raise_warnings_from_inside_
     let f = fixture().await;
     // A 低保 recipient living alone dies (funeral's registration reaches TerminateForDeath).
     let alone = id("19400404", 71);
-    let app = through_notice_of(
+    let app = through_notice_of_kind(
         &f,
         "alone",
         pb::BenefitKind::MinimumLivingAllowance,
@@ -350,7 +350,7 @@ async fn a_recipients_death_and_a_terminated_benefit_raise_warnings_from_inside_
 
     // Another household's benefit is ended because its conditions lapsed: a yellow follow-up.
     let other = id("19660606", 81);
-    let app = through_notice_of(
+    let app = through_notice_of_kind(
         &f,
         "lapse",
         pb::BenefitKind::MinimumLivingAllowance,

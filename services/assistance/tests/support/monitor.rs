@@ -28,60 +28,15 @@ pub fn medical(f: &Fixture) -> String {
 }
 
 /// Submits an application of `kind` and runs it to the decision's eve. Returns its id.
-pub async fn through_notice_of(
+pub async fn through_notice_of_kind(
     f: &Fixture,
     tag: &str,
     kind: pb::BenefitKind,
     members: Vec<pb::Member>,
 ) -> String {
-    let mut c = f.client();
     let mut submit = application(&format!("{tag}-submit"), members);
     submit.kind = kind as i32;
-    let id = c
-        .submit_application(f.req(submit, &f.clerk))
-        .await
-        .expect("submit")
-        .into_inner()
-        .id;
-    let step = |s: &str| format!("{tag}-{s}");
-    c.accept_application(f.req(
-        pb::AcceptApplicationRequest {
-            request_id: step("accept"),
-            application_id: id.clone(),
-        },
-        &f.clerk,
-    ))
-    .await
-    .expect("accept");
-    let visit = pb::RecordInvestigationRequest {
-        request_id: step("visit"),
-        application_id: id.clone(),
-        visit_date: Some(f.days_ago(21)),
-        staff: two_staff(),
-        household_signed: true,
-        findings: "household visited".into(),
-    };
-    c.record_investigation(f.req(visit, &f.clerk))
-        .await
-        .expect("visit");
-    let check = pb::RequestEconomicCheckRequest {
-        request_id: step("check"),
-        application_id: id.clone(),
-        authorisation_reference: format!("AUTH-{tag}"),
-        authorisation_signed_on: Some(f.days_ago(21)),
-    };
-    c.request_economic_check(f.req(check, &f.clerk))
-        .await
-        .expect("check");
-    let notice = pb::StartPublicNoticeRequest {
-        request_id: step("notice"),
-        application_id: id.clone(),
-        start_date: Some(f.days_ago(20)),
-    };
-    c.start_public_notice(f.req(notice, &f.clerk))
-        .await
-        .expect("notice");
-    id
+    through_notice_of(f, tag, submit).await
 }
 
 /// A 低保边缘 household of two in VILLAGE (each member earns 1,500 yuan a month, between 1x and
@@ -92,7 +47,7 @@ pub async fn near_threshold_household(f: &Fixture, tag: &str, seq: u32) -> (Stri
         member(&a, pb::Relationship::Applicant, 150_000),
         member(&b, pb::Relationship::Spouse, 150_000),
     ];
-    let app = through_notice_of(f, tag, pb::BenefitKind::NearThreshold, members).await;
+    let app = through_notice_of_kind(f, tag, pb::BenefitKind::NearThreshold, members).await;
     let decided = approve(f, tag, &app).await;
     assert_eq!(
         decided.state,
