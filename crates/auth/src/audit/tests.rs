@@ -1,4 +1,5 @@
 use super::*;
+use sqlx::{AnyPool, Row};
 
 async fn pool() -> (tempfile::TempDir, AnyPool) {
     sqlx::any::install_default_drivers();
