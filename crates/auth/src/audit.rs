@@ -53,7 +53,10 @@ pub const SCHEMA: &[&str] = &[
         trace_id TEXT NOT NULL,
         purpose TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL)",
+        hash TEXT NOT NULL,
+        person TEXT NOT NULL DEFAULT '',
+        organisation TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL)",
     "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT (id) DO NOTHING",
     // Signed chain heads: one per sealed head, re-signed in place while the head stands still.
@@ -67,12 +70,25 @@ pub const SCHEMA: &[&str] = &[
         signature TEXT NOT NULL)",
 ];
 
+/// Columns added to `audit_log` after its first release (`kit::store` adds them to an older
+/// store on start, forward-only): the person a row is about (blind index) and the acting
+/// organisation and role, for the citizen's view (我的数据谁用了).
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("audit_log", "person", "TEXT NOT NULL DEFAULT ''"),
+    ("audit_log", "organisation", "TEXT NOT NULL DEFAULT ''"),
+    ("audit_log", "role", "TEXT NOT NULL DEFAULT ''"),
+];
+
+/// Every column of an `audit_log` row, in the order [`bind_record`] binds them.
+const COLUMNS: &str = "seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash, person, organisation, role";
+const WIDTH: usize = 14;
+
 /// Pending rows chained per sealing transaction.
 const SEAL_BATCH: i64 = 1000;
 
 /// One audited action. `object` names the record (an id or a blind index), never an
 /// identity number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditEntry {
     pub actor: String,
     pub on_behalf_of: String,
@@ -81,6 +97,12 @@ pub struct AuditEntry {
     pub outcome: String,
     pub trace_id: String,
     pub purpose: String,
+    /// The blind index of the person the row is about (empty: none named).
+    pub person: String,
+    /// The acting organisation (the token's `org`, else the calling system's profile).
+    pub organisation: String,
+    /// The actor's roles, comma-separated (`registrar`, `service`).
+    pub role: String,
 }
 
 impl AuditEntry {
@@ -93,7 +115,25 @@ impl AuditEntry {
             outcome: "ok".into(),
             trace_id: String::new(),
             purpose: String::new(),
+            person: String::new(),
+            organisation: principal
+                .organisation
+                .clone()
+                .or_else(|| principal.profile.clone())
+                .unwrap_or_default(),
+            role: principal
+                .roles
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(","),
         }
+    }
+
+    /// Names the person (blind index) the row is about.
+    pub fn with_person(mut self, person: &str) -> Self {
+        self.person = person.into();
+        self
     }
 
     pub fn with_outcome(mut self, outcome: &str) -> Self {
@@ -123,6 +163,8 @@ pub struct AuditRecord {
 }
 
 /// The chain hash. Fields are length-prefixed so that moving text between fields changes it.
+/// Person, organisation and role (added later) are hashed when any is set, so rows sealed
+/// before they existed keep their hashes.
 pub fn chain_hash(prev_hash: &str, seq: i64, at_ms: i64, e: &AuditEntry) -> String {
     let mut h = Sha256::new();
     h.update(prev_hash.as_bytes());
@@ -139,6 +181,12 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at_ms: i64, e: &AuditEntry) -> Stri
     ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
+    }
+    if !(e.person.is_empty() && e.organisation.is_empty() && e.role.is_empty()) {
+        for field in [&e.person, &e.organisation, &e.role] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
     }
     hex::encode(h.finalize())
 }
@@ -162,29 +210,61 @@ pub async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Result<
     // Many rows per statement: a read-audit batch is hundreds of rows, and on SQLite every
     // statement is a round trip to the driver's worker thread.
     for chunk in entries.chunks(ROWS_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash) VALUES ",
-        );
-        push_placeholders(&mut sql, chunk.len(), 11);
+        let mut sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ");
+        push_placeholders(&mut sql, chunk.len(), WIDTH);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
-            query = query
-                .bind(seq)
-                .bind(at_ms)
-                .bind(e.actor.as_str())
-                .bind(e.on_behalf_of.as_str())
-                .bind(e.action.as_str())
-                .bind(e.object.as_str())
-                .bind(e.outcome.as_str())
-                .bind(e.trace_id.as_str())
-                .bind(e.purpose.as_str())
-                .bind("")
-                .bind("");
+            query = bind_record(query, seq, at_ms, e, "", "");
             seq += 1;
         }
         query.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds one row's [`COLUMNS`].
+fn bind_record<'q>(
+    query: AnyQuery<'q>,
+    seq: i64,
+    at_ms: i64,
+    e: &'q AuditEntry,
+    prev_hash: &'q str,
+    hash: &'q str,
+) -> AnyQuery<'q> {
+    query
+        .bind(seq)
+        .bind(at_ms)
+        .bind(e.actor.as_str())
+        .bind(e.on_behalf_of.as_str())
+        .bind(e.action.as_str())
+        .bind(e.object.as_str())
+        .bind(e.outcome.as_str())
+        .bind(e.trace_id.as_str())
+        .bind(e.purpose.as_str())
+        .bind(prev_hash)
+        .bind(hash)
+        .bind(e.person.as_str())
+        .bind(e.organisation.as_str())
+        .bind(e.role.as_str())
+}
+
+/// An entry from a row selected with [`COLUMNS`].
+fn entry_of(r: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    use sqlx::Row;
+    Ok(AuditEntry {
+        actor: r.try_get("actor")?,
+        on_behalf_of: r.try_get("on_behalf_of")?,
+        action: r.try_get("action")?,
+        object: r.try_get("object")?,
+        outcome: r.try_get("outcome")?,
+        trace_id: r.try_get("trace_id")?,
+        purpose: r.try_get("purpose")?,
+        person: r.try_get("person")?,
+        organisation: r.try_get("organisation")?,
+        role: r.try_get("role")?,
+    })
 }
 
 /// The first pending place holder of an append: random in [-2^62, -2^32], so an append's

@@ -295,6 +295,13 @@ pub struct ExportRow {
     pub purpose: String,
     pub prev_hash: String,
     pub hash: String,
+    /// Added later: absent in older exports (their rows hash without them).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub person: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub organisation: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub role: String,
 }
 
 impl From<AuditRecord> for ExportRow {
@@ -312,6 +319,9 @@ impl From<AuditRecord> for ExportRow {
             purpose: e.purpose,
             prev_hash: r.prev_hash,
             hash: r.hash,
+            person: e.person,
+            organisation: e.organisation,
+            role: e.role,
         }
     }
 }
@@ -326,6 +336,9 @@ impl ExportRow {
             outcome: self.outcome.clone(),
             trace_id: self.trace_id.clone(),
             purpose: self.purpose.clone(),
+            person: self.person.clone(),
+            organisation: self.organisation.clone(),
+            role: self.role.clone(),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use super::{AuditEntry, AuditRecord, seal, seal_on};
+use super::{AuditRecord, COLUMNS, entry_of, seal, seal_on};
 
 /// Rows with `seq > after`, oldest first, at most `limit` (pending rows are sealed first).
 pub async fn list(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
@@ -27,10 +27,9 @@ pub async fn list_sealed_on(
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRecord>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash
-         FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-    )
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+    )))
     .bind(after)
     .bind(limit)
     .fetch_all(&mut *conn)
@@ -44,6 +43,9 @@ pub async fn list_sealed_on(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
     pub object: Option<String>,
+    /// The person's blind index: rows whose `person` is it, or whose `object` is it (rows
+    /// written before `person` existed name the person there).
+    pub person: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,
     pub outcome: Option<String>,
@@ -80,10 +82,7 @@ pub async fn query_on(
         tracing::warn!(error = %e, "audit rows could not be sealed before the query");
     }
     let limit = limit.clamp(1, QUERY_PAGE_MAX);
-    let mut sql = String::from(
-        "SELECT seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash
-         FROM audit_log WHERE seq > $1",
-    );
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1");
     let mut texts: Vec<&str> = Vec::new();
     let mut n = 1;
     for (column, value) in [
@@ -97,6 +96,12 @@ pub async fn query_on(
             sql.push_str(&format!(" AND {column} = ${n}"));
             texts.push(v);
         }
+    }
+    // A person's rows: those naming them, and older ones whose object is their index.
+    if let Some(p) = &q.person {
+        n += 1;
+        sql.push_str(&format!(" AND (person = ${n} OR object = ${n})"));
+        texts.push(p);
     }
     let mut times = Vec::new();
     for (op, value) in [(">=", q.from_ms), ("<", q.to_ms)] {
@@ -136,15 +141,7 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<AuditRecord, sqlx::Error> {
     Ok(AuditRecord {
         seq: r.try_get("seq")?,
         at_ms: r.try_get("at_ms")?,
-        entry: AuditEntry {
-            actor: r.try_get("actor")?,
-            on_behalf_of: r.try_get("on_behalf_of")?,
-            action: r.try_get("action")?,
-            object: r.try_get("object")?,
-            outcome: r.try_get("outcome")?,
-            trace_id: r.try_get("trace_id")?,
-            purpose: r.try_get("purpose")?,
-        },
+        entry: entry_of(r)?,
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
     })

@@ -2,7 +2,10 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use super::{AuditEntry, AuditRecord, ROWS_PER_INSERT, SEAL_BATCH, chain_hash, push_placeholders};
+use super::{
+    AuditRecord, COLUMNS, ROWS_PER_INSERT, SEAL_BATCH, WIDTH, bind_record, chain_hash, entry_of,
+    push_placeholders,
+};
 
 /// The chain head: the last sealed sequence number and its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,10 +54,9 @@ async fn seal_batch(conn: &mut AnyConnection) -> Result<(Head, i64), sqlx::Error
         .await?;
     let mut seq: i64 = head.try_get("seq")?;
     let mut prev: String = head.try_get("hash")?;
-    let pending = sqlx::query(
-        "SELECT seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose
-         FROM audit_log WHERE seq < 0 ORDER BY at_ms, seq LIMIT $1",
-    )
+    let pending = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE seq < 0 ORDER BY at_ms, seq LIMIT $1"
+    )))
     .bind(SEAL_BATCH)
     .fetch_all(&mut *tx)
     .await?;
@@ -65,15 +67,7 @@ async fn seal_batch(conn: &mut AnyConnection) -> Result<(Head, i64), sqlx::Error
     let mut rows = Vec::with_capacity(pending.len());
     let mut ids = Vec::with_capacity(pending.len());
     for r in &pending {
-        let entry = AuditEntry {
-            actor: r.try_get("actor")?,
-            on_behalf_of: r.try_get("on_behalf_of")?,
-            action: r.try_get("action")?,
-            object: r.try_get("object")?,
-            outcome: r.try_get("outcome")?,
-            trace_id: r.try_get("trace_id")?,
-            purpose: r.try_get("purpose")?,
-        };
+        let entry = entry_of(r)?;
         let at_ms: i64 = r.try_get("at_ms")?;
         ids.push(r.try_get::<i64, _>("seq")?);
         seq += 1;
@@ -102,25 +96,11 @@ async fn seal_batch(conn: &mut AnyConnection) -> Result<(Head, i64), sqlx::Error
         query.execute(&mut *tx).await?;
     }
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, action, object, outcome, trace_id, purpose, prev_hash, hash) VALUES ",
-        );
-        push_placeholders(&mut sql, chunk.len(), 11);
+        let mut sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ");
+        push_placeholders(&mut sql, chunk.len(), WIDTH);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in chunk {
-            let e = &r.entry;
-            query = query
-                .bind(r.seq)
-                .bind(r.at_ms)
-                .bind(e.actor.as_str())
-                .bind(e.on_behalf_of.as_str())
-                .bind(e.action.as_str())
-                .bind(e.object.as_str())
-                .bind(e.outcome.as_str())
-                .bind(e.trace_id.as_str())
-                .bind(e.purpose.as_str())
-                .bind(r.prev_hash.as_str())
-                .bind(r.hash.as_str());
+            query = bind_record(query, r.seq, r.at_ms, &r.entry, &r.prev_hash, &r.hash);
         }
         query.execute(&mut *tx).await?;
     }
