@@ -23,6 +23,7 @@ use sqlx::AnyConnection;
 
 use crate::Principal;
 
+pub mod purge;
 mod query;
 mod seal;
 mod verify;
@@ -56,7 +57,8 @@ pub const SCHEMA: &[&str] = &[
         hash TEXT NOT NULL,
         person TEXT NOT NULL DEFAULT '',
         organisation TEXT NOT NULL DEFAULT '',
-        role TEXT NOT NULL DEFAULT '')",
+        role TEXT NOT NULL DEFAULT '',
+        purged_by BIGINT NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL)",
     "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT (id) DO NOTHING",
     // Signed chain heads: one per sealed head, re-signed in place while the head stands still.
@@ -77,6 +79,7 @@ pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("audit_log", "person", "TEXT NOT NULL DEFAULT ''"),
     ("audit_log", "organisation", "TEXT NOT NULL DEFAULT ''"),
     ("audit_log", "role", "TEXT NOT NULL DEFAULT ''"),
+    ("audit_log", "purged_by", "BIGINT NOT NULL DEFAULT 0"),
 ];
 
 /// Every column of an `audit_log` row, in the order [`bind_record`] binds them.
@@ -160,6 +163,8 @@ pub struct AuditRecord {
     pub entry: AuditEntry,
     pub prev_hash: String,
     pub hash: String,
+    /// Non-zero on a purged row (a tombstone): the purge's own row ([`purge`]).
+    pub purged_by: i64,
 }
 
 /// The chain hash. Fields are length-prefixed so that moving text between fields changes it.

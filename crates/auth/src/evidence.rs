@@ -302,6 +302,13 @@ pub struct ExportRow {
     pub organisation: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub role: String,
+    /// Non-zero on a purged row (tombstone): the purge's own row.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub purged_by: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 impl From<AuditRecord> for ExportRow {
@@ -322,11 +329,23 @@ impl From<AuditRecord> for ExportRow {
             person: e.person,
             organisation: e.organisation,
             role: e.role,
+            purged_by: r.purged_by,
         }
     }
 }
 
 impl ExportRow {
+    fn record(&self) -> AuditRecord {
+        AuditRecord {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            entry: self.entry(),
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+            purged_by: self.purged_by,
+        }
+    }
+
     fn entry(&self) -> crate::audit::AuditEntry {
         crate::audit::AuditEntry {
             actor: self.actor.clone(),
@@ -408,6 +427,8 @@ pub fn verify_export(
     let mut hashes = std::collections::HashMap::from([(0_i64, GENESIS.to_owned())]);
     let mut latest_row_at = std::collections::BTreeMap::new();
     let mut newest_at = i64::MIN;
+    let records: std::collections::HashMap<i64, AuditRecord> =
+        export.rows.iter().map(|r| (r.seq, r.record())).collect();
     for (i, r) in export.rows.iter().enumerate() {
         let expected_seq = i as i64 + 1;
         if r.seq != expected_seq {
@@ -417,7 +438,13 @@ pub fn verify_export(
             ));
             break;
         }
-        if r.prev_hash != prev || chain_hash(&prev, r.seq, r.at_ms, &r.entry()) != r.hash {
+        let intact = if r.purged_by == 0 {
+            chain_hash(&prev, r.seq, r.at_ms, &r.entry()) == r.hash
+        } else {
+            let purge = records.get(&r.purged_by);
+            crate::audit::purge::tombstone_allowed(r.seq, r.at_ms, &r.action, &r.purpose, purge)
+        };
+        if r.prev_hash != prev || !intact {
             problems.push(format!("row {}: does not match its hash (changed)", r.seq));
             break;
         }

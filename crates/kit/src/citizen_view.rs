@@ -156,6 +156,7 @@ mod tests {
             },
             prev_hash: String::new(),
             hash: String::new(),
+            purged_by: 0,
         }
     }
 

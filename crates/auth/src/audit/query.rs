@@ -28,7 +28,7 @@ pub async fn list_sealed_on(
     limit: i64,
 ) -> Result<Vec<AuditRecord>, sqlx::Error> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+        "SELECT {COLUMNS}, purged_by FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
     )))
     .bind(after)
     .bind(limit)
@@ -82,7 +82,7 @@ pub async fn query_on(
         tracing::warn!(error = %e, "audit rows could not be sealed before the query");
     }
     let limit = limit.clamp(1, QUERY_PAGE_MAX);
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1");
+    let mut sql = format!("SELECT {COLUMNS}, purged_by FROM audit_log WHERE seq > $1");
     let mut texts: Vec<&str> = Vec::new();
     let mut n = 1;
     for (column, value) in [
@@ -144,5 +144,6 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<AuditRecord, sqlx::Error> {
         entry: entry_of(r)?,
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
+        purged_by: r.try_get("purged_by")?,
     })
 }

@@ -78,6 +78,7 @@ async fn seal_batch(conn: &mut AnyConnection) -> Result<(Head, i64), sqlx::Error
             entry,
             prev_hash: std::mem::replace(&mut prev, hash.clone()),
             hash,
+            purged_by: 0,
         });
     }
     for chunk in ids.chunks(64) {

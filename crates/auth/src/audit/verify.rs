@@ -2,6 +2,7 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use super::purge::tombstone_allowed;
 use super::{GENESIS, chain_hash, list_sealed_on, seal_on};
 
 /// Where the chain is broken.
@@ -45,6 +46,8 @@ pub async fn verify_on(conn: &mut AnyConnection) -> Result<i64, VerifyError> {
         .await?
         .try_get("seq")?;
     let rows = list_sealed_on(conn, 0, head).await?;
+    let by_seq: std::collections::HashMap<i64, &super::AuditRecord> =
+        rows.iter().map(|r| (r.seq, r)).collect();
     let mut prev = GENESIS.to_owned();
     let mut last = 0;
     for r in rows.iter().take_while(|r| r.seq <= head) {
@@ -55,7 +58,20 @@ pub async fn verify_on(conn: &mut AnyConnection) -> Result<i64, VerifyError> {
             }
             .into());
         }
-        if r.prev_hash != prev || chain_hash(&prev, r.seq, r.at_ms, &r.entry) != r.hash {
+        let intact = if r.purged_by == 0 {
+            chain_hash(&prev, r.seq, r.at_ms, &r.entry) == r.hash
+        } else {
+            // A tombstone: its sealed hash stays linked; the purge row must have allowed it.
+            let e = &r.entry;
+            tombstone_allowed(
+                r.seq,
+                r.at_ms,
+                &e.action,
+                &e.purpose,
+                by_seq.get(&r.purged_by).copied(),
+            )
+        };
+        if r.prev_hash != prev || !intact {
             return Err(ChainBreak::Altered { seq: r.seq }.into());
         }
         prev = r.hash.clone();
@@ -64,7 +80,7 @@ pub async fn verify_on(conn: &mut AnyConnection) -> Result<i64, VerifyError> {
     if head != last {
         return Err(ChainBreak::Truncated { head, last }.into());
     }
-    let by_seq: std::collections::HashMap<i64, &str> =
+    let hashes: std::collections::HashMap<i64, &str> =
         rows.iter().map(|r| (r.seq, r.hash.as_str())).collect();
     // Heads signed after the head was read (a sealer running meanwhile) are not judged here.
     for s in crate::evidence::signatures_on(conn)
@@ -75,7 +91,7 @@ pub async fn verify_on(conn: &mut AnyConnection) -> Result<i64, VerifyError> {
         let chained = if s.seq == 0 {
             Some(GENESIS)
         } else {
-            by_seq.get(&s.seq).copied()
+            hashes.get(&s.seq).copied()
         };
         if chained != Some(s.hash.as_str()) || !s.verifies_with_own_key() {
             return Err(ChainBreak::BadSignature { seq: s.seq }.into());
