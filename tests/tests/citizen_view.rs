@@ -78,7 +78,7 @@ async fn a_citizen_lists_the_bureaus_that_used_their_record_during_an_after_deat
             record_death.organisation.as_str(),
             record_death.role.as_str()
         ),
-        ("onematter", "service")
+        ("县民政局“一件事”平台", "service")
     );
     assert_eq!(record_death.outcome, "ok");
     let registered = seen

@@ -31,6 +31,7 @@ pub async fn list_my_record_access(
     let (meta, ext, msg) = request.into_parts();
     let mut answer = pb::ListMyRecordAccessResponse::default();
     for (service, rpc) in crate::trust::trails(addr) {
+        let profiles = crate::trust::settings_of(addr, &rpc.ctx().config).profiles;
         let one = Request::from_parts(meta.clone(), ext.clone(), msg);
         let found = rpc
             .read(one, authorize, async |c, req, index| {
@@ -43,6 +44,11 @@ pub async fn list_my_record_access(
             .accesses
             .extend(found.accesses.into_iter().map(|mut a| {
                 a.service = service.clone();
+                // A calling system is recorded by its profile name; citizens see the
+                // organisation the county configured for it (profiles.toml).
+                if let Some(p) = profiles.get(&a.organisation) {
+                    a.organisation = p.organisation.clone();
+                }
                 a
             }));
     }
