@@ -54,7 +54,7 @@ pub async fn list_my_record_access(
     }
     answer
         .accesses
-        .sort_by(|a, b| b.at_unix_ms.cmp(&a.at_unix_ms));
+        .sort_by_key(|a| std::cmp::Reverse(a.at_unix_ms));
     Ok(Response::new(answer))
 }
 
