@@ -20,6 +20,7 @@ import { h, replace, field, select, formValues, append } from "./dom";
 import * as L from "./labels";
 import { auditSource } from "./audit";
 import { caseExtras, consoleTools, traceLink } from "./tools";
+import { myDataPage } from "./mydata";
 
 const app = document.getElementById("app") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -44,6 +45,8 @@ function route(): void {
       return void consolePage(arg === "parked");
     case "audit":
       return void auditPage();
+    case "mydata":
+      return void myDataPage(app, leaving.signal);
     default:
       return login();
   }
@@ -53,6 +56,7 @@ function renderNav(): void {
   const c = claims();
   const links: HTMLElement[] = [];
   if (c?.roles.includes("citizen")) links.push(h("a", { href: "#/portal" }, "我的事项"));
+  if (c?.roles.includes("citizen")) links.push(h("a", { href: "#/mydata" }, "我的数据谁用了"));
   if (c?.roles.includes("operator")) {
     links.push(h("a", { href: "#/console" }, "案件列表"));
     links.push(h("a", { href: "#/console/parked" }, "待人工处理"));

@@ -123,6 +123,7 @@ mod tests {
             organisation: None,
             on_behalf_of: None,
             profile: None,
+            id_number: None,
         }
     }
 

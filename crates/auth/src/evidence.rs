@@ -24,6 +24,9 @@ use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::audit::{AuditRecord, GENESIS, chain_hash};
 
+mod row;
+pub use row::ExportRow;
+
 /// The algorithm suite signing chain heads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignatureAlg {
@@ -281,55 +284,6 @@ pub struct Export {
 /// Format tag of [`Export`].
 pub const EXPORT_FORMAT: &str = "civil-audit-export/v1";
 
-/// One audit row in an export.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportRow {
-    pub seq: i64,
-    pub at_ms: i64,
-    pub actor: String,
-    pub on_behalf_of: String,
-    pub action: String,
-    pub object: String,
-    pub outcome: String,
-    pub trace_id: String,
-    pub purpose: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl From<AuditRecord> for ExportRow {
-    fn from(r: AuditRecord) -> Self {
-        let e = r.entry;
-        Self {
-            seq: r.seq,
-            at_ms: r.at_ms,
-            actor: e.actor,
-            on_behalf_of: e.on_behalf_of,
-            action: e.action,
-            object: e.object,
-            outcome: e.outcome,
-            trace_id: e.trace_id,
-            purpose: e.purpose,
-            prev_hash: r.prev_hash,
-            hash: r.hash,
-        }
-    }
-}
-
-impl ExportRow {
-    fn entry(&self) -> crate::audit::AuditEntry {
-        crate::audit::AuditEntry {
-            actor: self.actor.clone(),
-            on_behalf_of: self.on_behalf_of.clone(),
-            action: self.action.clone(),
-            object: self.object.clone(),
-            outcome: self.outcome.clone(),
-            trace_id: self.trace_id.clone(),
-            purpose: self.purpose.clone(),
-        }
-    }
-}
-
 /// Seals, signs the head now (so the export ends in a signed head) and exports everything.
 pub async fn export(
     pool: &AnyPool,
@@ -395,6 +349,8 @@ pub fn verify_export(
     let mut hashes = std::collections::HashMap::from([(0_i64, GENESIS.to_owned())]);
     let mut latest_row_at = std::collections::BTreeMap::new();
     let mut newest_at = i64::MIN;
+    let records: std::collections::HashMap<i64, AuditRecord> =
+        export.rows.iter().map(|r| (r.seq, r.record())).collect();
     for (i, r) in export.rows.iter().enumerate() {
         let expected_seq = i as i64 + 1;
         if r.seq != expected_seq {
@@ -404,7 +360,13 @@ pub fn verify_export(
             ));
             break;
         }
-        if r.prev_hash != prev || chain_hash(&prev, r.seq, r.at_ms, &r.entry()) != r.hash {
+        let intact = if r.purged_by == 0 {
+            chain_hash(&prev, r.seq, r.at_ms, &r.entry()) == r.hash
+        } else {
+            let purge = records.get(&r.purged_by);
+            crate::audit::purge::tombstone_allowed(r.seq, r.at_ms, &r.action, &r.purpose, purge)
+        };
+        if r.prev_hash != prev || !intact {
             problems.push(format!("row {}: does not match its hash (changed)", r.seq));
             break;
         }

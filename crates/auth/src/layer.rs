@@ -258,6 +258,7 @@ fn refusal_entry(path: &str, refused: &Refused) -> AuditEntry {
         },
         trace_id: String::new(),
         purpose: SECURITY_PURPOSE.into(),
+        ..AuditEntry::default()
     }
 }
 

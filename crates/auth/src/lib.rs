@@ -20,7 +20,7 @@ pub mod reasons;
 pub mod token;
 
 pub use duties::ensure_different_person;
-pub use principal::{OnBehalfOf, Principal, Role, principal};
+pub use principal::{ClaimedIdNumber, OnBehalfOf, Principal, Role, principal};
 
 /// Metadata key a service principal sets to name the person it acts for.
 pub const ON_BEHALF_OF_HEADER: &str = "x-civil-on-behalf-of";

@@ -139,6 +139,7 @@ mod tests {
             organisation: None,
             on_behalf_of: None,
             profile: None,
+            id_number: None,
         }
     }
 

@@ -108,6 +108,20 @@ pub struct Principal {
     /// The caller profile (调用方档案) a `service` token names: which calling system this is
     /// (`household_register`, `onematter`, ...), see [`crate::profiles`].
     pub profile: Option<String>,
+    /// The identity number the identity provider verified for a citizen (实名认证, claim
+    /// `idn`): the citizen's view of their own record is keyed by it, never by a request field.
+    pub id_number: Option<ClaimedIdNumber>,
+}
+
+/// An identity number from a token claim. Its `Debug` shows nothing: a principal may be
+/// logged, the number never is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClaimedIdNumber(pub String);
+
+impl std::fmt::Debug for ClaimedIdNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClaimedIdNumber(..)")
+    }
 }
 
 impl Principal {
@@ -186,6 +200,7 @@ mod tests {
             organisation: None,
             on_behalf_of: None,
             profile: None,
+            id_number: None,
         }
     }
 

@@ -320,6 +320,7 @@ fn caller_of(roles: &[Role], profile: Option<&str>) -> Principal {
         organisation: None,
         on_behalf_of: None,
         profile: profile.map(str::to_owned),
+        id_number: None,
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Claims {
     /// The caller profile of a `service` token (`crate::profiles`): which calling system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// 实名认证: the identity number the identity provider verified (citizen tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idn: Option<String>,
     #[serde(default)]
     pub amr: Vec<String>,
     pub iss: String,
@@ -147,6 +150,7 @@ fn principal_from_claims(claims: Claims) -> Result<Principal, TokenError> {
         organisation: claims.org,
         on_behalf_of: None,
         profile: claims.profile,
+        id_number: claims.idn.map(crate::principal::ClaimedIdNumber),
     })
 }
 
@@ -162,6 +166,8 @@ pub struct TokenSpec {
     pub second_factor: bool,
     /// The caller profile of a calling system (roles must then be `service` only).
     pub profile: Option<String>,
+    /// The verified identity number (claim `idn`) of a citizen.
+    pub id_number: Option<String>,
 }
 
 impl TokenSpec {
@@ -174,6 +180,7 @@ impl TokenSpec {
             organisation: None,
             second_factor: false,
             profile: None,
+            id_number: None,
         }
     }
 
@@ -285,6 +292,7 @@ impl DevIssuer {
             region: spec.region.clone(),
             org: spec.organisation.clone(),
             profile: spec.profile.clone(),
+            idn: spec.id_number.clone(),
             amr: if spec.second_factor {
                 vec!["pwd".into(), "otp".into()]
             } else {

@@ -123,12 +123,13 @@ impl AuditTrailService for AuditTrailApi {
                             .unwrap_or_else(|| format!("trail/{}", req.trail)),
                     );
                     let query = auth::audit::Query {
-                        object: index,
+                        person: index,
                         actor: some(&req.actor),
                         action: some(&req.action),
                         outcome: some(&req.outcome),
                         from_ms: (req.from_unix_ms > 0).then_some(req.from_unix_ms),
                         to_ms: (req.to_unix_ms > 0).then_some(req.to_unix_ms),
+                        ..auth::audit::Query::default()
                     };
                     let after = page
                         .cursor()
@@ -208,5 +209,12 @@ impl AuditTrailService for AuditTrailApi {
                 },
             )
             .await
+    }
+
+    async fn list_my_record_access(
+        &self,
+        request: Request<pb::ListMyRecordAccessRequest>,
+    ) -> Result<Response<pb::ListMyRecordAccessResponse>, Status> {
+        crate::citizen_view::list_my_record_access(self.addr, request).await
     }
 }

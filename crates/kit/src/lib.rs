@@ -19,6 +19,7 @@ pub mod audit_trail;
 pub mod audited;
 pub mod bus;
 pub mod cache;
+pub mod citizen_view;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -68,6 +68,9 @@ impl Db {
             db.pool.execute(*stmt).await?;
         }
         db.add_column("outbox", "handed_at_ms", "BIGINT").await?;
+        for (table, column, ty) in auth::audit::ADDED_COLUMNS {
+            db.add_column(table, column, ty).await?;
+        }
         tolerant(migrator).run(&db.pool).await?;
         Ok(db)
     }

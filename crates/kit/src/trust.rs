@@ -198,6 +198,15 @@ pub(crate) fn trail(addr: SocketAddr, service: &str) -> Option<crate::rpc::Rpc> 
         .map(|(_, r)| r.clone())
 }
 
+/// Every trail of the server at `addr`, in mount order.
+pub(crate) fn trails(addr: SocketAddr) -> Vec<(String, crate::rpc::Rpc)> {
+    SERVERS
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&addr).map(|st| st.trails.clone()))
+        .unwrap_or_default()
+}
+
 /// Forgets the server at `addr` (on stop).
 pub fn uninstall(addr: SocketAddr) {
     if let Ok(mut servers) = SERVERS.lock() {

@@ -21,6 +21,7 @@ fn caller(subject: &str) -> Arc<Principal> {
         organisation: None,
         on_behalf_of: None,
         profile: None,
+        id_number: None,
     })
 }
 

@@ -228,6 +228,7 @@ async fn the_audit_chain_holds_under_concurrent_writers() {
                 outcome: "ok".into(),
                 trace_id: String::new(),
                 purpose: String::new(),
+                ..Default::default()
             };
             auth::audit::append(&mut t, &[e]).await.expect("append");
             t.commit().await.expect("commit");

@@ -37,6 +37,7 @@ pub(crate) async fn terminate_for_death(
     let sealer = c.sealer().clone();
     let index = sealer.index(&death.id);
     c.object(index.clone());
+    c.person(index.clone());
     if let Some(stored) = store::death_response(c.db(), &index).await? {
         return decode_death(&stored);
     }

@@ -28,6 +28,9 @@ fn system_entry(application_id: &str) -> AuditEntry {
         outcome: "ok".into(),
         trace_id: kit::telemetry::current_trace_id(),
         purpose: "deemed withdrawn: no joint appearance by the deadline (art. 1077)".into(),
+        organisation: "system".into(),
+        role: "system".into(),
+        ..AuditEntry::default()
     }
 }
 

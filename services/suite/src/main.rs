@@ -54,6 +54,10 @@ enum Command {
         service: String,
         file: std::path::PathBuf,
     },
+    /// Purge audit rows whose retention ran out (docs/operations/retention.md): their personal
+    /// fields are emptied, their hashes stay in the chain, and the purge is itself an audit
+    /// row; `civil audit-verify` still passes afterwards. Take an export first.
+    AuditPurge { services: Vec<String> },
     /// Re-seal every sealed value with the current PII key (CIVIL_PII_KEY) during a key
     /// rotation, in batches; values under CIVIL_PII_KEY_PREVIOUS are re-sealed, others left.
     PiiReseal { services: Vec<String> },
@@ -182,6 +186,22 @@ async fn main() -> anyhow::Result<()> {
                 "{service}: {rows} audit rows exported to {}",
                 file.display()
             );
+            Ok(())
+        }
+        Command::AuditPurge { services } => {
+            for def in suite::select(&services)? {
+                let service = def.name;
+                let db = kit::store::Db::connect(&config, service).await?;
+                let mut conn = db.pool.acquire().await?;
+                let policy = auth::audit::purge::Retention::documented(service);
+                let done = auth::audit::purge::purge(&mut conn, service, &policy).await?;
+                println!(
+                    "{service}: {} audit rows purged (policy {}), purge recorded as row {}",
+                    done.rows,
+                    policy.encode(),
+                    done.purge_seq
+                );
+            }
             Ok(())
         }
         Command::PiiReseal { services } => {

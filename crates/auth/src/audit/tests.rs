@@ -1,4 +1,5 @@
 use super::*;
+use sqlx::{AnyPool, Row};
 
 async fn pool() -> (tempfile::TempDir, AnyPool) {
     sqlx::any::install_default_drivers();
@@ -24,6 +25,7 @@ fn entry(action: &str) -> AuditEntry {
         outcome: "ok".into(),
         trace_id: "t".into(),
         purpose: "registration".into(),
+        ..AuditEntry::default()
     }
 }
 
@@ -248,4 +250,76 @@ async fn the_batch_writer_chains_reads() {
     }
     w.flush().await;
     assert_eq!(verify(&pool).await.expect("intact"), 50);
+}
+
+#[tokio::test]
+async fn an_altered_organisation_role_or_person_is_detected() {
+    let (_d, pool) = pool().await;
+    let mut e = entry("marriage.RecordDeath");
+    e.person = "ab12".into();
+    e.organisation = "县民政局".into();
+    e.role = "registrar".into();
+    append_one(&pool, e).await;
+    for tamper in [
+        "UPDATE audit_log SET organisation = 'other' WHERE seq = 1",
+        "UPDATE audit_log SET organisation = '县民政局', role = 'auditor' WHERE seq = 1",
+        "UPDATE audit_log SET role = 'registrar', person = 'cd34' WHERE seq = 1",
+    ] {
+        sqlx::query(tamper).execute(&pool).await.expect("tamper");
+        assert!(
+            matches!(
+                verify(&pool).await,
+                Err(VerifyError::Broken(ChainBreak::Altered { seq: 1 }))
+            ),
+            "{tamper}"
+        );
+    }
+}
+
+#[test]
+fn a_row_without_person_organisation_or_role_keeps_its_earlier_hash() {
+    // The hash of rows sealed before the three columns existed: seven fields only.
+    let e = entry("read");
+    let mut h = Sha256::new();
+    h.update(GENESIS.as_bytes());
+    h.update(1_i64.to_be_bytes());
+    h.update(7_i64.to_be_bytes());
+    for f in [
+        &e.actor,
+        &e.on_behalf_of,
+        &e.action,
+        &e.object,
+        &e.outcome,
+        &e.trace_id,
+        &e.purpose,
+    ] {
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f.as_bytes());
+    }
+    assert_eq!(chain_hash(GENESIS, 1, 7, &e), hex::encode(h.finalize()));
+}
+
+#[tokio::test]
+async fn the_citizen_view_finds_a_person_by_person_or_by_object() {
+    let (_d, pool) = pool().await;
+    let mut named = entry("funeral.RegisterDeath");
+    named.object = "cases/1".into();
+    named.person = "ab12".into();
+    let mut older = entry("marriage.GetMaritalStatus");
+    older.object = "ab12".into();
+    let mut other = entry("marriage.GetMaritalStatus");
+    other.object = "cd34".into();
+    for e in [named, older, other] {
+        append_one(&pool, e).await;
+    }
+    let q = Query {
+        person: Some("ab12".into()),
+        ..Query::default()
+    };
+    let page = query(&pool, &q, 0, 50).await.expect("query");
+    let actions: Vec<_> = page.rows.iter().map(|r| r.entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["funeral.RegisterDeath", "marriage.GetMaritalStatus"]
+    );
 }

@@ -13,6 +13,10 @@ fn row(seq: i64, prev: &str, action: &str) -> ExportRow {
         purpose: String::new(),
         prev_hash: prev.into(),
         hash: String::new(),
+        person: "ab12".into(),
+        organisation: "县民政局".into(),
+        role: "registrar".into(),
+        purged_by: 0,
     };
     r.hash = chain_hash(prev, seq, r.at_ms, &r.entry());
     r

@@ -23,6 +23,7 @@ pub struct Call {
     pub(super) principal: Principal,
     pub(super) action: String,
     pub(super) object: String,
+    pub(super) person: String,
     pub(super) purpose: String,
     pub(super) extra: Vec<String>,
     pub(super) quiet: bool,
@@ -41,6 +42,7 @@ impl Call {
             principal,
             action,
             object: String::new(),
+            person: String::new(),
             purpose: String::new(),
             extra: Vec::new(),
             quiet: false,
@@ -101,6 +103,12 @@ impl Call {
         self.object = name.into();
     }
 
+    /// Names the person the record belongs to, by blind index (the sealer's `index`): the
+    /// row then shows in that person's view of who used their data (我的数据谁用了).
+    pub fn person(&mut self, index: impl Into<String>) {
+        self.person = index.into();
+    }
+
     /// Why the data was read or changed (recorded in the audit row).
     pub fn purpose(&mut self, purpose: impl Into<String>) {
         self.purpose = purpose.into();
@@ -131,13 +139,15 @@ impl Call {
     /// The audit rows of this call with `outcome`.
     pub(super) fn audit_rows(&self, outcome: &str) -> Vec<AuditEntry> {
         let trace = crate::telemetry::current_trace_id();
-        std::iter::once(&self.object)
-            .chain(self.extra.iter())
-            .map(|object| {
+        // The person named is the main record's; extra records name their own object only.
+        std::iter::once((&self.object, self.person.as_str()))
+            .chain(self.extra.iter().map(|o| (o, "")))
+            .map(|(object, person)| {
                 AuditEntry::new(&self.principal, &self.action, object)
                     .with_trace_id(trace.clone())
                     .with_outcome(outcome)
                     .with_purpose(&self.purpose)
+                    .with_person(person)
             })
             .collect()
     }

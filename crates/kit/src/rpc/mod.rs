@@ -171,6 +171,7 @@ impl Rpc {
             &call.principal,
             &call.action,
             &call.object,
+            &call.person,
             &call.purpose,
             result,
         )
@@ -265,6 +266,7 @@ impl Rpc {
             &call.principal,
             &call.action,
             &call.object,
+            &call.person,
             &call.purpose,
             result,
         )
@@ -293,6 +295,7 @@ impl Rpc {
         principal: &auth::Principal,
         action: &str,
         object: &str,
+        person: &str,
         purpose: &str,
         result: Result<Resp, ServiceError>,
     ) -> Result<Response<Resp>, Status> {
@@ -302,7 +305,8 @@ impl Rpc {
                 let entry = auth::audit::AuditEntry::new(principal, action, object)
                     .with_trace_id(crate::telemetry::current_trace_id())
                     .with_outcome(&outcome_of(&e))
-                    .with_purpose(purpose);
+                    .with_purpose(purpose)
+                    .with_person(person);
                 if self.reads().record_durable(entry).await.is_err() {
                     tracing::error!(action, "refused call could not be audited");
                 }

@@ -49,6 +49,7 @@ pub async fn handle(
             async |c, q: Query, ()| {
                 let index = c.sealer().index(&q.id);
                 c.object(index.clone());
+                c.person(index.clone());
                 c.purpose(q.purpose);
                 let mut status = status_of(c, &api.inner, &index).await?;
                 let p = c.principal();

@@ -73,6 +73,7 @@ async fn open_reviews(
     let sealer = c.sealer().clone();
     let index = sealer.index(&change.person);
     c.object(index.clone());
+    c.person(index.clone());
     let mut response = pb::OpenHouseholdReviewResponse::default();
     for mut rec in store::benefits_of_person(c.db(), &sealer, &index).await? {
         if !covers(&rec, change.person.as_str()) {

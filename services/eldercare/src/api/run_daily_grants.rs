@@ -155,6 +155,7 @@ async fn run_today(svc: &Svc) -> Result<(), ServiceError> {
         organisation: None,
         on_behalf_of: None,
         profile: None,
+        id_number: None,
     };
     let clock = svc.rpc.clock();
     let mut tx = svc.rpc.db().begin().await?;

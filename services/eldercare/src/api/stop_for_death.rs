@@ -44,6 +44,7 @@ async fn authorize(
         return Ok(());
     };
     let index = c.sealer().index(&id);
+    c.person(index.clone());
     if let Some(e) = store::elder_by_person(c.db(), &index).await? {
         c.authorize(&[Role::Service], Some(&e.region))?;
         c.object(elder_name(&e.id));

@@ -212,6 +212,7 @@ async fn open_case(c: &mut Call, death: NewDeath) -> Result<pb::DeathCase, Servi
         ));
     }
     c.object(case_name(&row.id));
+    c.person(row.person_index.clone());
     let (topic, kind) = (
         crate::TOPIC_DEATH_REGISTERED,
         "civil.funeral.v1.DeathRegistered",

@@ -71,6 +71,7 @@ pub async fn authorized_case(
         .await?
         .ok_or_else(|| ServiceError::not_found(name.to_owned()))?;
     c.authorize(roles, Some(&case.region))?;
+    c.person(case.person_index.clone());
     Ok(case)
 }
 

@@ -65,6 +65,7 @@ pub async fn handle(
             async |c, q: StatusQuery, ()| {
                 let index = c.sealer().index(&q.id);
                 c.object(index.clone());
+                c.person(index.clone());
                 let status = cached_status(c, api, &q.id, &index).await?;
                 let view = view_of(c, api, &q.id, &status).await?;
                 Ok(shape(c, q.id, status, view))

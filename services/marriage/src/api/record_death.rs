@@ -71,6 +71,7 @@ async fn record(
     let sealer = c.sealer().clone();
     let (sealed, index) = sealer.protect(&d.id);
     c.object(index.clone());
+    c.person(index.clone());
     touched.push(index.clone());
     store::lock_person(c.db(), &index, &sealed, &d.name).await?;
     let me = PersonRef {

@@ -44,6 +44,7 @@ pub fn system_principal() -> Principal {
         organisation: None,
         on_behalf_of: None,
         profile: None,
+        id_number: None,
     }
 }
 
