@@ -32,7 +32,7 @@ impl Rpc {
             Ok(input) => effect(&principal, input).await,
             Err(e) => Err(e.into()),
         };
-        self.finish(&principal, &action, "", "", result)
+        self.finish(&principal, &action, "", "", "", result)
             .await
             .and_then(|r| masked(hidden.as_ref(), r))
     }
