@@ -153,7 +153,7 @@ async fn approve(
             .into_iter()
             .filter_map(|i| index_of(&sealer, &rec.household.members[i].id_number).map(|x| (i, x)))
             .collect();
-    crate::dedup::claim_household(c, &benefit.id, benefit.region(), &covered).await?;
+    crate::dedup::claim_household(c, &benefit.id, rec.kind, benefit.region(), &covered).await?;
     let now = c.now_ms();
     store::insert_benefit(c.db(), &sealer, &benefit, &indexes, now).await?;
     crate::benefits::forget_statuses(c, &indexes).await?;

@@ -71,8 +71,33 @@ fn application_open(c: &Call, member: usize, holder: &Holder) -> ServiceError {
     )
 }
 
-/// On a new application: its covered members are in no live household and in no other open
-/// application of the program; registers them in this one.
+/// 低保边缘 excludes 低保 and 特困 by definition (RULES.md "Second round" §5, §7): a household
+/// near the threshold whose situation worsened applies for 低保 (or a member for 特困) while its
+/// 低保边缘 benefit is live, and the approval ends that benefit. Any other live household
+/// blocks a new one.
+pub(crate) fn supersedes(new: BenefitKind, held: &str) -> bool {
+    held == kind_str(BenefitKind::NearThreshold)
+        && matches!(
+            new,
+            BenefitKind::MinimumLiving | BenefitKind::ExtremePoverty
+        )
+}
+
+/// The person's live household, unless the new program supersedes it.
+async fn blocking_household(
+    c: &mut Call,
+    index: &str,
+    kind: BenefitKind,
+) -> Result<Option<Holder>, ServiceError> {
+    let Some(holder) = store::household_of(c.db(), index).await? else {
+        return Ok(None);
+    };
+    let held = store::benefit_kind(c.db(), &holder.id).await?;
+    Ok((!supersedes(kind, &held)).then_some(holder))
+}
+
+/// On a new application: its covered members are in no live household (but one it
+/// supersedes) and in no other open application of the program; registers them in this one.
 pub(crate) async fn claim_application(
     c: &mut Call,
     application_id: &str,
@@ -89,7 +114,7 @@ pub(crate) async fn claim_application(
         let Some(index) = index_of(&sealer, &household.members[i].id_number) else {
             continue;
         };
-        if let Some(holder) = store::household_of(c.db(), &index).await? {
+        if let Some(holder) = blocking_household(c, &index, kind).await? {
             return Err(in_household(c, i, &holder));
         }
         if !store::claim_application(c.db(), &index, kind_str(kind), &this).await? {
@@ -111,10 +136,12 @@ pub(crate) async fn release_application(
 }
 
 /// On a benefit's creation (a household's membership set): each covered person (by blind
-/// index, in household order) joins no other live household.
+/// index, in household order) joins no other live household; a 低保边缘 benefit the new
+/// program supersedes ends (from the month after `today`) and frees its people first.
 pub(crate) async fn claim_household(
     c: &mut Call,
     benefit_id: &str,
+    kind: BenefitKind,
     region: &str,
     covered: &[(usize, String)],
 ) -> Result<(), ServiceError> {
@@ -123,6 +150,14 @@ pub(crate) async fn claim_household(
         region: region.to_owned(),
     };
     for (i, index) in covered {
+        if let Some(holder) = store::household_of(c.db(), index).await?
+            && holder.id != this.id
+        {
+            if blocking_household(c, index, kind).await?.is_some() {
+                return Err(in_household(c, *i, &holder));
+            }
+            end_superseded(c, &holder.id, benefit_id).await?;
+        }
         if !store::claim_household(c.db(), index, &this).await? {
             let holder = store::household_of(c.db(), index)
                 .await?
@@ -131,4 +166,18 @@ pub(crate) async fn claim_household(
         }
     }
     Ok(())
+}
+
+/// Ends the superseded 低保边缘 benefit (its register rows go with it).
+async fn end_superseded(c: &mut Call, old: &str, new: &str) -> Result<(), ServiceError> {
+    let sealer = c.sealer().clone();
+    let mut rec = store::load_benefit(c.db(), &sealer, old).await?;
+    let (today, subject) = (c.today(), c.principal().subject.clone());
+    let termination = crate::benefits::Termination {
+        reason: crate::domain::benefit::TerminationReason::Lapsed,
+        event: today,
+        note: format!("superseded by benefits/{new} (低保边缘 excludes 低保 and 特困)"),
+    };
+    let from = crate::benefits::terminate(&mut rec, termination, &subject, today)?;
+    crate::benefits::save_change(c, &rec, from, "superseded").await
 }

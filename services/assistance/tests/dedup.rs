@@ -221,3 +221,47 @@ async fn a_decision_that_would_put_a_person_in_a_second_household_is_refused() {
         .into_inner();
     assert!(still.decision.is_none() && still.benefit_id.is_empty());
 }
+
+#[tokio::test]
+async fn a_near_threshold_household_applying_for_dibao_leaves_its_near_threshold_benefit_on_approval()
+ {
+    let f = fixture().await;
+    let (p1, p2) = (id("19650101", 71), id("19660202", 72));
+    // 低保边缘 first: the household earns between the standard and 1.5 times it.
+    let near = pb::SubmitApplicationRequest {
+        kind: pb::BenefitKind::NearThreshold as i32,
+        ..application(
+            "y1-submit",
+            vec![
+                member(&p1, pb::Relationship::Applicant, 150_000),
+                member(&p2, pb::Relationship::Spouse, 150_000),
+            ],
+        )
+    };
+    let near = through_notice_of(&f, "y1", near).await;
+    let near_benefit = approve(&f, "y1", &near).await.benefit_id;
+    // The wages are gone: the same household applies for 低保 while 低保边缘 is live.
+    let low = through_notice(
+        &f,
+        "y2",
+        vec![
+            member(&p1, pb::Relationship::Applicant, 0),
+            member(&p2, pb::Relationship::Spouse, 0),
+        ],
+    )
+    .await;
+    let low_benefit = approve(&f, "y2", &low).await.benefit_id;
+    assert!(!low_benefit.is_empty());
+    let old = f
+        .client()
+        .get_benefit(f.req(
+            pb::GetBenefitRequest {
+                benefit_id: near_benefit,
+            },
+            &f.clerk,
+        ))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(old.state, pb::BenefitState::Terminated as i32);
+}

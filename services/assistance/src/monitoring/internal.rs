@@ -31,7 +31,8 @@ pub(crate) fn subscribe(ctx: &kit::ServiceContext, db: Db, policy: Arc<Monitorin
 }
 
 /// A terminated benefit becomes a signal on its household: `death` when the recipient died,
-/// `benefit_terminated` otherwise.
+/// `benefit_terminated` otherwise, unless the household is in another live benefit that
+/// superseded this one.
 pub(crate) async fn on_benefit_terminated(
     ctx: &kit::ServiceContext,
     db: &Db,
@@ -44,6 +45,14 @@ pub(crate) async fn on_benefit_terminated(
     let Some(person) = members.first() else {
         return Ok(());
     };
+    // Superseded (a 低保边缘 household now in 低保 or 特困): still covered, nothing to watch.
+    if msg.reason != pb::TerminationReason::Death as i32
+        && crate::store::household_of(&mut tx, person)
+            .await?
+            .is_some_and(|h| h.id != benefit.id)
+    {
+        return Ok(());
+    }
     let died = msg.reason == pb::TerminationReason::Death as i32;
     let today = ctx.clock.today();
     let signal = Signal {

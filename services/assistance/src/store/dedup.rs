@@ -11,6 +11,18 @@ pub struct Holder {
     pub region: String,
 }
 
+/// The program (`kind` column) of a benefit.
+pub async fn benefit_kind(
+    conn: &mut AnyConnection,
+    benefit_id: &str,
+) -> Result<String, ServiceError> {
+    let row = sqlx::query("SELECT kind FROM benefits WHERE id = $1")
+        .bind(benefit_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get("kind")?)
+}
+
 /// The live household benefit the person is in, if any.
 pub async fn household_of(
     conn: &mut AnyConnection,
