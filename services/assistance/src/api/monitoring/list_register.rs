@@ -1,12 +1,12 @@
 //! ListRegister: the register's entries owned in a region, optionally of one category.
 
 use contracts::civil::assistance::v1 as pb;
+use kit::ServiceError;
 use kit::paging::{Page, Paging};
-use kit::{ServiceError, Violations};
 use tonic::{Request, Response, Status};
 
 use super::MonitoringApi;
-use super::shared::{STAFF, asked_region};
+use super::shared::region_page;
 use crate::convert::monitoring::{category_in, register_out};
 use crate::store::monitoring as mon;
 
@@ -16,22 +16,15 @@ fn query(
     c: &kit::rpc::Call,
     req: &pb::ListRegisterRequest,
 ) -> Result<(String, Page), ServiceError> {
-    c.authorize(STAFF, None)?;
-    let mut v = Violations::new();
-    let region = asked_region(c, &req.region, &mut v);
-    let filter = [region.clone().unwrap_or_default(), req.category.to_string()];
-    let page = PAGING.page(
-        &mut v,
+    let filter = req.category.to_string();
+    region_page(
+        c,
+        &req.region,
+        &filter,
+        &PAGING,
         req.page_size,
         &req.page_token,
-        &[&filter[0], &filter[1]],
-    );
-    v.finish()?;
-    let (Some(region), Some(page)) = (region, page) else {
-        return Err(ServiceError::invalid("region", "must be a region code"));
-    };
-    c.authorize(STAFF, Some(&region))?;
-    Ok((region, page))
+    )
 }
 
 pub async fn handle(

@@ -2,12 +2,12 @@
 //! ones past their due date.
 
 use contracts::civil::assistance::v1 as pb;
+use kit::ServiceError;
 use kit::paging::{Page, Paging};
-use kit::{ServiceError, Violations};
 use tonic::{Request, Response, Status};
 
 use super::MonitoringApi;
-use super::shared::{STAFF, asked_region};
+use super::shared::region_page;
 use crate::monitoring::views::warning_view;
 use crate::store::monitoring as mon;
 
@@ -17,25 +17,15 @@ fn query(
     c: &kit::rpc::Call,
     req: &pb::ListWarningsRequest,
 ) -> Result<(String, Page), ServiceError> {
-    c.authorize(STAFF, None)?;
-    let mut v = Violations::new();
-    let region = asked_region(c, &req.region, &mut v);
-    let filter = [
-        region.clone().unwrap_or_default(),
-        req.overdue_only.to_string(),
-    ];
-    let page = PAGING.page(
-        &mut v,
+    let filter = req.overdue_only.to_string();
+    region_page(
+        c,
+        &req.region,
+        &filter,
+        &PAGING,
         req.page_size,
         &req.page_token,
-        &[&filter[0], &filter[1]],
-    );
-    v.finish()?;
-    let (Some(region), Some(page)) = (region, page) else {
-        return Err(ServiceError::invalid("region", "must be a region code"));
-    };
-    c.authorize(STAFF, Some(&region))?;
-    Ok((region, page))
+    )
 }
 
 pub async fn handle(

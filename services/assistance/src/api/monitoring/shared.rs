@@ -38,3 +38,30 @@ pub fn asked_region(c: &Call, given: &str, v: &mut Violations) -> Option<String>
     };
     v.region(&region, "region").map(|r| r.as_str().to_owned())
 }
+
+/// A region-scoped page of a list: the asked region (the caller's own when empty) and the page,
+/// every violation at once, then the caller's scope over that region. `filter` is what the
+/// page token is bound to besides the region.
+pub(super) fn region_page(
+    c: &kit::rpc::Call,
+    asked: &str,
+    filter: &str,
+    paging: &kit::paging::Paging,
+    page_size: i32,
+    page_token: &str,
+) -> Result<(String, kit::paging::Page), kit::ServiceError> {
+    c.authorize(STAFF, None)?;
+    let mut v = kit::Violations::new();
+    let region = asked_region(c, asked, &mut v);
+    let bound = region.clone().unwrap_or_default();
+    let page = paging.page(&mut v, page_size, page_token, &[&bound, filter]);
+    v.finish()?;
+    let (Some(region), Some(page)) = (region, page) else {
+        return Err(kit::ServiceError::invalid(
+            "region",
+            "must be a region code",
+        ));
+    };
+    c.authorize(STAFF, Some(&region))?;
+    Ok((region, page))
+}
